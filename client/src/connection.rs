@@ -1,0 +1,244 @@
+//! A verified QUIC connection to a server: one bidirectional stream per
+//! request, and a reader that decodes every pushed event stream concurrently.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatroom_common::codec;
+use chatroom_common::protocol::{
+    ALPN, ErrorCode, Event, MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, PROTOCOL_VERSION, Reply, Request,
+    Response, close_code,
+};
+use quinn::{ConnectionError, Endpoint, VarInt};
+use tokio::sync::mpsc;
+use tracing::debug;
+
+use crate::ClientError;
+use crate::tls::{self, Trust};
+
+/// How long a connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Events buffered before the reader stops accepting streams (the server then
+/// queues, and past its limit tells us to resync).
+const EVENT_BUFFER: usize = 8192;
+/// How many pushed streams the server may have open towards us at once: enough
+/// for a busy room's burst, since the server's pushes stall at this limit.
+const MAX_PUSH_STREAMS: u32 = 4096;
+
+/// An open, `Hello`-checked connection.
+pub struct Connection {
+    /// The QUIC connection.
+    conn: quinn::Connection,
+    /// The local endpoint (kept so it can be drained on close).
+    endpoint: Endpoint,
+    /// Decoded server events, until taken.
+    events: Option<mpsc::Receiver<Event>>,
+    /// The server's name from `Hello`.
+    server_name: String,
+}
+
+/// Splits `host:port` (or `[v6]:port`) and resolves it.
+pub async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
+    let bad = || ClientError::Address(format!("{server:?} (expected HOST:PORT)"));
+    let (host, port) = server.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let addr = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| ClientError::Address(format!("{server}: {e}")))?
+        .next()
+        .ok_or_else(|| ClientError::Address(format!("{server}: no address")))?;
+    Ok((addr, host.to_owned()))
+}
+
+fn endpoint_for(addr: SocketAddr) -> Result<Endpoint, ClientError> {
+    let bind: SocketAddr = if addr.is_ipv6() {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    };
+    Ok(Endpoint::client(bind)?)
+}
+
+fn quinn_config(mut tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, ClientError> {
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+        .map_err(|e| ClientError::Tls(e.to_string()))?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    let mut transport = quinn::TransportConfig::default();
+    transport
+        .keep_alive_interval(Some(Duration::from_secs(5)))
+        .max_idle_timeout(Duration::from_secs(20).try_into().ok())
+        .max_concurrent_bidi_streams(VarInt::from_u32(0))
+        .max_concurrent_uni_streams(VarInt::from_u32(MAX_PUSH_STREAMS));
+    config.transport_config(Arc::new(transport));
+    Ok(config)
+}
+
+fn connection_error(e: ConnectionError) -> ClientError {
+    match e {
+        ConnectionError::TimedOut => ClientError::Unreachable("no answer".into()),
+        ConnectionError::TransportError(t) if t.code.to_string().contains("TLS") || t.reason.contains("certificate") => {
+            ClientError::Tls(format!("the server's certificate is not trusted ({})", t.reason))
+        }
+        ConnectionError::TransportError(t) => ClientError::Tls(t.to_string()),
+        ConnectionError::ApplicationClosed(close) => ClientError::Closed(
+            String::from_utf8_lossy(&close.reason).into_owned(),
+        ),
+        ConnectionError::ConnectionClosed(close) => {
+            ClientError::Closed(String::from_utf8_lossy(&close.reason).into_owned())
+        }
+        ConnectionError::LocallyClosed => ClientError::Closed("closed by this client".into()),
+        other => ClientError::Closed(other.to_string()),
+    }
+}
+
+/// Connects, verifies the certificate per `trust`, and exchanges `Hello`.
+pub async fn connect(server: &str, trust: &Trust) -> Result<Connection, ClientError> {
+    let (addr, host) = resolve(server).await?;
+    let endpoint = endpoint_for(addr)?;
+    let config = quinn_config(tls::client_config(trust)?)?;
+    let connecting = endpoint
+        .connect_with(config, addr, &host)
+        .map_err(|e| ClientError::Address(format!("{server}: {e}")))?;
+    let conn = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Err(_) => return Err(ClientError::Unreachable(format!("{server}: no answer"))),
+        Ok(Err(e)) => return Err(connection_error(e)),
+        Ok(Ok(conn)) => conn,
+    };
+    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+    tokio::spawn(read_events(conn.clone(), tx));
+    let mut connection = Connection {
+        conn,
+        endpoint,
+        events: Some(rx),
+        server_name: String::new(),
+    };
+    let hello = Request::Hello {
+        version: PROTOCOL_VERSION,
+        client: format!("chatroom-client {}", env!("CARGO_PKG_VERSION")),
+    };
+    match connection.request(&hello).await {
+        Ok(Reply::Hello { server, .. }) => connection.server_name = server,
+        Ok(other) => return Err(unexpected(&other)),
+        Err(e) => {
+            if e.code() == Some(ErrorCode::UpgradeRequired) {
+                connection.conn.close(
+                    VarInt::from_u32(close_code::UPGRADE_REQUIRED),
+                    b"upgrade required",
+                );
+            }
+            return Err(e);
+        }
+    }
+    Ok(connection)
+}
+
+/// Connects without trusting anything and returns the SHA-256 of the root-most
+/// certificate the server presented, for a trust-on-first-use prompt.
+pub async fn probe_fingerprint(server: &str) -> Result<[u8; 32], ClientError> {
+    let (addr, host) = resolve(server).await?;
+    let endpoint = endpoint_for(addr)?;
+    let (tls_config, seen) = tls::probe_config()?;
+    let config = quinn_config(tls_config)?;
+    let connecting = endpoint
+        .connect_with(config, addr, &host)
+        .map_err(|e| ClientError::Address(format!("{server}: {e}")))?;
+    let result = tokio::time::timeout(CONNECT_TIMEOUT, connecting).await;
+    endpoint.close(VarInt::from_u32(close_code::NORMAL), b"probe");
+    let seen = *seen.lock().unwrap_or_else(|e| e.into_inner());
+    match (seen, result) {
+        (Some(fp), _) => Ok(fp),
+        (None, Err(_)) => Err(ClientError::Unreachable(format!("{server}: no answer"))),
+        (None, Ok(Err(e))) => Err(connection_error(e)),
+        (None, Ok(Ok(_))) => Err(ClientError::Tls("the probe was accepted unexpectedly".into())),
+    }
+}
+
+pub(crate) fn unexpected(reply: &Reply) -> ClientError {
+    ClientError::Protocol(format!("unexpected reply {reply:?}"))
+}
+
+impl Connection {
+    /// Sends one request on its own stream and waits for the response.
+    pub async fn request(&self, request: &Request) -> Result<Reply, ClientError> {
+        let bytes = codec::encode(request).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let (mut send, mut recv) = self.conn.open_bi().await.map_err(connection_error)?;
+        send.write_all(&bytes)
+            .await
+            .map_err(|e| ClientError::Closed(e.to_string()))?;
+        send.finish()
+            .map_err(|e| ClientError::Closed(e.to_string()))?;
+        let reply = recv
+            .read_to_end(MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                quinn::ReadToEndError::TooLong => {
+                    ClientError::Protocol("the response was too large".into())
+                }
+                quinn::ReadToEndError::Read(quinn::ReadError::ConnectionLost(c)) => {
+                    connection_error(c)
+                }
+                quinn::ReadToEndError::Read(r) => ClientError::Closed(r.to_string()),
+            })?;
+        let response: Response = codec::decode(&reply, MAX_RESPONSE_BYTES)
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        response.map_err(ClientError::Server)
+    }
+
+    /// Takes the stream of server events (once).
+    pub fn take_events(&mut self) -> Option<mpsc::Receiver<Event>> {
+        self.events.take()
+    }
+
+    /// The raw QUIC connection, for tools and tests that speak the wire format directly.
+    pub fn quic(&self) -> &quinn::Connection {
+        &self.conn
+    }
+
+    /// The server's display name.
+    pub fn server_name(&self) -> &str {
+        &self.server_name
+    }
+
+    /// Waits until the connection closes and says why.
+    pub async fn closed(&self) -> ClientError {
+        connection_error(self.conn.closed().await)
+    }
+
+    /// Closes politely and lets the close reach the server.
+    pub async fn close(&self) {
+        self.conn.close(VarInt::from_u32(close_code::NORMAL), b"bye");
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+    }
+}
+
+/// Accepts pushed streams and decodes each in its own task, so one slow or
+/// lost stream never delays the others.
+async fn read_events(conn: quinn::Connection, tx: mpsc::Sender<Event>) {
+    loop {
+        let mut stream = match conn.accept_uni().await {
+            Ok(stream) => stream,
+            Err(e) => {
+                debug!("event reader stopping: {e}");
+                return;
+            }
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            match stream.read_to_end(MAX_EVENT_BYTES).await {
+                Ok(bytes) => match codec::decode::<Event>(&bytes, MAX_EVENT_BYTES) {
+                    Ok(event) => {
+                        let _ = tx.send(event).await;
+                    }
+                    Err(e) => debug!("undecodable event: {e}"),
+                },
+                Err(e) => debug!("event stream failed: {e}"),
+            }
+        });
+    }
+}

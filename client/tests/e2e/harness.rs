@@ -1,0 +1,135 @@
+//! Test harness: a real server on 127.0.0.1:0 with a temporary data directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chatroom_client::{Session, Trust};
+use chatroom_common::protocol::{Event, UserInfo};
+use chatroom_server::{Config, Limits, Server};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// A passphrase that satisfies the RFC's minimum.
+pub const PASS: &str = "correct horse battery";
+
+/// A running server.
+pub struct TestServer {
+    pub addr: String,
+    pub pin: Trust,
+    pub ca: Trust,
+    pub data_dir: PathBuf,
+    pub database: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with default limits in `data_dir`.
+    pub async fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, None, Limits::default()).await
+    }
+
+    /// Starts a server with a given database URL and limits.
+    pub async fn start_with(data_dir: &Path, database: Option<String>, limits: Limits) -> Self {
+        let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data_dir);
+        config.database = database.clone();
+        config.limits = limits;
+        let server = Server::bind(config).await.expect("server binds");
+        let addr = server.local_addr().unwrap().to_string();
+        let pin = Trust::parse_pin(server.ca_fingerprint()).unwrap();
+        let ca = Trust::ca_file(server.ca_path().unwrap()).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        Self {
+            addr,
+            pin,
+            ca,
+            data_dir: data_dir.to_owned(),
+            database,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("server stops in time")
+                .expect("server task");
+        }
+    }
+
+    /// A connected session (not logged in).
+    pub async fn connect(&self) -> Session {
+        Session::connect(&self.addr, &self.pin).await.expect("connects")
+    }
+
+    /// Registers `name` and returns a logged-in session.
+    pub async fn user(&self, name: &str) -> Session {
+        let s = self.connect().await;
+        s.register(
+            name,
+            &format!("{}@example.org", name.to_lowercase()),
+            PASS,
+            chatroom_common::protocol::OtpAlgorithm::Md5,
+        )
+        .await
+        .expect("registers");
+        self.login(name).await
+    }
+
+    /// A new logged-in session for an existing user.
+    pub async fn login(&self, name: &str) -> Session {
+        let mut s = self.connect().await;
+        s.login(name, PASS, None).await.expect("logs in");
+        s
+    }
+}
+
+/// Waits for the next event matching `pick`, failing after a timeout.
+pub async fn next_event<T>(
+    events: &mut mpsc::Receiver<Event>,
+    mut pick: impl FnMut(Event) -> Option<T>,
+) -> T {
+    let wait = async {
+        loop {
+            let event = events.recv().await.expect("event stream open");
+            if let Some(t) = pick(event) {
+                return t;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .expect("event in time")
+}
+
+/// Waits for a presence event about `user` in `room`.
+pub async fn presence(
+    events: &mut mpsc::Receiver<Event>,
+    room: &str,
+    user: &str,
+    online: bool,
+) -> UserInfo {
+    next_event(events, |e| match e {
+        Event::Presence {
+            room: r,
+            user: u,
+            online: o,
+        } if r == room && u.username == user && o == online => Some(u),
+        _ => None,
+    })
+    .await
+}

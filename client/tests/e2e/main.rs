@@ -1,0 +1,8 @@
+//! End-to-end tests: the real server on 127.0.0.1:0 and the real client library.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod auth;
+mod chat;
+mod cli;
+mod harness;
+mod robustness;

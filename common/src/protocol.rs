@@ -1,0 +1,462 @@
+//! Wire types exchanged between the Chatroom client and server (see docs/protocol.md).
+//!
+//! Every request travels on its own bidirectional QUIC stream and every server
+//! event on its own unidirectional stream; this module only defines what the
+//! bytes on those streams mean. Types derive `Serialize` because they cross the
+//! process boundary; nothing else in the workspace should.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The ALPN token; a peer speaking anything else fails the TLS handshake.
+pub const ALPN: &[u8] = b"chatroom/1";
+/// Bumped whenever a change is not backwards compatible. `Hello` never changes
+/// shape, so a client of any version can learn that it must upgrade.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Longest chat text, in bytes of UTF-8.
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// Largest request the server reads from one stream.
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
+/// Largest response the client reads from one stream (history pages are the biggest).
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest event the client reads from one unidirectional stream.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// Messages sent back when a client joins a room.
+pub const HISTORY_ON_JOIN: u32 = 50;
+/// Most messages in one history page.
+pub const MAX_HISTORY_PAGE: u32 = 200;
+
+/// Application error codes used when resetting or stopping a stream.
+pub mod stream_code {
+    /// The stream exceeded the size cap for its kind.
+    pub const TOO_LARGE: u32 = 1;
+    /// The stream's bytes were not a valid message.
+    pub const UNDECODABLE: u32 = 2;
+    /// The server is shutting down and will not answer.
+    pub const SHUTTING_DOWN: u32 = 3;
+}
+
+/// Application codes used when closing a connection.
+pub mod close_code {
+    /// A normal close by either side.
+    pub const NORMAL: u32 = 0;
+    /// The server is shutting down.
+    pub const SHUTDOWN: u32 = 1;
+    /// The peer broke the protocol beyond recovery.
+    pub const PROTOCOL_VIOLATION: u32 = 2;
+    /// The client speaks an older protocol version.
+    pub const UPGRADE_REQUIRED: u32 = 3;
+    /// A limit (connections, per-address connections) was reached.
+    pub const LIMIT: u32 = 4;
+}
+
+/// A per-room sequence number, assigned when the message is stored; starts at 1.
+pub type Seq = u64;
+/// Milliseconds since the Unix epoch, UTC.
+pub type Timestamp = i64;
+
+/// SHA-256 of an avatar's PNG bytes: avatars are content-addressed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AvatarHash(pub [u8; 32]);
+
+impl fmt::Debug for AvatarHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AvatarHash({self})")
+    }
+}
+
+impl fmt::Display for AvatarHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A 64-bit one-time password value (RFC 2289's folded hash).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OtpValue(pub [u8; 8]);
+
+impl fmt::Debug for OtpValue {
+    // One-time passwords never reach a log, even in debug output.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtpValue(..)")
+    }
+}
+
+/// A client-chosen key that makes a send idempotent: a retry with the same key
+/// returns the first send's result instead of posting twice.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub struct IdempotencyKey(pub [u8; 16]);
+
+/// The hash behind an S/KEY chain.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum OtpAlgorithm {
+    /// `otp-md4`, kept for RFC completeness.
+    Md4,
+    /// `otp-md5`, the RFC's common choice.
+    Md5,
+    /// `otp-sha1`.
+    Sha1,
+}
+
+/// The S/KEY set-up a client sends at registration or re-initialisation: the
+/// server learns the chain's `count`-th value, never the passphrase.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct OtpInit {
+    /// Hash algorithm of the chain.
+    pub algorithm: OtpAlgorithm,
+    /// Seed, 1–16 alphanumerics, lower case.
+    pub seed: String,
+    /// How many times the hash was applied to produce `otp`.
+    pub count: u32,
+    /// The `count`-th one-time password.
+    pub otp: OtpValue,
+}
+
+/// An S/KEY challenge: answer with the OTP for `count` (written `otp-md5 499 ke1234`).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Challenge {
+    /// Hash algorithm of the chain.
+    pub algorithm: OtpAlgorithm,
+    /// The sequence number the response must be computed for.
+    pub count: u32,
+    /// The chain's seed.
+    pub seed: String,
+}
+
+/// A user as others see them.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// The username as registered (case preserved).
+    pub username: String,
+    /// The user's avatar, if one is assigned.
+    #[serde(default)]
+    pub avatar: Option<AvatarHash>,
+}
+
+/// Public rooms anyone may join, or a private two-member direct conversation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum RoomKind {
+    /// A named room anyone can join.
+    Public,
+    /// A direct-message room between two users.
+    Direct,
+}
+
+/// A room as listed to clients.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct RoomInfo {
+    /// The room's name; direct rooms are named `dm:<user>:<user>` (sorted, case-folded).
+    pub name: String,
+    /// Public or direct.
+    pub kind: RoomKind,
+    /// The highest sequence number stored in the room (0 when empty).
+    pub latest_seq: Seq,
+    /// For a direct room, the other participant; `None` for public rooms.
+    #[serde(default)]
+    pub peer: Option<String>,
+}
+
+/// A stored chat message.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The room it was posted in.
+    pub room: String,
+    /// Its per-room sequence number.
+    pub seq: Seq,
+    /// Who posted it.
+    pub sender: String,
+    /// The sender's avatar when the message was stored.
+    #[serde(default)]
+    pub sender_avatar: Option<AvatarHash>,
+    /// The text (any Unicode, at most [`MAX_TEXT_BYTES`]).
+    pub text: String,
+    /// When the server stored it.
+    pub sent_at: Timestamp,
+}
+
+/// Which slice of a room's history to fetch; results are in ascending `seq` order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum HistoryQuery {
+    /// Up to `limit` messages with `seq < before` (the newest ones when `before` is `None`).
+    Before {
+        /// Exclusive upper bound.
+        before: Option<Seq>,
+        /// Page size, at most [`MAX_HISTORY_PAGE`].
+        limit: u32,
+    },
+    /// Up to `limit` messages with `seq > after`, oldest first: how a client fills a gap.
+    After {
+        /// Exclusive lower bound.
+        after: Seq,
+        /// Page size, at most [`MAX_HISTORY_PAGE`].
+        limit: u32,
+    },
+}
+
+/// One request; each is sent on a fresh bidirectional stream, then the stream is finished.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Must be the first request on a connection.
+    Hello {
+        /// The client's [`PROTOCOL_VERSION`].
+        version: u32,
+        /// Free-form client name and version, for logs.
+        client: String,
+    },
+    /// Create an account.
+    Register {
+        /// Wanted username.
+        username: String,
+        /// Contact address.
+        email: String,
+        /// The S/KEY chain's starting point.
+        otp: OtpInit,
+    },
+    /// Ask for the user's current challenge.
+    LoginStart {
+        /// Who is logging in.
+        username: String,
+    },
+    /// Answer the challenge issued on this connection.
+    LoginFinish {
+        /// Who is logging in (must match `LoginStart`).
+        username: String,
+        /// The one-time password for the challenge's count.
+        response: OtpValue,
+    },
+    /// Replace the logged-in user's S/KEY chain (when it runs low).
+    ReinitOtp {
+        /// The new chain.
+        otp: OtpInit,
+    },
+    /// List public rooms and the user's direct rooms.
+    ListRooms,
+    /// Create a public room (the creator joins it).
+    CreateRoom {
+        /// The room's name.
+        name: String,
+    },
+    /// Join a room and receive its recent history and who is online.
+    JoinRoom {
+        /// The room's name.
+        room: String,
+    },
+    /// Leave a room: no more events from it.
+    LeaveRoom {
+        /// The room's name.
+        room: String,
+    },
+    /// Open (or reopen) the direct room with another user.
+    OpenDirect {
+        /// The other user.
+        user: String,
+    },
+    /// Post a message.
+    Send {
+        /// The room's name.
+        room: String,
+        /// The text.
+        text: String,
+        /// Makes retries safe.
+        key: IdempotencyKey,
+    },
+    /// Fetch a page of history.
+    History {
+        /// The room's name.
+        room: String,
+        /// Which page.
+        query: HistoryQuery,
+    },
+    /// Who is online in a room.
+    Who {
+        /// The room's name.
+        room: String,
+    },
+}
+
+/// A successful answer to a [`Request`].
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// Answer to `Hello`.
+    Hello {
+        /// The server's name, for display.
+        server: String,
+        /// The server's [`PROTOCOL_VERSION`].
+        version: u32,
+        /// Longest text the server accepts.
+        max_text_bytes: u32,
+    },
+    /// Answer to `Register`.
+    Registered {
+        /// The new account.
+        user: UserInfo,
+    },
+    /// Answer to `LoginStart`.
+    Challenge(Challenge),
+    /// Answer to `LoginFinish` when the OTP was right.
+    LoggedIn {
+        /// The account.
+        user: UserInfo,
+        /// How many more logins the chain allows (the challenge count that comes next).
+        otp_remaining: u32,
+    },
+    /// Answer to `ReinitOtp`.
+    OtpReinitialised {
+        /// Logins the new chain allows.
+        otp_remaining: u32,
+    },
+    /// Answer to `ListRooms`.
+    Rooms(Vec<RoomInfo>),
+    /// Answer to `CreateRoom` and `OpenDirect`.
+    Room(RoomInfo),
+    /// Answer to `JoinRoom`.
+    Joined {
+        /// The room.
+        room: RoomInfo,
+        /// The last [`HISTORY_ON_JOIN`] messages, ascending.
+        history: Vec<ChatMessage>,
+        /// Members online now.
+        online: Vec<UserInfo>,
+    },
+    /// Answer to `LeaveRoom`.
+    Left,
+    /// Answer to `Send`: the message is stored.
+    Sent {
+        /// The message's sequence number.
+        seq: Seq,
+        /// When it was stored.
+        sent_at: Timestamp,
+        /// True when this key was already used: nothing new was posted.
+        duplicate: bool,
+    },
+    /// Answer to `History`.
+    History {
+        /// The page, ascending by `seq`.
+        messages: Vec<ChatMessage>,
+        /// The room's highest sequence number now.
+        latest_seq: Seq,
+    },
+    /// Answer to `Who`.
+    Online(Vec<UserInfo>),
+}
+
+/// Why a request failed. Clients branch on the code and show the message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// The client's protocol version is too old or too new.
+    UpgradeRequired,
+    /// The request could not be decoded.
+    BadRequest,
+    /// The request was larger than allowed.
+    TooLarge,
+    /// `Hello` must come first.
+    HelloRequired,
+    /// The request needs a logged-in session.
+    NotLoggedIn,
+    /// Wrong, replayed or out-of-order one-time password, or unknown user.
+    AuthFailed,
+    /// Too many failed logins; try again after `retry_after_ms`.
+    LockedOut,
+    /// The username is already registered.
+    UsernameTaken,
+    /// A field failed validation; the message says which.
+    InvalidInput,
+    /// No room by that name.
+    NoSuchRoom,
+    /// No user by that name.
+    NoSuchUser,
+    /// The user is not a member of the room.
+    NotMember,
+    /// A room by that name exists already.
+    RoomExists,
+    /// Too many requests; retry after `retry_after_ms`.
+    RateLimited,
+    /// The database is unreachable; retry later.
+    StorageUnavailable,
+    /// A server bug; the server logged it.
+    Internal,
+}
+
+/// A failed request.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ErrorReply {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// Plain words for the user.
+    pub message: String,
+    /// When set, retrying before this many milliseconds is pointless.
+    #[serde(default)]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ErrorReply {
+    /// An error with no retry hint.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+}
+
+impl fmt::Display for ErrorReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(ms) = self.retry_after_ms {
+            write!(f, " (retry in {ms} ms)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ErrorReply {}
+
+/// What a bidirectional stream carries back.
+pub type Response = Result<Reply, ErrorReply>;
+
+/// A server push; each travels on its own unidirectional stream.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Event {
+    /// A new message in a room the user has joined.
+    Message(ChatMessage),
+    /// Someone came online in a room, or went away.
+    Presence {
+        /// The room.
+        room: String,
+        /// Who.
+        user: UserInfo,
+        /// True when they joined or connected, false when they left.
+        online: bool,
+    },
+    /// The server dropped events for this connection (it read too slowly);
+    /// fetch the room's history after `after_seq` to catch up.
+    Resync {
+        /// The room.
+        room: String,
+        /// The last sequence number the server is sure was queued to this client.
+        after_seq: Seq,
+    },
+    /// The user was added to a room (someone opened a direct conversation).
+    RoomAdded(RoomInfo),
+}
+
+impl fmt::Display for OtpAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OtpAlgorithm::Md4 => "otp-md4",
+            OtpAlgorithm::Md5 => "otp-md5",
+            OtpAlgorithm::Sha1 => "otp-sha1",
+        })
+    }
+}
+
+impl fmt::Display for Challenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.algorithm, self.count, self.seed)
+    }
+}

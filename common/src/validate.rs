@@ -1,0 +1,149 @@
+//! Validation of user-supplied names and text, shared by client (early, friendly
+//! errors) and server (the authority).
+
+use crate::protocol::MAX_TEXT_BYTES;
+
+/// Why a name or text was refused; the message is shown to users as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    /// Username length or characters.
+    #[error(
+        "a username is 2 to 32 letters, digits, '_', '-' or '.', starting with a letter or digit"
+    )]
+    Username,
+    /// E-mail shape.
+    #[error("that does not look like an e-mail address")]
+    Email,
+    /// Room name length or characters.
+    #[error("a room name is 1 to 32 letters, digits, '_' or '-'")]
+    RoomName,
+    /// Empty text.
+    #[error("the message is empty")]
+    EmptyText,
+    /// Text over the size limit.
+    #[error("the message is {len} bytes; the limit is {limit}")]
+    TextTooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Control characters other than newline and tab.
+    #[error("the message contains control characters")]
+    ControlCharacters,
+}
+
+/// Checks a username and returns its case-folded key, which is what makes
+/// usernames unique case-insensitively. Letters of any script are allowed, so
+/// `张伟` is a valid name.
+pub fn username_key(name: &str) -> Result<String, ValidationError> {
+    let count = name.chars().count();
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(char::is_alphanumeric);
+    let rest_ok = name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !(2..=32).contains(&count) || !first_ok || !rest_ok {
+        return Err(ValidationError::Username);
+    }
+    Ok(name.to_lowercase())
+}
+
+/// A light shape check: the server parses addresses fully before sending mail.
+pub fn email(address: &str) -> Result<(), ValidationError> {
+    let ok = address.len() <= 254
+        && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+        && address
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+    if ok { Ok(()) } else { Err(ValidationError::Email) }
+}
+
+/// Checks a public room name and returns it case-folded (room names are keys).
+pub fn room_name(name: &str) -> Result<String, ValidationError> {
+    let count = name.chars().count();
+    let ok = (1..=32).contains(&count)
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-'));
+    if ok {
+        Ok(name.to_lowercase())
+    } else {
+        Err(ValidationError::RoomName)
+    }
+}
+
+/// The name of the direct room between two users: the same whoever opens it.
+pub fn direct_room_name(a: &str, b: &str) -> String {
+    let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    if a <= b {
+        format!("dm:{a}:{b}")
+    } else {
+        format!("dm:{b}:{a}")
+    }
+}
+
+/// Checks chat text: non-empty, within [`MAX_TEXT_BYTES`], no control characters
+/// but newline and tab (they would garble other users' screens).
+pub fn text(text: &str) -> Result<(), ValidationError> {
+    if text.trim().is_empty() {
+        return Err(ValidationError::EmptyText);
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(ValidationError::TextTooLong {
+            len: text.len(),
+            limit: MAX_TEXT_BYTES,
+        });
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(ValidationError::ControlCharacters);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(username_key("Alice").as_deref(), Ok("alice"));
+        assert_eq!(username_key("张伟").as_deref(), Ok("张伟"));
+        assert!(username_key("a").is_err());
+        assert!(username_key("_alice").is_err());
+        assert!(username_key("'; DROP TABLE users; --").is_err());
+        assert!(username_key(&"a".repeat(33)).is_err());
+        assert!(username_key("al ice").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email("a@example.org").is_ok());
+        assert!(email("a@localhost").is_err());
+        assert!(email("a b@example.org").is_err());
+        assert!(email("a@example.org\r\nBcc: x@y.z").is_err());
+        assert!(email("@example.org").is_err());
+    }
+
+    #[test]
+    fn rooms() {
+        assert_eq!(room_name("Lobby").as_deref(), Ok("lobby"));
+        assert_eq!(room_name("闲聊").as_deref(), Ok("闲聊"));
+        assert!(room_name("").is_err());
+        assert!(room_name("dm:a:b").is_err());
+        assert_eq!(direct_room_name("Bob", "alice"), "dm:alice:bob");
+        assert_eq!(direct_room_name("alice", "Bob"), "dm:alice:bob");
+    }
+
+    #[test]
+    fn texts() {
+        assert!(text("你好，世界 👋").is_ok());
+        assert!(text("two\nlines").is_ok());
+        assert_eq!(text("  "), Err(ValidationError::EmptyText));
+        assert!(matches!(
+            text(&"x".repeat(MAX_TEXT_BYTES + 1)),
+            Err(ValidationError::TextTooLong { .. })
+        ));
+        assert_eq!(text("bell\u{7}"), Err(ValidationError::ControlCharacters));
+    }
+}

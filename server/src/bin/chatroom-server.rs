@@ -1,0 +1,155 @@
+//! The `chatroom-server` binary: parses flags and runs the server library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use chatroom_server::{Config, Server, TlsSource, tls};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Chatroom server: group chat over QUIC.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// UDP address to listen on.
+    #[arg(long, env = "CHATROOM_LISTEN", default_value = "0.0.0.0:4433")]
+    listen: SocketAddr,
+    /// Data directory (database, certificates, avatars, outbox); default: the platform data dir.
+    #[arg(long, env = "CHATROOM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB; default: SQLite in the data dir.
+    #[arg(long, env = "CHATROOM_DATABASE_URL")]
+    database: Option<String>,
+    /// Use ca.pem, server.pem and server.key from this directory instead of generating them.
+    #[arg(long, env = "CHATROOM_CERTS", conflicts_with_all = ["cert", "key"])]
+    certs: Option<PathBuf>,
+    /// Existing certificate chain (PEM), e.g. from a public CA; needs --key.
+    #[arg(long, env = "CHATROOM_CERT", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Private key (PEM) for --cert.
+    #[arg(long, env = "CHATROOM_KEY", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Extra DNS name or IP address for the generated certificate (repeatable).
+    #[arg(long = "tls-name", env = "CHATROOM_TLS_NAMES", value_delimiter = ',')]
+    tls_names: Vec<String>,
+    /// Name shown to clients.
+    #[arg(long, env = "CHATROOM_SERVER_NAME", default_value = "Chatroom")]
+    name: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a CA and server certificate into a directory and exit.
+    GenCerts {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// DNS names or IP addresses for the certificate (localhost and loopback are always included).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    directories::ProjectDirs::from("org", "Chatroom", "chatroom-server")
+        .map(|d| d.data_dir().to_owned())
+        .context("no home directory to put the data directory in; pass --data-dir")
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("chatroom-server: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = match cli.data_dir {
+        Some(dir) => dir,
+        None => default_data_dir()?,
+    };
+    let mut config = Config::new(cli.listen, &data_dir);
+    config.database = cli.database;
+    config.server_name = cli.name;
+    config.tls = match (cli.certs, cli.cert, cli.key) {
+        (Some(dir), _, _) => TlsSource::Dir(dir),
+        (None, Some(cert), Some(key)) => TlsSource::Files { cert, key },
+        (None, None, None) => TlsSource::Generated {
+            extra_names: cli.tls_names,
+        },
+        _ => bail!("--cert and --key go together"),
+    };
+    match cli.command {
+        Some(Command::GenCerts { out, names }) => {
+            let paths = tls::generate(&out, &tls::server_names(&names))
+                .with_context(|| format!("generating certificates in {}", out.display()))?;
+            let ca = tls::load_certs(&paths.ca)?;
+            println!("CA certificate:     {}", paths.ca.display());
+            println!("server certificate: {}", paths.cert.display());
+            println!("server key:         {}", paths.key.display());
+            if let Some(ca) = ca.first() {
+                println!("CA SHA-256:         {}", tls::fingerprint_hex(ca));
+            }
+            Ok(())
+        }
+        Some(Command::Migrate) => {
+            let url = config.database_url();
+            let applied = chatroom_server::store::migrate(&url)
+                .await
+                .with_context(|| {
+                    format!(
+                        "migrating {}",
+                        chatroom_server::store::redact_url(&url)
+                    )
+                })?;
+            println!("applied migrations: {applied:?}");
+            Ok(())
+        }
+        None => {
+            let server = Server::bind(config).await.context("starting the server")?;
+            println!(
+                "Chatroom server listening on {} (UDP/QUIC)",
+                server.local_addr()?
+            );
+            println!("CA SHA-256 fingerprint: {}", server.ca_fingerprint());
+            if let Some(ca) = server.ca_path() {
+                println!("CA certificate for clients: {}", ca.display());
+            }
+            server.run(shutdown_signal()).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,89 @@
+//! Message requests: send (stored, acknowledged, then fanned out) and history.
+
+use bytes::Bytes;
+use chatroom_common::codec;
+use chatroom_common::protocol::{
+    ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey, MAX_HISTORY_PAGE, Reply,
+    Response,
+};
+use chatroom_common::validate;
+use tracing::warn;
+
+use super::rooms::check_readable;
+use super::{find_room, invalid, store_error};
+use crate::context::{Context, now_ms};
+use crate::session::Session;
+use crate::store::NewMessage;
+
+/// `Send`: the reply goes out only after the store says the message is durable.
+pub async fn send(
+    ctx: &Context,
+    session: &Session,
+    room: &str,
+    text: String,
+    key: IdempotencyKey,
+) -> Response {
+    let me = session.user()?;
+    validate::text(&text).map_err(invalid)?;
+    let room = find_room(ctx, room).await?;
+    if !ctx.store.is_member(room.id, me.id).await.map_err(store_error)? {
+        return Err(ErrorReply::new(
+            ErrorCode::NotMember,
+            format!("join {} before posting there", room.name),
+        ));
+    }
+    let (message, duplicate) = ctx
+        .store
+        .append_message(NewMessage {
+            room_id: room.id,
+            sender_id: me.id,
+            text,
+            key,
+            sent_at: now_ms(),
+        })
+        .await
+        .map_err(store_error)?;
+    if !duplicate {
+        // Encoded once; every recipient's queue shares these bytes.
+        match codec::encode(&Event::Message(message.clone())) {
+            Ok(bytes) => {
+                ctx.hub
+                    .broadcast(room.id, &room.name, Some(message.seq), &Bytes::from(bytes));
+            }
+            Err(e) => warn!("encoding a message event failed: {e}"),
+        }
+    }
+    Ok(Reply::Sent {
+        seq: message.seq,
+        sent_at: message.sent_at,
+        duplicate,
+    })
+}
+
+/// `History`: a page before or after a sequence number.
+pub async fn history(
+    ctx: &Context,
+    session: &Session,
+    room: &str,
+    query: HistoryQuery,
+) -> Response {
+    let me = session.user()?;
+    let room = find_room(ctx, room).await?;
+    check_readable(ctx, me.id, &room).await?;
+    let query = match query {
+        HistoryQuery::Before { before, limit } => HistoryQuery::Before {
+            before,
+            limit: limit.clamp(1, MAX_HISTORY_PAGE),
+        },
+        HistoryQuery::After { after, limit } => HistoryQuery::After {
+            after,
+            limit: limit.clamp(1, MAX_HISTORY_PAGE),
+        },
+    };
+    let messages = ctx.store.history(room.id, query).await.map_err(store_error)?;
+    let latest_seq = room.latest_seq.max(messages.last().map_or(0, |m| m.seq));
+    Ok(Reply::History {
+        messages,
+        latest_seq,
+    })
+}

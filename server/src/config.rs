@@ -1,0 +1,111 @@
+//! Server configuration: where to listen, where data and certificates live, limits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the server's TLS certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// Generate a CA and server certificate under `<data_dir>/certs` on first
+    /// start and reuse them; `extra_names` are added to the certificate's SANs.
+    Generated {
+        /// Additional DNS names or IP addresses.
+        extra_names: Vec<String>,
+    },
+    /// Use `ca.pem`, `server.pem` and `server.key` from a directory (e.g. the repo's `certs/`).
+    Dir(PathBuf),
+    /// Use an existing chain and key, e.g. from a public CA.
+    Files {
+        /// PEM certificate chain, leaf first.
+        cert: PathBuf,
+        /// PEM private key.
+        key: PathBuf,
+    },
+}
+
+/// Limits that keep one client from hurting the others.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+    /// Most simultaneous connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// A connection with no traffic for this long is closed (clients send keep-alives).
+    pub idle_timeout: Duration,
+    /// A request stream must be fully received within this time.
+    pub request_timeout: Duration,
+    /// Concurrent request streams per connection.
+    pub max_concurrent_requests: u32,
+    /// Events queued for one connection before it is told to resync instead.
+    pub outbound_queue: usize,
+    /// Failed logins for one user before a lock-out starts.
+    pub login_failures_per_user: u32,
+    /// Failed logins from one IP address before a lock-out starts.
+    pub login_failures_per_ip: u32,
+    /// First lock-out; each further failure doubles it.
+    pub lockout_base: Duration,
+    /// Longest lock-out.
+    pub lockout_max: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            max_connections_per_ip: 1_000,
+            idle_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(10),
+            max_concurrent_requests: 64,
+            outbound_queue: 1024,
+            login_failures_per_user: 5,
+            login_failures_per_ip: 50,
+            lockout_base: Duration::from_secs(1),
+            lockout_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// Everything `Server::bind` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// UDP address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, certificates, avatars and outbox.
+    pub data_dir: PathBuf,
+    /// Database URL; `None` means SQLite at `<data_dir>/chatroom.sqlite3`.
+    pub database: Option<String>,
+    /// Certificate source.
+    pub tls: TlsSource,
+    /// Name shown to clients.
+    pub server_name: String,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// A configuration with defaults for everything but the data directory.
+    pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen,
+            data_dir: data_dir.into(),
+            database: None,
+            tls: TlsSource::Generated {
+                extra_names: Vec::new(),
+            },
+            server_name: "Chatroom".into(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join("chatroom.sqlite3").display()
+            ),
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Fan-out: which connection listens to which room, who is online, and the
+//! bounded per-connection outbox that events are queued on.
+//!
+//! An event is encoded once and the same `Bytes` is queued for every recipient.
+//! A connection whose queue is full is not waited for: the event is dropped for
+//! it and the room is marked for a `Resync`, which its writer sends once the
+//! queue drains. History has every message, so nothing is lost.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use chatroom_common::codec;
+use chatroom_common::protocol::{Event, Seq, UserInfo};
+use tokio::sync::mpsc;
+
+use crate::store::{RoomId, UserId};
+
+/// Identifies one connection for the life of the process.
+pub type ConnId = u64;
+
+/// The sending half of a connection's event queue.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    /// Encoded events for the connection's writer task.
+    tx: mpsc::Sender<Bytes>,
+    /// Rooms whose events were dropped, with the last sequence number before the drop.
+    lagging: Arc<Mutex<BTreeMap<String, Seq>>>,
+}
+
+/// The receiving half, owned by the connection's writer task.
+#[derive(Debug)]
+pub struct OutboxReceiver {
+    /// Encoded events to push, one stream each.
+    pub rx: mpsc::Receiver<Bytes>,
+    /// Shared with the [`Outbox`]: rooms to resync.
+    lagging: Arc<Mutex<BTreeMap<String, Seq>>>,
+}
+
+/// A bounded outbox of `capacity` events.
+pub fn outbox(capacity: usize) -> (Outbox, OutboxReceiver) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let lagging = Arc::new(Mutex::new(BTreeMap::new()));
+    (
+        Outbox {
+            tx,
+            lagging: lagging.clone(),
+        },
+        OutboxReceiver { rx, lagging },
+    )
+}
+
+impl OutboxReceiver {
+    /// Takes the rooms marked for resync, as encoded `Resync` events.
+    pub fn take_resyncs(&self) -> Vec<Bytes> {
+        let taken = std::mem::take(&mut *self.lagging.lock().unwrap_or_else(|e| e.into_inner()));
+        taken
+            .into_iter()
+            .filter_map(|(room, after_seq)| {
+                codec::encode(&Event::Resync { room, after_seq })
+                    .ok()
+                    .map(Bytes::from)
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+struct ConnEntry {
+    outbox: Outbox,
+    user: Option<(UserId, UserInfo)>,
+    rooms: HashSet<RoomId>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    conns: HashMap<ConnId, ConnEntry>,
+    rooms: HashMap<RoomId, HashSet<ConnId>>,
+    /// Open logged-in connections per user.
+    online: HashMap<UserId, usize>,
+    /// Room names, for events that name the room.
+    names: HashMap<RoomId, String>,
+}
+
+/// The in-memory routing table. A std mutex guards it; it is never held across an await.
+#[derive(Debug, Default)]
+pub struct Hub {
+    inner: Mutex<Inner>,
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new connection (not yet logged in).
+    pub fn connect(&self, conn: ConnId, outbox: Outbox) {
+        self.lock().conns.insert(
+            conn,
+            ConnEntry {
+                outbox,
+                user: None,
+                rooms: HashSet::new(),
+            },
+        );
+    }
+
+    /// Marks the connection as logged in; returns true if this is the user's
+    /// first connection (they just came online).
+    pub fn login(&self, conn: ConnId, user: UserId, info: UserInfo) -> bool {
+        let mut inner = self.lock();
+        let Some(entry) = inner.conns.get_mut(&conn) else {
+            return false;
+        };
+        if entry.user.is_some() {
+            return false;
+        }
+        entry.user = Some((user, info));
+        let count = inner.online.entry(user).or_insert(0);
+        *count += 1;
+        *count == 1
+    }
+
+    /// Routes the room's events to this connection.
+    pub fn subscribe(&self, conn: ConnId, room: RoomId, name: &str) {
+        let mut inner = self.lock();
+        if let Some(entry) = inner.conns.get_mut(&conn) {
+            entry.rooms.insert(room);
+            inner.rooms.entry(room).or_default().insert(conn);
+            inner.names.insert(room, name.to_owned());
+        }
+    }
+
+    /// Routes the room's events to every connection of `user`.
+    pub fn subscribe_user(&self, user: UserId, room: RoomId, name: &str) -> Vec<ConnId> {
+        let mut inner = self.lock();
+        inner.names.insert(room, name.to_owned());
+        let conns: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, e)| e.user.as_ref().is_some_and(|(id, _)| *id == user))
+            .map(|(&c, _)| c)
+            .collect();
+        for &c in &conns {
+            if let Some(entry) = inner.conns.get_mut(&c) {
+                entry.rooms.insert(room);
+            }
+            inner.rooms.entry(room).or_default().insert(c);
+        }
+        conns
+    }
+
+    /// Stops routing the room's events to every connection of `user`.
+    pub fn unsubscribe_user(&self, user: UserId, room: RoomId) {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, e)| e.user.as_ref().is_some_and(|(id, _)| *id == user))
+            .map(|(&c, _)| c)
+            .collect();
+        for c in conns {
+            if let Some(entry) = inner.conns.get_mut(&c) {
+                entry.rooms.remove(&room);
+            }
+            if let Some(set) = inner.rooms.get_mut(&room) {
+                set.remove(&c);
+            }
+        }
+    }
+
+    /// Removes a connection; returns the user and the rooms in which they went
+    /// offline (empty when they still have another connection).
+    pub fn disconnect(&self, conn: ConnId) -> Option<(UserInfo, Vec<(RoomId, String)>)> {
+        let mut inner = self.lock();
+        let entry = inner.conns.remove(&conn)?;
+        for room in &entry.rooms {
+            if let Some(set) = inner.rooms.get_mut(room) {
+                set.remove(&conn);
+                if set.is_empty() {
+                    inner.rooms.remove(room);
+                }
+            }
+        }
+        let (user, info) = entry.user?;
+        let remaining = inner.online.get_mut(&user).map(|c| {
+            *c -= 1;
+            *c
+        });
+        if remaining == Some(0) {
+            inner.online.remove(&user);
+            let rooms = entry
+                .rooms
+                .into_iter()
+                .map(|r| (r, inner.names.get(&r).cloned().unwrap_or_default()))
+                .collect();
+            Some((info, rooms))
+        } else {
+            Some((info, Vec::new()))
+        }
+    }
+
+    /// Whether `user` has at least one logged-in connection.
+    pub fn is_online(&self, user: UserId) -> bool {
+        self.lock().online.contains_key(&user)
+    }
+
+    /// Distinct users with a connection subscribed to the room.
+    pub fn online_in(&self, room: RoomId) -> Vec<UserInfo> {
+        let inner = self.lock();
+        let mut seen = HashSet::new();
+        let mut users = Vec::new();
+        for conn in inner.rooms.get(&room).into_iter().flatten() {
+            if let Some((id, info)) = inner.conns.get(conn).and_then(|e| e.user.as_ref()) {
+                if seen.insert(*id) {
+                    users.push(info.clone());
+                }
+            }
+        }
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        users
+    }
+
+    /// Queues an encoded event for every connection subscribed to the room.
+    /// `seq` is the message's sequence number (for a resync mark if a queue is full).
+    pub fn broadcast(&self, room: RoomId, room_name: &str, seq: Option<Seq>, event: &Bytes) {
+        let inner = self.lock();
+        for conn in inner.rooms.get(&room).into_iter().flatten() {
+            if let Some(entry) = inner.conns.get(conn) {
+                deliver(&entry.outbox, room_name, seq, event);
+            }
+        }
+    }
+
+    /// Queues an encoded event for specific connections.
+    pub fn send_to(&self, conns: &[ConnId], event: &Bytes) {
+        let inner = self.lock();
+        for conn in conns {
+            if let Some(entry) = inner.conns.get(conn) {
+                deliver(&entry.outbox, "", None, event);
+            }
+        }
+    }
+
+    /// Number of registered connections (for tests and metrics).
+    pub fn connection_count(&self) -> usize {
+        self.lock().conns.len()
+    }
+}
+
+fn deliver(outbox: &Outbox, room_name: &str, seq: Option<Seq>, event: &Bytes) {
+    match outbox.tx.try_send(event.clone()) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            // Only message loss needs a resync; a dropped presence event is
+            // corrected by the `Who` a client sends after resyncing anyway.
+            if let Some(seq) = seq {
+                let mut lagging = outbox.lagging.lock().unwrap_or_else(|e| e.into_inner());
+                let mark = lagging.entry(room_name.to_owned()).or_insert(seq - 1);
+                *mark = (*mark).min(seq - 1);
+            }
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn info(name: &str) -> UserInfo {
+        UserInfo {
+            username: name.into(),
+            avatar: None,
+        }
+    }
+
+    #[test]
+    fn overflow_marks_resync_instead_of_waiting() {
+        let hub = Hub::default();
+        let (outbox, mut rx) = outbox(2);
+        hub.connect(1, outbox);
+        hub.login(1, 10, info("alice"));
+        hub.subscribe(1, 7, "lobby");
+        for seq in 1..=5 {
+            hub.broadcast(7, "lobby", Some(seq), &Bytes::from(vec![seq as u8]));
+        }
+        assert_eq!(rx.rx.try_recv().unwrap(), Bytes::from(vec![1]));
+        assert_eq!(rx.rx.try_recv().unwrap(), Bytes::from(vec![2]));
+        assert!(rx.rx.try_recv().is_err());
+        let resyncs = rx.take_resyncs();
+        assert_eq!(resyncs.len(), 1);
+        let event: Event = codec::decode(&resyncs[0], 1024).unwrap();
+        assert_eq!(
+            event,
+            Event::Resync {
+                room: "lobby".into(),
+                after_seq: 2
+            }
+        );
+        assert!(rx.take_resyncs().is_empty());
+    }
+
+    #[test]
+    fn presence_counts_connections() {
+        let hub = Hub::default();
+        let (a, _ra) = outbox(4);
+        let (b, _rb) = outbox(4);
+        hub.connect(1, a);
+        hub.connect(2, b);
+        assert!(hub.login(1, 10, info("alice")));
+        assert!(!hub.login(2, 10, info("alice")));
+        hub.subscribe(1, 7, "lobby");
+        hub.subscribe(2, 7, "lobby");
+        assert_eq!(hub.online_in(7).len(), 1);
+        let (_, rooms) = hub.disconnect(1).unwrap();
+        assert!(rooms.is_empty());
+        let (_, rooms) = hub.disconnect(2).unwrap();
+        assert_eq!(rooms, vec![(7, "lobby".to_string())]);
+        assert!(!hub.is_online(10));
+    }
+}

@@ -1,0 +1,29 @@
+//! Chatroom server: a QUIC listener, S/KEY accounts, rooms, history and fan-out.
+//!
+//! # Layout
+//! - [`server`]: the `Server` (bind, accept loop with connection limits, graceful shutdown) and [`run`].
+//! - [`connection`]: one connection's handler: a task per request stream, a writer for events.
+//! - [`avatars`]: avatar images: validation, the pool, generated defaults, the crawler.
+//! - [`cmd`]: request handlers, one module per area (auth, rooms, messages).
+//! - [`hub`]: who listens to which room; bounded outboxes; encode-once fan-out.
+//! - [`session`]: per-connection state (hello, login, pending challenge).
+//! - [`guard`]: login back-off per user and per address.
+//! - [`store`]: the `Store` trait with SQLite and MySQL implementations.
+//! - [`tls`]: certificate generation (rcgen) and loading.
+//! - [`config`]: configuration and limits.
+//! - [`context`]: state shared by all handlers.
+
+pub mod avatars;
+pub mod cmd;
+pub mod config;
+pub mod connection;
+pub mod context;
+pub mod guard;
+pub mod hub;
+pub mod server;
+pub mod session;
+pub mod store;
+pub mod tls;
+
+pub use config::{Config, Limits, TlsSource};
+pub use server::{Server, ServerError, run};

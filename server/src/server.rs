@@ -1,0 +1,252 @@
+//! The listener: binds the QUIC endpoint, accepts connections within the
+//! limits, and shuts down gracefully.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chatroom_common::protocol::{ALPN, RoomKind, close_code};
+use quinn::{Endpoint, VarInt};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::config::{Config, TlsSource};
+use crate::connection;
+use crate::context::Context;
+use crate::store::{self, StoreError};
+use crate::tls::{self, TlsError};
+
+/// How long a handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long shutdown waits for connections to finish.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Certificates could not be generated or loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The TLS configuration was refused (for example a key that does not match).
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Binding the UDP socket or creating a directory failed.
+    #[error("{action}: {source}")]
+    Io {
+        /// What was being done.
+        action: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    /// The QUIC endpoint.
+    endpoint: Endpoint,
+    /// Shared state for connection handlers.
+    ctx: Arc<Context>,
+    /// SHA-256 of the root-most certificate served (the generated CA).
+    ca_fingerprint: String,
+    /// The CA file clients can import, when the server generated it.
+    ca_path: Option<PathBuf>,
+}
+
+impl Server {
+    /// Prepares certificates and the store, and binds the UDP socket.
+    pub async fn bind(config: Config) -> Result<Self, ServerError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::Io {
+            action: format!("creating data directory {}", config.data_dir.display()),
+            source,
+        })?;
+        let (chain, key, ca_path) = match &config.tls {
+            TlsSource::Generated { extra_names } => {
+                let paths = tls::ensure(
+                    &config.data_dir.join("certs"),
+                    &tls::server_names(extra_names),
+                )?;
+                let (chain, key) = tls::load(&paths.cert, &paths.key)?;
+                (chain, key, Some(paths.ca))
+            }
+            TlsSource::Dir(dir) => {
+                let paths = tls::CertPaths::in_dir(dir);
+                let (chain, key) = tls::load(&paths.cert, &paths.key)?;
+                (chain, key, Some(paths.ca))
+            }
+            TlsSource::Files { cert, key } => {
+                let (chain, key) = tls::load(cert, key)?;
+                (chain, key, None)
+            }
+        };
+        let ca_fingerprint = chain.last().map(tls::fingerprint_hex).unwrap_or_default();
+
+        let store = store::open(&config.database_url()).await?;
+        match store.create_room("lobby", RoomKind::Public).await {
+            Ok(_) | Err(StoreError::RoomExists) => {}
+            Err(e) => return Err(e.into()),
+        }
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)?;
+        tls_config.alpn_protocols = vec![ALPN.to_vec()];
+        let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls_config)
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let mut server_config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
+        let mut transport = quinn::TransportConfig::default();
+        let limits = &config.limits;
+        transport
+            .max_idle_timeout(limits.idle_timeout.try_into().ok())
+            // Clients never open unidirectional streams; the server pushes on them.
+            .max_concurrent_uni_streams(VarInt::from_u32(0))
+            .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_concurrent_requests));
+        server_config.transport_config(Arc::new(transport));
+
+        let endpoint =
+            Endpoint::server(server_config, config.listen).map_err(|source| ServerError::Io {
+                action: format!("binding UDP {}", config.listen),
+                source,
+            })?;
+        let ctx = Arc::new(Context::new(
+            store,
+            config.limits.clone(),
+            config.server_name.clone(),
+        ));
+        Ok(Self {
+            endpoint,
+            ctx,
+            ca_fingerprint,
+            ca_path,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.endpoint.local_addr().map_err(|source| ServerError::Io {
+            action: "reading the local address".into(),
+            source,
+        })
+    }
+
+    /// SHA-256 of the CA certificate, hex: what clients pin.
+    pub fn ca_fingerprint(&self) -> &str {
+        &self.ca_fingerprint
+    }
+
+    /// The CA certificate file, when there is one.
+    pub fn ca_path(&self) -> Option<&std::path::Path> {
+        self.ca_path.as_deref()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests
+    /// finish, closes every connection with a reason and waits for the endpoint.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+        let mut handlers = JoinSet::new();
+        let limits = self.ctx.limits.clone();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                incoming = self.endpoint.accept() => {
+                    let Some(incoming) = incoming else { break };
+                    if handlers.len() >= limits.max_connections {
+                        debug!("connection limit reached; refusing {}", incoming.remote_address());
+                        incoming.refuse();
+                        continue;
+                    }
+                    let ip = incoming.remote_address().ip();
+                    let slot = IpSlot::take(&per_ip, ip, limits.max_connections_per_ip);
+                    let ctx = self.ctx.clone();
+                    let stop_rx = stop_rx.clone();
+                    handlers.spawn(async move {
+                        let conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, incoming).await {
+                            Ok(Ok(conn)) => conn,
+                            Ok(Err(e)) => {
+                                debug!("handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                debug!("handshake timed out");
+                                return;
+                            }
+                        };
+                        let Some(_slot) = slot else {
+                            conn.close(
+                                VarInt::from_u32(close_code::LIMIT),
+                                b"too many connections from your address",
+                            );
+                            return;
+                        };
+                        connection::handle(conn, ctx, stop_rx).await;
+                    });
+                }
+                Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
+                () = &mut shutdown => break,
+            }
+        }
+
+        info!("shutting down: no new connections");
+        self.endpoint.set_server_config(None);
+        let _ = stop_tx.send(true);
+        let drained = async { while handlers.join_next().await.is_some() {} };
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, drained).await.is_err() {
+            warn!("connections still open after {SHUTDOWN_TIMEOUT:?}; closing them");
+            handlers.abort_all();
+        }
+        self.endpoint.close(
+            VarInt::from_u32(close_code::SHUTDOWN),
+            b"server shutting down",
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.wait_idle()).await;
+        info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// A counted connection from one address; the count drops with it.
+struct IpSlot {
+    map: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl IpSlot {
+    fn take(map: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
+        let mut counts = map.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            map: map.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Binds and runs a server until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    Server::bind(config).await?.run(shutdown).await
+}

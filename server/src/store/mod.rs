@@ -1,0 +1,293 @@
+//! Persistence: the [`Store`] trait the server talks to, its records and errors.
+//!
+//! Two implementations pass the same conformance suite (`server/tests/it/store_conformance.rs`):
+//! [`sqlite::SqliteStore`], the zero-setup default, and [`mysql::MysqlStore`] for production.
+//!
+//! Invariants every implementation keeps:
+//! - Usernames are unique case-insensitively (the key is [`chatroom_common::validate::username_key`]).
+//! - Per-room sequence numbers start at 1 and are contiguous and unique, even with several
+//!   server processes writing to one database.
+//! - `append_message` returns only once the message is durable; a repeated
+//!   (sender, idempotency key) returns the first message and `duplicate = true`.
+//! - The S/KEY update is a single compare-and-swap: of two racing logins with the
+//!   same response, exactly one sees `true`.
+
+use async_trait::async_trait;
+use chatroom_common::protocol::{
+    AvatarHash, ChatMessage, HistoryQuery, IdempotencyKey, OtpAlgorithm, OtpValue, RoomKind, Seq,
+    Timestamp,
+};
+
+pub mod mysql;
+pub mod sqlite;
+
+/// Database row id of a user.
+pub type UserId = i64;
+/// Database row id of a room.
+pub type RoomId = i64;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The username (case-insensitively) is taken.
+    #[error("the username is already taken")]
+    UsernameTaken,
+    /// A room by that name exists.
+    #[error("a room by that name exists already")]
+    RoomExists,
+    /// The referenced user or room does not exist.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// The database cannot be reached or failed transiently; retrying later may work.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupt data.
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+/// The server's half of a user's S/KEY chain: the last accepted one-time password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpState {
+    /// Hash algorithm.
+    pub algorithm: OtpAlgorithm,
+    /// Seed (lower case).
+    pub seed: String,
+    /// The sequence number of `last`; the next challenge asks for `count - 1`.
+    pub count: u32,
+    /// The last accepted OTP (or the registration's starting value).
+    pub last: OtpValue,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Username as typed (case preserved).
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// The S/KEY chain's starting point.
+    pub otp: OtpState,
+    /// The assigned avatar, if any.
+    pub avatar: Option<AvatarHash>,
+    /// Registration time.
+    pub created_at: Timestamp,
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Row id.
+    pub id: UserId,
+    /// Username as registered.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Current S/KEY state.
+    pub otp: OtpState,
+    /// Current avatar.
+    pub avatar: Option<AvatarHash>,
+    /// Registration time.
+    pub created_at: Timestamp,
+    /// Last successful login.
+    pub last_login: Option<Timestamp>,
+}
+
+/// A stored room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    /// Row id.
+    pub id: RoomId,
+    /// Name (case-folded; direct rooms are `dm:a:b`).
+    pub name: String,
+    /// Public or direct.
+    pub kind: RoomKind,
+    /// Highest sequence number stored (0 when empty).
+    pub latest_seq: Seq,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Target room.
+    pub room_id: RoomId,
+    /// Sender.
+    pub sender_id: UserId,
+    /// Text, already validated.
+    pub text: String,
+    /// The sender's idempotency key.
+    pub key: IdempotencyKey,
+    /// Server time of the send.
+    pub sent_at: Timestamp,
+}
+
+/// Persistence of users, rooms, memberships and messages.
+///
+/// Messages come back as [`ChatMessage`] with the room name, sender name and the
+/// sender's avatar filled in, ready for the wire.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a user; `UsernameTaken` when the case-folded name exists.
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError>;
+    /// Finds a user by name, case-insensitively.
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Replaces `expected` with `next` only if the stored state still equals
+    /// `expected` (count and value); returns whether it did. One atomic statement.
+    async fn otp_compare_and_swap(
+        &self,
+        user: UserId,
+        expected: &OtpState,
+        next: &OtpState,
+    ) -> Result<bool, StoreError>;
+    /// Replaces the chain unconditionally (re-initialisation in an authenticated session).
+    async fn otp_replace(&self, user: UserId, next: &OtpState) -> Result<(), StoreError>;
+    /// Records a successful login time.
+    async fn record_login(&self, user: UserId, at: Timestamp) -> Result<(), StoreError>;
+    /// Sets or clears a user's avatar.
+    async fn set_avatar(&self, user: UserId, avatar: Option<AvatarHash>) -> Result<(), StoreError>;
+
+    /// Creates a room; `RoomExists` if the name is taken.
+    async fn create_room(&self, name: &str, kind: RoomKind) -> Result<RoomRecord, StoreError>;
+    /// Finds a room by its (case-folded) name.
+    async fn room_by_name(&self, name: &str) -> Result<Option<RoomRecord>, StoreError>;
+    /// All public rooms, by name.
+    async fn public_rooms(&self) -> Result<Vec<RoomRecord>, StoreError>;
+    /// Rooms (public and direct) the user is a member of, by name.
+    async fn rooms_of_user(&self, user: UserId) -> Result<Vec<RoomRecord>, StoreError>;
+    /// Makes the user a member; no error if already one.
+    async fn add_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError>;
+    /// Removes a membership; no error if there was none.
+    async fn remove_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError>;
+    /// Whether the user is a member of the room.
+    async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+    /// Usernames of the room's members (for presence and direct rooms).
+    async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError>;
+
+    /// Stores a message under the room's next sequence number and returns it once
+    /// durable; with a (sender, key) seen before, returns the earlier message and `true`.
+    async fn append_message(&self, message: NewMessage) -> Result<(ChatMessage, bool), StoreError>;
+    /// A page of a room's history, ascending by sequence number.
+    async fn history(&self, room: RoomId, query: HistoryQuery) -> Result<Vec<ChatMessage>, StoreError>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (or a bare path) for SQLite,
+/// `mysql://USER:PASS@HOST:PORT/DB` for MySQL/MariaDB. Applies migrations.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    open_impl(url).await
+}
+
+/// Which backend a store URL names.
+enum Backend<'a> {
+    /// A SQLite database file at this path.
+    Sqlite(&'a str),
+    /// A MySQL/MariaDB URL, passed on whole.
+    Mysql(&'a str),
+}
+
+/// Splits off the scheme: `sqlite://PATH` and bare paths are SQLite, `mysql://` is MySQL.
+fn backend_of(url: &str) -> Result<Backend<'_>, StoreError> {
+    match url.split_once("://") {
+        None => Ok(Backend::Sqlite(url)),
+        Some(("sqlite", path)) => Ok(Backend::Sqlite(path)),
+        Some(("mysql", _)) => Ok(Backend::Mysql(url)),
+        Some((scheme, _)) => Err(StoreError::Other(format!(
+            "unsupported store URL scheme `{scheme}://` (use sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB)"
+        ))),
+    }
+}
+
+/// Opens the store, applying any pending migrations first.
+async fn open_impl(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(match backend_of(url)? {
+        Backend::Sqlite(path) => std::sync::Arc::new(sqlite::SqliteStore::open(path).await?),
+        Backend::Mysql(url) => std::sync::Arc::new(mysql::MysqlStore::open(url).await?),
+    })
+}
+
+/// Applies pending schema migrations to the database the URL names (see [`open`])
+/// and returns the versions it applied, oldest first; empty when it was up to date.
+pub async fn migrate(url: &str) -> Result<Vec<u32>, StoreError> {
+    match backend_of(url)? {
+        Backend::Sqlite(path) => sqlite::migrate(path).await,
+        Backend::Mysql(url) => mysql::migrate(url).await,
+    }
+}
+
+/// The URL with its password, if any, replaced by `***`: safe to log or show.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Fails only for URLs that cannot carry a password, which this one does.
+            if parsed.set_password(Some("***")).is_ok() {
+                parsed.to_string()
+            } else {
+                "<unprintable store URL>".to_owned()
+            }
+        }
+        Ok(_) => url.to_owned(),
+        // Not a URL (a bare SQLite path, say): nothing to hide unless it looks like
+        // `scheme://user:pass@...` that failed to parse, which we refuse to echo.
+        Err(_) if url.contains('@') => "<unparsable store URL>".to_owned(),
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// The unique key of a username. The server validates names before storing them,
+/// so this is [`chatroom_common::validate::username_key`]; a name that fails
+/// validation (the store is not the validator) gets the same case folding.
+fn username_key_lossy(name: &str) -> String {
+    chatroom_common::validate::username_key(name).unwrap_or_else(|_| name.to_lowercase())
+}
+
+/// How an [`OtpAlgorithm`] is spelled in the database (as in RFC 2289's `otp-md5`).
+fn algorithm_name(algorithm: OtpAlgorithm) -> &'static str {
+    match algorithm {
+        OtpAlgorithm::Md4 => "md4",
+        OtpAlgorithm::Md5 => "md5",
+        OtpAlgorithm::Sha1 => "sha1",
+    }
+}
+
+/// Reads back what [`algorithm_name`] wrote.
+fn algorithm_from_name(name: &str) -> Result<OtpAlgorithm, StoreError> {
+    match name {
+        "md4" => Ok(OtpAlgorithm::Md4),
+        "md5" => Ok(OtpAlgorithm::Md5),
+        "sha1" => Ok(OtpAlgorithm::Sha1),
+        other => Err(StoreError::Other(format!(
+            "unknown OTP algorithm `{other}` in the database"
+        ))),
+    }
+}
+
+/// How a [`RoomKind`] is spelled in the database.
+fn kind_name(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Public => "public",
+        RoomKind::Direct => "direct",
+    }
+}
+
+/// Reads back what [`kind_name`] wrote.
+fn kind_from_name(name: &str) -> Result<RoomKind, StoreError> {
+    match name {
+        "public" => Ok(RoomKind::Public),
+        "direct" => Ok(RoomKind::Direct),
+        other => Err(StoreError::Other(format!(
+            "unknown room kind `{other}` in the database"
+        ))),
+    }
+}
+
+/// A fixed-size binary column (OTP value, avatar hash, idempotency key) read back.
+fn fixed_bytes<const N: usize>(bytes: Vec<u8>, column: &str) -> Result<[u8; N], StoreError> {
+    let len = bytes.len();
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Other(format!("{column} holds {len} bytes, expected {N}")))
+}
+
+/// A history page size: at most [`chatroom_common::protocol::MAX_HISTORY_PAGE`].
+fn page_limit(limit: u32) -> u32 {
+    limit.min(chatroom_common::protocol::MAX_HISTORY_PAGE)
+}

@@ -1,0 +1,465 @@
+//! The MySQL store's statements: one async function per store operation, each
+//! given its own pooled connection. Every value goes in as a bound parameter of a
+//! prepared statement.
+
+use chatroom_common::protocol::{
+    AvatarHash, ChatMessage, HistoryQuery, IdempotencyKey, OtpValue, RoomKind, Timestamp,
+};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row, TxOpts, Value};
+
+use super::convert::{col, datetime, opt_time_col, time_col};
+use super::{Failure, is_duplicate, is_missing_parent};
+use crate::store::{
+    NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId, UserRecord,
+    algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name, page_limit,
+    username_key_lossy,
+};
+
+/// The columns [`user_from_row`] reads, in order.
+const USER_COLUMNS: &str = "id, username, email, otp_algorithm, otp_seed, otp_count, otp_last, \
+                            avatar, created_at, last_login";
+
+/// The columns [`room_from_row`] reads, in order.
+const ROOM_COLUMNS: &str = "rooms.id, rooms.name, rooms.kind, rooms.latest_seq";
+
+/// A message joined with its room and sender, as [`message_from_row`] reads it.
+const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text, m.sent_at \
+                              FROM messages m \
+                              JOIN rooms r ON r.id = m.room_id \
+                              JOIN users u ON u.id = m.sender_id";
+
+/// An optional 32-byte avatar column.
+fn avatar_col(row: &mut Row, index: usize) -> Result<Option<AvatarHash>, StoreError> {
+    col::<Option<Vec<u8>>>(row, index)?
+        .map(|bytes| fixed_bytes(bytes, "users.avatar").map(AvatarHash))
+        .transpose()
+}
+
+/// A user row selected with [`USER_COLUMNS`].
+fn user_from_row(mut row: Row) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: col(&mut row, 0)?,
+        username: col(&mut row, 1)?,
+        email: col(&mut row, 2)?,
+        otp: OtpState {
+            algorithm: algorithm_from_name(&col::<String>(&mut row, 3)?)?,
+            seed: col(&mut row, 4)?,
+            count: col(&mut row, 5)?,
+            last: OtpValue(fixed_bytes(col(&mut row, 6)?, "users.otp_last")?),
+        },
+        avatar: avatar_col(&mut row, 7)?,
+        created_at: time_col(&mut row, 8)?,
+        last_login: opt_time_col(&mut row, 9)?,
+    })
+}
+
+/// A room row selected with [`ROOM_COLUMNS`].
+fn room_from_row(mut row: Row) -> Result<RoomRecord, StoreError> {
+    Ok(RoomRecord {
+        id: col(&mut row, 0)?,
+        name: col(&mut row, 1)?,
+        kind: kind_from_name(&col::<String>(&mut row, 2)?)?,
+        latest_seq: col(&mut row, 3)?,
+    })
+}
+
+/// A message row selected with [`MESSAGE_SELECT`].
+fn message_from_row(mut row: Row) -> Result<ChatMessage, StoreError> {
+    Ok(ChatMessage {
+        room: col(&mut row, 0)?,
+        seq: col(&mut row, 1)?,
+        sender: col(&mut row, 2)?,
+        sender_avatar: avatar_col(&mut row, 3)?,
+        text: col(&mut row, 4)?,
+        sent_at: time_col(&mut row, 5)?,
+    })
+}
+
+/// Converts every row of a result.
+fn convert_all<T>(
+    rows: Vec<Row>,
+    convert: fn(Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, Failure> {
+    rows.into_iter()
+        .map(|row| convert(row).map_err(Failure::Store))
+        .collect()
+}
+
+/// Fails with `NotFound("user")` when an UPDATE matched no user (the pool's
+/// connections report rows matched, see `client_found_rows` in `config`).
+fn expect_user(conn: &Conn) -> Result<(), Failure> {
+    if conn.affected_rows() == 0 {
+        Err(StoreError::NotFound("user").into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A row id MySQL reported for an insert.
+fn inserted_id(conn: &Conn) -> Result<i64, Failure> {
+    conn.last_insert_id()
+        .and_then(|id| i64::try_from(id).ok())
+        .ok_or_else(|| StoreError::Other("MySQL reported no id for the inserted row".into()).into())
+}
+
+pub(super) async fn create_user(mut conn: Conn, user: NewUser) -> Result<UserRecord, Failure> {
+    let inserted = conn
+        .exec_drop(
+            "INSERT INTO users (username, username_key, email, otp_algorithm, otp_seed, otp_count, \
+                                otp_last, avatar, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                user.username.as_str(),
+                username_key_lossy(&user.username),
+                user.email.as_str(),
+                algorithm_name(user.otp.algorithm),
+                user.otp.seed.as_str(),
+                user.otp.count,
+                &user.otp.last.0[..],
+                user.avatar.as_ref().map(|a| a.0.to_vec()),
+                datetime(user.created_at)?,
+            ),
+        )
+        .await;
+    match inserted {
+        Ok(()) => Ok(UserRecord {
+            id: inserted_id(&conn)?,
+            username: user.username,
+            email: user.email,
+            otp: user.otp,
+            avatar: user.avatar,
+            created_at: user.created_at,
+            last_login: None,
+        }),
+        // The only unique key besides the id is `username_key`.
+        Err(e) if is_duplicate(&e) => Err(StoreError::UsernameTaken.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn user_by_key(
+    mut conn: Conn,
+    key: String,
+) -> Result<Option<UserRecord>, Failure> {
+    let row: Option<Row> = conn
+        .exec_first(
+            format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = ?"),
+            (key,),
+        )
+        .await?;
+    Ok(row.map(user_from_row).transpose()?)
+}
+
+pub(super) async fn otp_compare_and_swap(
+    mut conn: Conn,
+    user: UserId,
+    expected: OtpState,
+    next: OtpState,
+) -> Result<bool, Failure> {
+    // One conditional UPDATE: InnoDB locks the row, so of two racing callers with
+    // the same `expected` the second re-reads the swapped row and matches nothing.
+    conn.exec_drop(
+        "UPDATE users SET otp_algorithm = ?, otp_seed = ?, otp_count = ?, otp_last = ? \
+         WHERE id = ? AND otp_algorithm = ? AND otp_seed = ? AND otp_count = ? AND otp_last = ?",
+        (
+            algorithm_name(next.algorithm),
+            next.seed.as_str(),
+            next.count,
+            &next.last.0[..],
+            user,
+            algorithm_name(expected.algorithm),
+            expected.seed.as_str(),
+            expected.count,
+            &expected.last.0[..],
+        ),
+    )
+    .await?;
+    Ok(conn.affected_rows() == 1)
+}
+
+pub(super) async fn otp_replace(
+    mut conn: Conn,
+    user: UserId,
+    next: OtpState,
+) -> Result<(), Failure> {
+    conn.exec_drop(
+        "UPDATE users SET otp_algorithm = ?, otp_seed = ?, otp_count = ?, otp_last = ? WHERE id = ?",
+        (algorithm_name(next.algorithm), next.seed.as_str(), next.count, &next.last.0[..], user),
+    )
+    .await?;
+    expect_user(&conn)
+}
+
+pub(super) async fn record_login(
+    mut conn: Conn,
+    user: UserId,
+    at: Timestamp,
+) -> Result<(), Failure> {
+    conn.exec_drop(
+        "UPDATE users SET last_login = ? WHERE id = ?",
+        (datetime(at)?, user),
+    )
+    .await?;
+    expect_user(&conn)
+}
+
+pub(super) async fn set_avatar(
+    mut conn: Conn,
+    user: UserId,
+    avatar: Option<AvatarHash>,
+) -> Result<(), Failure> {
+    conn.exec_drop(
+        "UPDATE users SET avatar = ? WHERE id = ?",
+        (avatar.as_ref().map(|a| a.0.to_vec()), user),
+    )
+    .await?;
+    expect_user(&conn)
+}
+
+pub(super) async fn create_room(
+    mut conn: Conn,
+    name: String,
+    kind: RoomKind,
+) -> Result<RoomRecord, Failure> {
+    match conn
+        .exec_drop(
+            "INSERT INTO rooms (name, kind, latest_seq) VALUES (?, ?, 0)",
+            (name.as_str(), kind_name(kind)),
+        )
+        .await
+    {
+        Ok(()) => Ok(RoomRecord {
+            id: inserted_id(&conn)?,
+            name,
+            kind,
+            latest_seq: 0,
+        }),
+        Err(e) if is_duplicate(&e) => Err(StoreError::RoomExists.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn room_by_name(
+    mut conn: Conn,
+    name: String,
+) -> Result<Option<RoomRecord>, Failure> {
+    let row: Option<Row> = conn
+        .exec_first(
+            format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?"),
+            (name,),
+        )
+        .await?;
+    Ok(row.map(room_from_row).transpose()?)
+}
+
+pub(super) async fn public_rooms(mut conn: Conn) -> Result<Vec<RoomRecord>, Failure> {
+    let rows: Vec<Row> = conn
+        .exec(
+            format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE kind = ? ORDER BY name"),
+            (kind_name(RoomKind::Public),),
+        )
+        .await?;
+    convert_all(rows, room_from_row)
+}
+
+pub(super) async fn rooms_of_user(
+    mut conn: Conn,
+    user: UserId,
+) -> Result<Vec<RoomRecord>, Failure> {
+    let rows: Vec<Row> = conn
+        .exec(
+            format!(
+                "SELECT {ROOM_COLUMNS} FROM rooms JOIN memberships ON memberships.room_id = rooms.id \
+                 WHERE memberships.user_id = ? ORDER BY rooms.name"
+            ),
+            (user,),
+        )
+        .await?;
+    convert_all(rows, room_from_row)
+}
+
+pub(super) async fn add_member(mut conn: Conn, room: RoomId, user: UserId) -> Result<(), Failure> {
+    // Not INSERT IGNORE, which would also swallow a missing room or user.
+    let added = conn
+        .exec_drop(
+            "INSERT INTO memberships (room_id, user_id) VALUES (?, ?) \
+             ON DUPLICATE KEY UPDATE room_id = room_id",
+            (room, user),
+        )
+        .await;
+    match added {
+        Ok(()) => Ok(()),
+        Err(e) if is_missing_parent(&e) => Err(StoreError::NotFound("room or user").into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn remove_member(
+    mut conn: Conn,
+    room: RoomId,
+    user: UserId,
+) -> Result<(), Failure> {
+    conn.exec_drop(
+        "DELETE FROM memberships WHERE room_id = ? AND user_id = ?",
+        (room, user),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn is_member(mut conn: Conn, room: RoomId, user: UserId) -> Result<bool, Failure> {
+    let row: Option<Row> = conn
+        .exec_first(
+            "SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?",
+            (room, user),
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+pub(super) async fn member_names(mut conn: Conn, room: RoomId) -> Result<Vec<String>, Failure> {
+    let rows: Vec<Row> = conn
+        .exec(
+            "SELECT users.username FROM users JOIN memberships ON memberships.user_id = users.id \
+             WHERE memberships.room_id = ? ORDER BY users.username_key",
+            (room,),
+        )
+        .await?;
+    convert_all(rows, |mut row| col(&mut row, 0))
+}
+
+/// The message a sender sent with `key`, if any.
+async fn message_by_key<Q: Queryable>(
+    q: &mut Q,
+    sender: UserId,
+    key: &IdempotencyKey,
+) -> Result<Option<ChatMessage>, Failure> {
+    let row: Option<Row> = q
+        .exec_first(
+            format!("{MESSAGE_SELECT} WHERE m.sender_id = ? AND m.idem_key = ?"),
+            (sender, &key.0[..]),
+        )
+        .await?;
+    Ok(row.map(message_from_row).transpose()?)
+}
+
+/// What the append transaction found.
+enum Appended {
+    /// The message was stored under a new sequence number.
+    New(ChatMessage),
+    /// The sender had already sent this key.
+    Earlier(ChatMessage),
+}
+
+pub(super) async fn append_message(
+    mut conn: Conn,
+    message: NewMessage,
+) -> Result<(ChatMessage, bool), Failure> {
+    // A retry usually finds its message here, without locking anything.
+    if let Some(earlier) = message_by_key(&mut conn, message.sender_id, &message.key).await? {
+        return Ok((earlier, true));
+    }
+    let mut tx = conn.start_transaction(TxOpts::default()).await?;
+    match append_in(&mut tx, &message).await {
+        Ok(Appended::New(stored)) => {
+            tx.commit().await?;
+            Ok((stored, false))
+        }
+        Ok(Appended::Earlier(earlier)) => {
+            tx.rollback().await?;
+            Ok((earlier, true))
+        }
+        Err(Failure::Db(e)) if is_duplicate(&e) => {
+            // The same key was being stored concurrently (in another room, whose
+            // lock we do not hold) and committed first: return that message.
+            tx.rollback().await?;
+            match message_by_key(&mut conn, message.sender_id, &message.key).await? {
+                Some(earlier) => Ok((earlier, true)),
+                None => Err(Failure::Db(e)),
+            }
+        }
+        // Dropping the transaction rolls it back before the connection is reused.
+        Err(e) => Err(e),
+    }
+}
+
+/// The append proper, inside a transaction.
+async fn append_in<Q: Queryable>(tx: &mut Q, message: &NewMessage) -> Result<Appended, Failure> {
+    // Locking the room row serialises appends to the room across every process
+    // sharing the database; the number is taken from the row and written back in
+    // this transaction, so a rollback gives it back and no number is skipped.
+    let room: Option<Row> = tx
+        .exec_first(
+            "SELECT name, latest_seq FROM rooms WHERE id = ? FOR UPDATE",
+            (message.room_id,),
+        )
+        .await?;
+    let Some(mut room) = room else {
+        return Err(StoreError::NotFound("room").into());
+    };
+    let room_name: String = col(&mut room, 0)?;
+    let latest: u64 = col(&mut room, 1)?;
+    if let Some(earlier) = message_by_key(tx, message.sender_id, &message.key).await? {
+        return Ok(Appended::Earlier(earlier));
+    }
+    let sender: Option<Row> = tx
+        .exec_first(
+            "SELECT username, avatar FROM users WHERE id = ?",
+            (message.sender_id,),
+        )
+        .await?;
+    let Some(mut sender) = sender else {
+        return Err(StoreError::NotFound("user").into());
+    };
+    let seq = latest + 1;
+    let sent_at: Value = datetime(message.sent_at)?;
+    tx.exec_drop(
+        "UPDATE rooms SET latest_seq = ? WHERE id = ?",
+        (seq, message.room_id),
+    )
+    .await?;
+    tx.exec_drop(
+        "INSERT INTO messages (room_id, seq, sender_id, text, sent_at, idem_key) VALUES (?, ?, ?, ?, ?, ?)",
+        (message.room_id, seq, message.sender_id, message.text.as_str(), sent_at, &message.key.0[..]),
+    )
+    .await?;
+    Ok(Appended::New(ChatMessage {
+        room: room_name,
+        seq,
+        sender: col(&mut sender, 0)?,
+        sender_avatar: avatar_col(&mut sender, 1)?,
+        text: message.text.clone(),
+        sent_at: message.sent_at,
+    }))
+}
+
+pub(super) async fn history(
+    mut conn: Conn,
+    room: RoomId,
+    query: HistoryQuery,
+) -> Result<Vec<ChatMessage>, Failure> {
+    match query {
+        HistoryQuery::Before { before, limit } => {
+            // The newest `limit` below the bound, read newest first and then reversed.
+            let rows: Vec<Row> = conn
+                .exec(
+                    format!("{MESSAGE_SELECT} WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"),
+                    (room, before.unwrap_or(u64::MAX), page_limit(limit)),
+                )
+                .await?;
+            let mut page = convert_all(rows, message_from_row)?;
+            page.reverse();
+            Ok(page)
+        }
+        HistoryQuery::After { after, limit } => {
+            let rows: Vec<Row> = conn
+                .exec(
+                    format!("{MESSAGE_SELECT} WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?"),
+                    (room, after, page_limit(limit)),
+                )
+                .await?;
+            convert_all(rows, message_from_row)
+        }
+    }
+}

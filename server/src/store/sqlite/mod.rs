@@ -1,0 +1,298 @@
+//! The SQLite store: the zero-setup default, one database file beside the server.
+//!
+//! The file is opened in WAL mode with `synchronous = NORMAL`: a committed message
+//! survives the server process being killed (`kill -9`), though not necessarily a
+//! power cut, which is the durability the server promises for this backend.
+//! rusqlite is synchronous, so every call runs on tokio's blocking pool with the
+//! one connection behind a `std::sync::Mutex`; the async runtime never waits on disk.
+//! Writers take SQLite's write lock up front (`BEGIN IMMEDIATE`), so even two
+//! processes sharing one file hand out each sequence number exactly once.
+
+mod ops;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Timestamp};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+
+use super::{
+    NewMessage, NewUser, OtpState, RoomId, RoomRecord, Store, StoreError, UserId, UserRecord,
+};
+
+/// Schema versions, oldest first; each is applied once, in one transaction.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/sqlite/0001_initial.sql"))];
+
+/// How long a statement waits for another process's write lock before failing
+/// with `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A [`Store`] in one SQLite file.
+pub struct SqliteStore {
+    /// The one connection; the mutex serialises this process's statements, and
+    /// SQLite's own locking serialises writers across processes.
+    conn: Arc<Mutex<Connection>>,
+    /// The database file, for error messages.
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if need be) the database file and applies pending migrations.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let (store, _applied) = Self::open_migrated(path.as_ref().to_path_buf()).await?;
+        Ok(store)
+    }
+
+    /// Opens the file and returns the store with the migration versions it applied.
+    async fn open_migrated(path: PathBuf) -> Result<(Self, Vec<u32>), StoreError> {
+        let for_task = path.clone();
+        let (conn, applied) = blocking(move || {
+            let mut conn = connect(&for_task)?;
+            let applied = apply_migrations(&mut conn)?;
+            Ok((conn, applied))
+        })
+        .await?;
+        Ok((
+            Self {
+                conn: Arc::new(Mutex::new(conn)),
+                path,
+            },
+            applied,
+        ))
+    }
+
+    /// The database file this store uses.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `op` with the connection on the blocking pool.
+    async fn call<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        blocking(move || {
+            // A panic while the lock was held cannot leave a transaction open
+            // (rusqlite rolls back on drop), so a poisoned connection is still sound.
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            op(&mut guard)
+        })
+        .await
+    }
+}
+
+/// Applies pending migrations to the SQLite file at `path` and returns their versions.
+pub async fn migrate(path: &str) -> Result<Vec<u32>, StoreError> {
+    let (_store, applied) = SqliteStore::open_migrated(PathBuf::from(path)).await?;
+    Ok(applied)
+}
+
+/// Runs blocking work on tokio's blocking pool.
+async fn blocking<T, F>(work: F) -> Result<T, StoreError>
+where
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Other(format!("SQLite task failed: {e}")))?
+}
+
+/// Opens the file with the pragmas every connection needs.
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+        })?;
+    }
+    let conn = Connection::open(path).map_err(|e| {
+        StoreError::Unavailable(format!(
+            "cannot open SQLite database {}: {e}",
+            path.display()
+        ))
+    })?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(map_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Other(format!(
+            "SQLite database {} refused WAL mode (journal_mode is {mode})",
+            path.display()
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .map_err(map_err)?;
+    Ok(conn)
+}
+
+/// Applies pending migrations in one write transaction; returns the versions applied.
+fn apply_migrations(conn: &mut Connection) -> Result<Vec<u32>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             applied_at INTEGER NOT NULL
+         )",
+    )
+    .map_err(map_err)?;
+    let done: Vec<i64> = {
+        let mut stmt = tx
+            .prepare("SELECT version FROM schema_migrations")
+            .map_err(map_err)?;
+        stmt.query_map([], |row| row.get(0))
+            .map_err(map_err)?
+            .collect::<Result<_, _>>()
+            .map_err(map_err)?
+    };
+    let mut applied = Vec::new();
+    for &(version, sql) in MIGRATIONS {
+        if done.contains(&i64::from(version)) {
+            continue;
+        }
+        tx.execute_batch(sql)
+            .map_err(|e| StoreError::Other(format!("SQLite migration {version} failed: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            rusqlite::params![version, now_ms()],
+        )
+        .map_err(map_err)?;
+        applied.push(version);
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(applied)
+}
+
+/// The current time in milliseconds since the Unix epoch.
+fn now_ms() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Maps a SQLite error that has no operation-specific meaning.
+fn map_err(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::DiskFull
+            | ErrorCode::OutOfMemory
+            | ErrorCode::ReadOnly,
+        ) => StoreError::Unavailable(format!("SQLite: {e}")),
+        Some(ErrorCode::ConstraintViolation)
+            if e.sqlite_error().is_some_and(|f| {
+                f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+            }) =>
+        {
+            StoreError::NotFound("room or user")
+        }
+        _ => StoreError::Other(format!("SQLite: {e}")),
+    }
+}
+
+/// Whether `e` is a UNIQUE or PRIMARY KEY violation.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    e.sqlite_error().is_some_and(|f| {
+        f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
+        self.call(move |conn| ops::create_user(conn, &user)).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let key = super::username_key_lossy(username);
+        self.call(move |conn| ops::user_by_key(conn, &key)).await
+    }
+
+    async fn otp_compare_and_swap(
+        &self,
+        user: UserId,
+        expected: &OtpState,
+        next: &OtpState,
+    ) -> Result<bool, StoreError> {
+        let (expected, next) = (expected.clone(), next.clone());
+        self.call(move |conn| ops::otp_compare_and_swap(conn, user, &expected, &next))
+            .await
+    }
+
+    async fn otp_replace(&self, user: UserId, next: &OtpState) -> Result<(), StoreError> {
+        let next = next.clone();
+        self.call(move |conn| ops::otp_replace(conn, user, &next))
+            .await
+    }
+
+    async fn record_login(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+        self.call(move |conn| ops::record_login(conn, user, at))
+            .await
+    }
+
+    async fn set_avatar(&self, user: UserId, avatar: Option<AvatarHash>) -> Result<(), StoreError> {
+        self.call(move |conn| ops::set_avatar(conn, user, avatar))
+            .await
+    }
+
+    async fn create_room(&self, name: &str, kind: RoomKind) -> Result<RoomRecord, StoreError> {
+        let name = name.to_owned();
+        self.call(move |conn| ops::create_room(conn, &name, kind))
+            .await
+    }
+
+    async fn room_by_name(&self, name: &str) -> Result<Option<RoomRecord>, StoreError> {
+        let name = name.to_owned();
+        self.call(move |conn| ops::room_by_name(conn, &name)).await
+    }
+
+    async fn public_rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {
+        self.call(ops::public_rooms).await
+    }
+
+    async fn rooms_of_user(&self, user: UserId) -> Result<Vec<RoomRecord>, StoreError> {
+        self.call(move |conn| ops::rooms_of_user(conn, user)).await
+    }
+
+    async fn add_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError> {
+        self.call(move |conn| ops::add_member(conn, room, user))
+            .await
+    }
+
+    async fn remove_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError> {
+        self.call(move |conn| ops::remove_member(conn, room, user))
+            .await
+    }
+
+    async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError> {
+        self.call(move |conn| ops::is_member(conn, room, user))
+            .await
+    }
+
+    async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError> {
+        self.call(move |conn| ops::member_names(conn, room)).await
+    }
+
+    async fn append_message(&self, message: NewMessage) -> Result<(ChatMessage, bool), StoreError> {
+        self.call(move |conn| ops::append_message(conn, &message))
+            .await
+    }
+
+    async fn history(
+        &self,
+        room: RoomId,
+        query: HistoryQuery,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        self.call(move |conn| ops::history(conn, room, query)).await
+    }
+}

@@ -1,0 +1,442 @@
+//! The SQLite store's statements: synchronous functions over one connection, each
+//! one store operation. Every value goes in as a bound parameter.
+
+use chatroom_common::protocol::{
+    AvatarHash, ChatMessage, HistoryQuery, IdempotencyKey, OtpValue, RoomKind, Seq, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use super::{is_unique_violation, map_err};
+use crate::store::{
+    NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId, UserRecord,
+    algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name, page_limit,
+    username_key_lossy,
+};
+
+/// The columns [`user_from_row`] reads, in order.
+const USER_COLUMNS: &str = "id, username, email, otp_algorithm, otp_seed, otp_count, otp_last, \
+                            avatar, created_at, last_login";
+
+/// The columns [`room_from_row`] reads, in order.
+const ROOM_COLUMNS: &str = "rooms.id, rooms.name, rooms.kind, rooms.latest_seq";
+
+/// A message joined with its room and sender, as [`message_from_row`] reads it.
+const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text, m.sent_at \
+                              FROM messages m \
+                              JOIN rooms r ON r.id = m.room_id \
+                              JOIN users u ON u.id = m.sender_id";
+
+/// Reads one column, mapping a type mismatch to `Other`.
+fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> Result<T, StoreError> {
+    row.get(index).map_err(map_err)
+}
+
+/// A user row selected with [`USER_COLUMNS`].
+fn user_from_row(row: &Row<'_>) -> Result<UserRecord, StoreError> {
+    let avatar: Option<Vec<u8>> = col(row, 7)?;
+    Ok(UserRecord {
+        id: col(row, 0)?,
+        username: col(row, 1)?,
+        email: col(row, 2)?,
+        otp: OtpState {
+            algorithm: algorithm_from_name(&col::<String>(row, 3)?)?,
+            seed: col(row, 4)?,
+            count: col(row, 5)?,
+            last: OtpValue(fixed_bytes(col(row, 6)?, "users.otp_last")?),
+        },
+        avatar: avatar
+            .map(|bytes| fixed_bytes(bytes, "users.avatar").map(AvatarHash))
+            .transpose()?,
+        created_at: col(row, 8)?,
+        last_login: col(row, 9)?,
+    })
+}
+
+/// A room row selected with [`ROOM_COLUMNS`].
+fn room_from_row(row: &Row<'_>) -> Result<RoomRecord, StoreError> {
+    Ok(RoomRecord {
+        id: col(row, 0)?,
+        name: col(row, 1)?,
+        kind: kind_from_name(&col::<String>(row, 2)?)?,
+        latest_seq: seq_from_db(col(row, 3)?)?,
+    })
+}
+
+/// A message row selected with [`MESSAGE_SELECT`].
+fn message_from_row(row: &Row<'_>) -> Result<ChatMessage, StoreError> {
+    let avatar: Option<Vec<u8>> = col(row, 3)?;
+    Ok(ChatMessage {
+        room: col(row, 0)?,
+        seq: seq_from_db(col(row, 1)?)?,
+        sender: col(row, 2)?,
+        sender_avatar: avatar
+            .map(|bytes| fixed_bytes(bytes, "users.avatar").map(AvatarHash))
+            .transpose()?,
+        text: col(row, 4)?,
+        sent_at: col(row, 5)?,
+    })
+}
+
+/// SQLite integers are signed; sequence numbers are never negative.
+fn seq_from_db(value: i64) -> Result<Seq, StoreError> {
+    Seq::try_from(value).map_err(|_| StoreError::Other(format!("negative sequence number {value}")))
+}
+
+/// A sequence number as a SQLite integer (saturating: only used as a bound).
+fn seq_to_db(seq: Seq) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Runs a query that yields at most one row and converts it.
+fn query_one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    convert: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(map_err)?;
+    stmt.query_row(params, |row| Ok(convert(row)))
+        .optional()
+        .map_err(map_err)?
+        .transpose()
+}
+
+/// Runs a query and converts every row.
+fn query_all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    convert: fn(&Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(map_err)?;
+    let rows = stmt
+        .query_map(params, |row| Ok(convert(row)))
+        .map_err(map_err)?;
+    rows.map(|row| row.map_err(map_err)?).collect()
+}
+
+/// Fails with `NotFound("user")` when an UPDATE matched no user.
+fn expect_user(changed: usize) -> Result<(), StoreError> {
+    if changed == 0 {
+        Err(StoreError::NotFound("user"))
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn create_user(conn: &mut Connection, user: &NewUser) -> Result<UserRecord, StoreError> {
+    let inserted = conn.execute(
+        "INSERT INTO users (username, username_key, email, otp_algorithm, otp_seed, otp_count, \
+                            otp_last, avatar, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            user.username,
+            username_key_lossy(&user.username),
+            user.email,
+            algorithm_name(user.otp.algorithm),
+            user.otp.seed,
+            user.otp.count,
+            &user.otp.last.0[..],
+            user.avatar.as_ref().map(|a| &a.0[..]),
+            user.created_at,
+        ],
+    );
+    match inserted {
+        Ok(_) => Ok(UserRecord {
+            id: conn.last_insert_rowid(),
+            username: user.username.clone(),
+            email: user.email.clone(),
+            otp: user.otp.clone(),
+            avatar: user.avatar,
+            created_at: user.created_at,
+            last_login: None,
+        }),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::UsernameTaken),
+        Err(e) => Err(map_err(e)),
+    }
+}
+
+pub(super) fn user_by_key(
+    conn: &mut Connection,
+    key: &str,
+) -> Result<Option<UserRecord>, StoreError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username_key = ?1");
+    query_one(conn, &sql, params![key], user_from_row)
+}
+
+pub(super) fn otp_compare_and_swap(
+    conn: &mut Connection,
+    user: UserId,
+    expected: &OtpState,
+    next: &OtpState,
+) -> Result<bool, StoreError> {
+    // One conditional UPDATE: SQLite runs it under its write lock, so of two racing
+    // callers with the same `expected`, the second matches no row.
+    let changed = conn
+        .prepare_cached(
+            "UPDATE users SET otp_algorithm = ?1, otp_seed = ?2, otp_count = ?3, otp_last = ?4 \
+             WHERE id = ?5 AND otp_algorithm = ?6 AND otp_seed = ?7 AND otp_count = ?8 \
+               AND otp_last = ?9",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                algorithm_name(next.algorithm),
+                next.seed,
+                next.count,
+                &next.last.0[..],
+                user,
+                algorithm_name(expected.algorithm),
+                expected.seed,
+                expected.count,
+                &expected.last.0[..],
+            ])
+        })
+        .map_err(map_err)?;
+    Ok(changed == 1)
+}
+
+pub(super) fn otp_replace(
+    conn: &mut Connection,
+    user: UserId,
+    next: &OtpState,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE users SET otp_algorithm = ?1, otp_seed = ?2, otp_count = ?3, otp_last = ?4 \
+             WHERE id = ?5",
+            params![
+                algorithm_name(next.algorithm),
+                next.seed,
+                next.count,
+                &next.last.0[..],
+                user
+            ],
+        )
+        .map_err(map_err)?;
+    expect_user(changed)
+}
+
+pub(super) fn record_login(
+    conn: &mut Connection,
+    user: UserId,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE users SET last_login = ?1 WHERE id = ?2",
+            params![at, user],
+        )
+        .map_err(map_err)?;
+    expect_user(changed)
+}
+
+pub(super) fn set_avatar(
+    conn: &mut Connection,
+    user: UserId,
+    avatar: Option<AvatarHash>,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE users SET avatar = ?1 WHERE id = ?2",
+            params![avatar.as_ref().map(|a| &a.0[..]), user],
+        )
+        .map_err(map_err)?;
+    expect_user(changed)
+}
+
+pub(super) fn create_room(
+    conn: &mut Connection,
+    name: &str,
+    kind: RoomKind,
+) -> Result<RoomRecord, StoreError> {
+    match conn.execute(
+        "INSERT INTO rooms (name, kind, latest_seq) VALUES (?1, ?2, 0)",
+        params![name, kind_name(kind)],
+    ) {
+        Ok(_) => Ok(RoomRecord {
+            id: conn.last_insert_rowid(),
+            name: name.to_owned(),
+            kind,
+            latest_seq: 0,
+        }),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::RoomExists),
+        Err(e) => Err(map_err(e)),
+    }
+}
+
+pub(super) fn room_by_name(
+    conn: &mut Connection,
+    name: &str,
+) -> Result<Option<RoomRecord>, StoreError> {
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?1");
+    query_one(conn, &sql, params![name], room_from_row)
+}
+
+pub(super) fn public_rooms(conn: &mut Connection) -> Result<Vec<RoomRecord>, StoreError> {
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE kind = ?1 ORDER BY name");
+    query_all(
+        conn,
+        &sql,
+        params![kind_name(RoomKind::Public)],
+        room_from_row,
+    )
+}
+
+pub(super) fn rooms_of_user(
+    conn: &mut Connection,
+    user: UserId,
+) -> Result<Vec<RoomRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {ROOM_COLUMNS} FROM rooms JOIN memberships ON memberships.room_id = rooms.id \
+         WHERE memberships.user_id = ?1 ORDER BY rooms.name"
+    );
+    query_all(conn, &sql, params![user], room_from_row)
+}
+
+pub(super) fn add_member(
+    conn: &mut Connection,
+    room: RoomId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    // `ON CONFLICT DO NOTHING` makes a repeat harmless but still reports a missing
+    // room or user through the foreign keys.
+    conn.execute(
+        "INSERT INTO memberships (room_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![room, user],
+    )
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) fn remove_member(
+    conn: &mut Connection,
+    room: RoomId,
+    user: UserId,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM memberships WHERE room_id = ?1 AND user_id = ?2",
+        params![room, user],
+    )
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) fn is_member(
+    conn: &mut Connection,
+    room: RoomId,
+    user: UserId,
+) -> Result<bool, StoreError> {
+    let found = query_one(
+        conn,
+        "SELECT 1 FROM memberships WHERE room_id = ?1 AND user_id = ?2",
+        params![room, user],
+        |_| Ok(()),
+    )?;
+    Ok(found.is_some())
+}
+
+pub(super) fn member_names(conn: &mut Connection, room: RoomId) -> Result<Vec<String>, StoreError> {
+    query_all(
+        conn,
+        "SELECT users.username FROM users JOIN memberships ON memberships.user_id = users.id \
+         WHERE memberships.room_id = ?1 ORDER BY users.username_key",
+        params![room],
+        |row| col(row, 0),
+    )
+}
+
+/// The message a sender sent with `key`, if any.
+fn message_by_key(
+    conn: &Connection,
+    sender: UserId,
+    key: &IdempotencyKey,
+) -> Result<Option<ChatMessage>, StoreError> {
+    let sql = format!("{MESSAGE_SELECT} WHERE m.sender_id = ?1 AND m.idem_key = ?2");
+    query_one(conn, &sql, params![sender, &key.0[..]], message_from_row)
+}
+
+pub(super) fn append_message(
+    conn: &mut Connection,
+    message: &NewMessage,
+) -> Result<(ChatMessage, bool), StoreError> {
+    // BEGIN IMMEDIATE takes the database's write lock now, so the duplicate check,
+    // the sequence number and the insert are one serial step, across processes too.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    if let Some(earlier) = message_by_key(&tx, message.sender_id, &message.key)? {
+        return Ok((earlier, true));
+    }
+    let latest: Option<i64> = tx
+        .prepare_cached("SELECT latest_seq FROM rooms WHERE id = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![message.room_id], |row| row.get(0))
+                .optional()
+        })
+        .map_err(map_err)?;
+    let Some(latest) = latest else {
+        return Err(StoreError::NotFound("room"));
+    };
+    let seq = latest + 1;
+    tx.execute(
+        "UPDATE rooms SET latest_seq = ?1 WHERE id = ?2",
+        params![seq, message.room_id],
+    )
+    .map_err(map_err)?;
+    tx.execute(
+        "INSERT INTO messages (room_id, seq, sender_id, text, sent_at, idem_key) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            message.room_id,
+            seq,
+            message.sender_id,
+            message.text,
+            message.sent_at,
+            &message.key.0[..]
+        ],
+    )
+    .map_err(|e| match map_err(e) {
+        StoreError::NotFound(_) => StoreError::NotFound("user"),
+        other => other,
+    })?;
+    let sql = format!("{MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq = ?2");
+    let stored = query_one(&tx, &sql, params![message.room_id, seq], message_from_row)?
+        .ok_or_else(|| StoreError::Other("a message vanished inside its own transaction".into()))?;
+    tx.commit().map_err(map_err)?;
+    Ok((stored, false))
+}
+
+pub(super) fn history(
+    conn: &mut Connection,
+    room: RoomId,
+    query: HistoryQuery,
+) -> Result<Vec<ChatMessage>, StoreError> {
+    match query {
+        HistoryQuery::Before { before, limit } => {
+            // The newest `limit` below the bound, read newest first and then reversed.
+            let sql = format!(
+                "{MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
+            );
+            let bound = before.map_or(i64::MAX, seq_to_db);
+            let mut page = query_all(
+                conn,
+                &sql,
+                params![room, bound, page_limit(limit)],
+                message_from_row,
+            )?;
+            page.reverse();
+            Ok(page)
+        }
+        HistoryQuery::After { after, limit } => {
+            let sql = format!(
+                "{MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq > ?2 ORDER BY m.seq ASC LIMIT ?3"
+            );
+            query_all(
+                conn,
+                &sql,
+                params![room, seq_to_db(after), page_limit(limit)],
+                message_from_row,
+            )
+        }
+    }
+}

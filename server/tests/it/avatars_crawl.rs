@@ -1,0 +1,686 @@
+//! Tests of the avatar crawler against a real HTTP/1.1 server on 127.0.0.1 serving generated pages and images.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chatroom_server::avatars::crawl::{
+    CrawlConfig, CrawlError, CrawlReport, NoProgress, RejectReason, scrape, summary,
+};
+use chatroom_server::avatars::{AVATAR_SIZE, AvatarPool, sha256_hex};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+// ---------------------------------------------------------------------------
+// Fixtures: images generated in code.
+
+/// A `w`×`h` image of deterministic noise over a gradient; `seed` makes each one distinct.
+///
+/// Noise keeps the encodings large enough (tens of KiB) that a cut-off copy is clearly truncated.
+fn picture(w: u32, h: u32, seed: u32) -> DynamicImage {
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let noise = (state >> 24) as u8 / 4;
+        Rgb([
+            (x * 255 / w) as u8 / 2 + noise,
+            (y * 255 / h) as u8 / 2 + noise,
+            (seed * 40 % 256) as u8 / 2 + noise,
+        ])
+    }))
+}
+
+fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, format).expect("encode fixture");
+    out.into_inner()
+}
+
+fn png(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    encode(&picture(w, h, seed), ImageFormat::Png)
+}
+
+/// A real PNG whose header is rewritten to claim `w`×`h` (CRC fixed), with only a few bytes of data.
+fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut bytes = png(32, 32, 99);
+    bytes[16..20].copy_from_slice(&w.to_be_bytes());
+    bytes[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&bytes[12..29]);
+    bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// 6 MiB that start like a PNG: over the default 5 MiB limit.
+fn six_mib() -> Vec<u8> {
+    let mut bytes = png(64, 64, 50);
+    bytes.resize(6 * 1024 * 1024, 0);
+    bytes
+}
+
+// ---------------------------------------------------------------------------
+// A minimal HTTP/1.1 server: one request per connection, `Connection: close`.
+
+/// How the body's length is conveyed, including the dishonest ways.
+#[derive(Clone, Copy)]
+enum Framing {
+    /// A correct Content-Length.
+    Length,
+    /// A Content-Length header with this (wrong) value.
+    LyingLength(usize),
+    /// No length at all: the body ends when the connection closes.
+    CloseDelimited,
+    /// Transfer-Encoding: chunked.
+    Chunked,
+}
+
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    framing: Framing,
+    delay: Duration,
+}
+
+impl Reply {
+    fn ok(content_type: &str, body: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("Content-Type", content_type.to_owned())],
+            body,
+            framing: Framing::Length,
+            delay: Duration::ZERO,
+        }
+    }
+
+    fn status(status: u16) -> Self {
+        Self {
+            status,
+            ..Self::ok("text/plain", format!("status {status}").into_bytes())
+        }
+    }
+
+    fn redirect(to: &str) -> Self {
+        let mut reply = Self::status(302);
+        reply.headers.push(("Location", to.to_owned()));
+        reply
+    }
+
+    fn framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
+    }
+
+    fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+/// What the server saw.
+#[derive(Default)]
+struct Log {
+    /// Path and User-Agent of every request, in arrival order.
+    requests: Mutex<Vec<(String, String)>>,
+    /// Requests being answered right now.
+    in_flight: AtomicUsize,
+    /// The most requests answered at once.
+    max_in_flight: AtomicUsize,
+}
+
+struct Site {
+    addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Reply>>>,
+    log: Arc<Log>,
+    accept: JoinHandle<()>,
+}
+
+impl Site {
+    /// Starts a server with `routes`; unknown paths answer 404.
+    async fn start(routes: Vec<(&str, Reply)>) -> Self {
+        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::new(Mutex::new(
+            routes
+                .into_iter()
+                .map(|(path, reply)| (path.to_owned(), reply))
+                .collect(),
+        ));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let log = Arc::new(Log::default());
+        let accept = tokio::spawn({
+            let log = Arc::clone(&log);
+            let routes = Arc::clone(&routes);
+            async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let routes = Arc::clone(&routes);
+                    let log = Arc::clone(&log);
+                    tokio::spawn(async move {
+                        // The crawler hangs up on purpose (oversized bodies); that is not a failure.
+                        let _ = serve(stream, &routes, &log).await;
+                    });
+                }
+            }
+        });
+        Self {
+            addr,
+            routes,
+            log,
+            accept,
+        }
+    }
+
+    /// Adds or replaces a route, for pages that must name the server's own address.
+    fn route(&self, path: &str, reply: Reply) {
+        self.routes
+            .lock()
+            .expect("routes")
+            .insert(path.to_owned(), reply);
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        let requests = self.log.requests.lock().expect("log");
+        requests.iter().filter(|(p, _)| p == path).count()
+    }
+
+    fn user_agents(&self) -> Vec<String> {
+        let requests = self.log.requests.lock().expect("log");
+        requests.iter().map(|(_, ua)| ua.clone()).collect()
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    routes: &Mutex<HashMap<String, Reply>>,
+    log: &Log,
+) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 || head.len() > 16 * 1024 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.split("\r\n");
+    let path = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .unwrap_or("/")
+        .to_owned();
+    let user_agent = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+        .map(|(_, value)| value.trim().to_owned())
+        .unwrap_or_default();
+    log.requests
+        .lock()
+        .expect("log")
+        .push((path.clone(), user_agent));
+
+    let now = log.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    log.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let reply = routes
+        .lock()
+        .expect("routes")
+        .get(&path)
+        .cloned()
+        .unwrap_or_else(|| Reply::status(404));
+    tokio::time::sleep(reply.delay).await;
+    let result = write_reply(&mut stream, &reply).await;
+    log.in_flight.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {} Fixture\r\nConnection: close\r\n", reply.status);
+    for (name, value) in &reply.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    match reply.framing {
+        Framing::Length => head.push_str(&format!("Content-Length: {}\r\n", reply.body.len())),
+        Framing::LyingLength(len) => head.push_str(&format!("Content-Length: {len}\r\n")),
+        Framing::CloseDelimited => {}
+        Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    match reply.framing {
+        Framing::Chunked => {
+            for chunk in reply.body.chunks(64 * 1024) {
+                stream
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
+                stream.write_all(chunk).await?;
+                stream.write_all(b"\r\n").await?;
+            }
+            stream.write_all(b"0\r\n\r\n").await?;
+        }
+        _ => stream.write_all(&reply.body).await?,
+    }
+    stream.shutdown().await
+}
+
+// ---------------------------------------------------------------------------
+// Helpers.
+
+fn config(site: &Site, path: &str, out: &Path) -> CrawlConfig {
+    let mut cfg = CrawlConfig::new(site.url(path), out);
+    // Politeness delays would only slow the tests down; one test checks the delay itself.
+    cfg.per_host_delay = Duration::ZERO;
+    cfg.timeout = Duration::from_secs(20);
+    cfg
+}
+
+fn page(body: &str) -> Reply {
+    Reply::ok(
+        "text/html; charset=utf-8",
+        format!("<!doctype html><html><head><title>t</title></head><body>{body}</body></html>")
+            .into_bytes(),
+    )
+}
+
+/// The rejection reason recorded for `url`, if any.
+fn rejection<'a>(report: &'a CrawlReport, url: &str) -> Option<&'a RejectReason> {
+    report
+        .rejected
+        .iter()
+        .find(|(u, _)| u == url)
+        .map(|(_, reason)| reason)
+}
+
+fn assert_pool_holds(out: &Path, report: &CrawlReport) {
+    let pool = AvatarPool::open(out).expect("open pool");
+    for (url, hash) in &report.accepted {
+        let png = pool
+            .get(hash)
+            .expect("get")
+            .expect("accepted image is stored");
+        assert_eq!(&sha256_hex(&png), hash, "{url}");
+        let decoded = image::load_from_memory_with_format(&png, ImageFormat::Png).expect("png");
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (AVATAR_SIZE, AVATAR_SIZE)
+        );
+    }
+    assert_eq!(pool.len().expect("len"), report.accepted.len());
+}
+
+// ---------------------------------------------------------------------------
+// Tests.
+
+#[tokio::test]
+async fn crawl_accepts_good_images_and_rejects_every_kind_of_bad_one() {
+    let good_png = png(200, 150, 1);
+    let good_webp = encode(&picture(100, 80, 4), ImageFormat::WebP);
+    let html = r#"
+        <img src="/img/good.png" alt="png">
+        <img src="/img/good.jpg"><img src="/img/good.gif"><img src="/img/good.webp">
+        <img src="/img/fallback.png" srcset="/img/set-1x.png 1x, /img/set-2x.png 2x">
+        <img src="../img/rel.png"><img src="pics/local.png">
+        <img src="/copies/same-as-good.png">
+        <img src="/img/text.png"><img src="/img/truncated.png"><img src="/img/tiny.png">
+        <img src="/big/honest.png"><img src="/big/no-length.png">
+        <img src="/big/chunked.png"><img src="/big/lying.png">
+        <img src="/img/bomb.png"><img src="/img/missing.png">
+        <img src="/loop/a"><img src="/hop/0"><img src="/go/redirected">
+        <img src="/private/secret.png">
+        <img src="data:image/png;base64,iVBORw0KGgo=">
+    "#;
+    let mut routes = vec![
+        (
+            "/robots.txt",
+            Reply::ok(
+                "text/plain",
+                b"User-agent: *\nDisallow: /private/\n".to_vec(),
+            ),
+        ),
+        ("/img/good.png", Reply::ok("image/png", good_png.clone())),
+        (
+            "/img/good.jpg",
+            Reply::ok(
+                "image/jpeg",
+                encode(&picture(160, 160, 2), ImageFormat::Jpeg),
+            ),
+        ),
+        (
+            "/img/good.gif",
+            Reply::ok("image/gif", encode(&picture(64, 64, 3), ImageFormat::Gif)),
+        ),
+        ("/img/good.webp", Reply::ok("image/webp", good_webp.clone())),
+        ("/img/fallback.png", Reply::ok("image/png", png(40, 40, 11))),
+        ("/img/set-1x.png", Reply::ok("image/png", png(64, 64, 5))),
+        ("/img/set-2x.png", Reply::ok("image/png", png(128, 128, 6))),
+        ("/img/og.png", Reply::ok("image/png", png(300, 300, 7))),
+        ("/img/rel.png", Reply::ok("image/png", png(50, 90, 8))),
+        (
+            "/gallery/pics/local.png",
+            Reply::ok("image/png", png(90, 50, 9)),
+        ),
+        (
+            "/copies/same-as-good.png",
+            Reply::ok("image/png", good_png.clone()),
+        ),
+        (
+            "/img/text.png",
+            Reply::ok("image/png", b"this is not a picture at all\n".to_vec()),
+        ),
+        (
+            "/img/truncated.png",
+            Reply::ok("image/png", good_png[..good_png.len() / 2].to_vec()),
+        ),
+        ("/img/tiny.png", Reply::ok("image/png", png(8, 8, 12))),
+        ("/big/honest.png", Reply::ok("image/png", six_mib())),
+        (
+            "/big/no-length.png",
+            Reply::ok("image/png", six_mib()).framing(Framing::CloseDelimited),
+        ),
+        (
+            "/big/chunked.png",
+            Reply::ok("image/png", six_mib()).framing(Framing::Chunked),
+        ),
+        (
+            // Claims 1000 bytes and sends 6 MiB: the client must stop at the claim.
+            "/big/lying.png",
+            Reply::ok("image/png", six_mib()).framing(Framing::LyingLength(1000)),
+        ),
+        (
+            "/img/bomb.png",
+            Reply::ok("image/png", png_claiming(100_000, 100_000)),
+        ),
+        ("/loop/a", Reply::redirect("/loop/b")),
+        ("/loop/b", Reply::redirect("/loop/a")),
+        (
+            "/go/redirected",
+            Reply::redirect("/img/after-redirect.webp"),
+        ),
+        (
+            "/img/after-redirect.webp",
+            Reply::ok(
+                "image/webp",
+                encode(&picture(70, 70, 10), ImageFormat::WebP),
+            ),
+        ),
+        (
+            "/private/secret.png",
+            Reply::ok("image/png", png(64, 64, 13)),
+        ),
+    ];
+    let hops: Vec<(String, Reply)> = (0..8)
+        .map(|i| {
+            (
+                format!("/hop/{i}"),
+                Reply::redirect(&format!("/hop/{}", i + 1)),
+            )
+        })
+        .collect();
+    routes.extend(hops.iter().map(|(p, r)| (p.as_str(), r.clone())));
+    let site = Site::start(routes).await;
+    // The og:image URL is absolute, so the page is added once the port is known.
+    site.route(
+        "/gallery/index.html",
+        page(&format!(
+            r#"<meta property="og:image" content="{}">{html}"#,
+            site.url("/img/og.png")
+        )),
+    );
+
+    let out = tempfile::tempdir().expect("temp dir");
+    let report = scrape(config(&site, "/gallery/index.html", out.path()), NoProgress)
+        .await
+        .expect("crawl runs");
+    println!("{}", summary(&report));
+
+    let accepted: Vec<&str> = report.accepted.iter().map(|(u, _)| u.as_str()).collect();
+    for path in [
+        "/img/og.png",
+        "/img/good.jpg",
+        "/img/good.gif",
+        "/img/good.webp",
+        "/img/fallback.png",
+        "/img/set-1x.png",
+        "/img/set-2x.png",
+        "/img/rel.png",
+        "/gallery/pics/local.png",
+        "/go/redirected",
+    ] {
+        assert!(
+            accepted.contains(&site.url(path).as_str()),
+            "{path} not accepted: {report:#?}"
+        );
+    }
+    // The same picture under two URLs: one is accepted, the other is a duplicate.
+    let twins = [
+        site.url("/img/good.png"),
+        site.url("/copies/same-as-good.png"),
+    ];
+    assert_eq!(report.duplicates.len(), 1, "{report:#?}");
+    assert!(twins.contains(&report.duplicates[0]));
+    assert_eq!(
+        accepted
+            .iter()
+            .filter(|u| twins.iter().any(|t| t == *u))
+            .count(),
+        1
+    );
+    assert_eq!(report.accepted.len(), 11);
+
+    let expect = |path: &str, wanted: fn(&RejectReason) -> bool| {
+        let reason = rejection(&report, &site.url(path));
+        assert!(reason.is_some_and(wanted), "{path}: got {reason:?}");
+    };
+    expect("/img/text.png", |r| *r == RejectReason::NotAnImage);
+    expect("/img/truncated.png", |r| *r == RejectReason::Truncated);
+    expect("/img/tiny.png", |r| {
+        *r == RejectReason::TooSmall {
+            width: 8,
+            height: 8,
+        }
+    });
+    for big in ["/big/honest.png", "/big/no-length.png", "/big/chunked.png"] {
+        expect(big, |r| matches!(r, RejectReason::TooLarge { .. }));
+    }
+    // Only the 1000 claimed bytes are read, and those are not a whole PNG.
+    expect("/big/lying.png", |r| *r == RejectReason::Truncated);
+    expect("/img/bomb.png", |r| *r == RejectReason::DecompressionBomb);
+    expect("/img/missing.png", |r| *r == RejectReason::HttpStatus(404));
+    expect("/loop/a", |r| *r == RejectReason::RedirectLoop);
+    expect("/hop/0", |r| *r == RejectReason::TooManyRedirects(5));
+    expect("/private/secret.png", |r| {
+        *r == RejectReason::DisallowedByRobots
+    });
+    assert_eq!(report.rejected.len(), 12, "{report:#?}");
+
+    // robots.txt is fetched once, the disallowed image never, and the crawler says who it is.
+    assert_eq!(site.hits("/robots.txt"), 1);
+    assert_eq!(site.hits("/private/secret.png"), 0);
+    assert_eq!(
+        site.hits("/hop/6"),
+        0,
+        "no more than 5 redirects are followed"
+    );
+    assert!(
+        site.user_agents()
+            .iter()
+            .all(|ua| ua.starts_with("chatroom-avatar-crawler/") && ua.contains("operator-run")),
+        "{:?}",
+        site.user_agents()
+    );
+    assert_pool_holds(out.path(), &report);
+    assert!(summary(&report).starts_with("11 accepted, 1 duplicates, 12 rejected"));
+
+    // A second run finds nothing new: every good picture is now a duplicate.
+    let again = scrape(config(&site, "/gallery/index.html", out.path()), NoProgress)
+        .await
+        .expect("second crawl runs");
+    assert!(again.accepted.is_empty(), "{again:#?}");
+    assert_eq!(again.duplicates.len(), 12);
+    assert_pool_holds(out.path(), &report);
+}
+
+/// A site with a page of `n` distinct good images at `/img/{i}.png`, each answered after `delay`.
+async fn gallery(n: u32, delay: Duration) -> Site {
+    let mut routes = Vec::new();
+    let mut html = String::new();
+    let paths: Vec<String> = (0..n).map(|i| format!("/img/{i}.png")).collect();
+    for (i, path) in paths.iter().enumerate() {
+        html.push_str(&format!(r#"<img src="{path}">"#));
+        let seed = 100 + u32::try_from(i).expect("small");
+        routes.push((
+            path.as_str(),
+            Reply::ok("image/png", png(48, 48, seed)).delayed(delay),
+        ));
+    }
+    let index = page(&html);
+    routes.push(("/", index));
+    Site::start(routes).await
+}
+
+#[tokio::test]
+async fn limit_stops_after_enough_new_avatars() {
+    let site = gallery(6, Duration::ZERO).await;
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut cfg = config(&site, "/", out.path());
+    cfg.limit = Some(2);
+    cfg.concurrency = 1;
+    let report = scrape(cfg, NoProgress).await.expect("crawl runs");
+    assert_eq!(report.accepted.len(), 2, "{report:#?}");
+    assert_pool_holds(out.path(), &report);
+}
+
+#[tokio::test]
+async fn downloads_are_bounded_by_the_concurrency_setting() {
+    let site = gallery(6, Duration::from_millis(150)).await;
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut cfg = config(&site, "/", out.path());
+    cfg.concurrency = 2;
+    let report = scrape(cfg, NoProgress).await.expect("crawl runs");
+    assert_eq!(report.accepted.len(), 6);
+    assert_eq!(site.log.max_in_flight.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn requests_to_one_host_are_spaced_by_the_delay() {
+    let site = gallery(3, Duration::ZERO).await;
+    let out = tempfile::tempdir().expect("temp dir");
+    let delay = Duration::from_millis(150);
+    let mut cfg = config(&site, "/", out.path());
+    cfg.per_host_delay = delay;
+    let started = Instant::now();
+    let report = scrape(cfg, NoProgress).await.expect("crawl runs");
+    // robots.txt, the page and three images: five requests, so four gaps.
+    assert_eq!(report.accepted.len(), 3);
+    assert!(started.elapsed() >= delay * 4, "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn only_http_and_https_start_urls_are_crawled() {
+    let out = tempfile::tempdir().expect("temp dir");
+    for (url, scheme) in [
+        ("ftp://example.test/", "ftp"),
+        ("file:///etc/passwd", "file"),
+    ] {
+        let error = scrape(CrawlConfig::new(url, out.path()), NoProgress)
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, CrawlError::UnsupportedScheme(s) if s == scheme),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("only http and https"));
+    }
+    let error = scrape(CrawlConfig::new("not a url", out.path()), NoProgress)
+        .await
+        .expect_err("refused");
+    assert!(matches!(error, CrawlError::InvalidUrl { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn page_failures_are_reported_as_crawl_errors() {
+    let out = tempfile::tempdir().expect("temp dir");
+
+    let site = Site::start(vec![]).await;
+    let error = scrape(config(&site, "/nowhere", out.path()), NoProgress)
+        .await
+        .expect_err("404 page");
+    assert!(
+        matches!(
+            &error,
+            CrawlError::Page {
+                reason: RejectReason::HttpStatus(404),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    // RFC 9309: an unreachable robots.txt (5xx) means "assume everything is disallowed".
+    let site = Site::start(vec![("/robots.txt", Reply::status(503)), ("/", page(""))]).await;
+    let error = scrape(config(&site, "/", out.path()), NoProgress)
+        .await
+        .expect_err("robots unreachable");
+    assert!(
+        matches!(
+            &error,
+            CrawlError::Page {
+                reason: RejectReason::DisallowedByRobots,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(site.hits("/"), 0);
+
+    // A group naming our crawler applies even when the `*` group allows everything.
+    let robots =
+        "User-agent: *\nAllow: /\n\nUser-agent: chatroom-avatar-crawler\nDisallow: /img/\n";
+    let site = Site::start(vec![
+        (
+            "/robots.txt",
+            Reply::ok("text/plain", robots.as_bytes().to_vec()),
+        ),
+        ("/", page(r#"<img src="/img/a.png">"#)),
+        ("/img/a.png", Reply::ok("image/png", png(64, 64, 1))),
+    ])
+    .await;
+    let report = scrape(config(&site, "/", out.path()), NoProgress)
+        .await
+        .expect("crawl runs");
+    assert_eq!(
+        report.rejected,
+        vec![(site.url("/img/a.png"), RejectReason::DisallowedByRobots)]
+    );
+    assert_eq!(site.hits("/img/a.png"), 0);
+}

@@ -1,0 +1,284 @@
+//! Conformance cases for messages: numbering, idempotency, concurrency and history.
+
+use std::sync::Arc;
+
+use chatroom_common::protocol::{HistoryQuery, MAX_HISTORY_PAGE, Seq};
+use chatroom_server::store::Store;
+
+use super::{append_many, new_message, room, seqs, user};
+
+pub async fn appends_are_numbered_from_one(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let general = room(&store, "general").await;
+    let other = room(&store, "other").await;
+    for (key, expected) in (1..=3).zip(1..) {
+        let (sent, duplicate) = store
+            .append_message(new_message(general, alice, &format!("hello {key}"), key))
+            .await
+            .expect("append");
+        assert!(!duplicate);
+        assert_eq!(sent.seq, expected);
+        assert_eq!(sent.room, "general");
+        assert_eq!(sent.sender, "alice");
+        assert_eq!(sent.text, format!("hello {key}"));
+        assert_eq!(sent.sent_at, new_message(general, alice, "", key).sent_at);
+    }
+    // Each room counts on its own.
+    let (sent, _) = store
+        .append_message(new_message(other, alice, "elsewhere", 4))
+        .await
+        .expect("append");
+    assert_eq!(sent.seq, 1);
+    let general_room = store
+        .room_by_name("general")
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(general_room.latest_seq, 3);
+}
+
+pub async fn a_retried_append_returns_the_first_message(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let general = room(&store, "general").await;
+    let (first, duplicate) = store
+        .append_message(new_message(general, alice, "once", 42))
+        .await
+        .expect("append");
+    assert!(!duplicate);
+    let (again, duplicate) = store
+        .append_message(new_message(general, alice, "once, retried", 42))
+        .await
+        .expect("retry");
+    assert!(duplicate);
+    assert_eq!(again, first);
+    // Keys belong to their sender: bob may use the same one.
+    let (bobs, duplicate) = store
+        .append_message(new_message(general, bob, "mine", 42))
+        .await
+        .expect("append");
+    assert!(!duplicate);
+    assert_eq!(bobs.seq, 2);
+    // The retry used up no number.
+    let (next, _) = store
+        .append_message(new_message(general, alice, "twice", 43))
+        .await
+        .expect("append");
+    assert_eq!(next.seq, 3);
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::After {
+                after: 0,
+                limit: 10
+            }
+        )
+        .await,
+        vec![1, 2, 3]
+    );
+}
+
+pub async fn concurrent_appends_get_contiguous_numbers(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let general = room(&store, "general").await;
+    let tasks: Vec<_> = (0..20u128)
+        .map(|key| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .append_message(new_message(general, alice, &format!("racing {key}"), key))
+                    .await
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for task in tasks {
+        let (sent, duplicate) = task.await.expect("task").expect("append");
+        assert!(!duplicate);
+        got.push(sent.seq);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (1..=20).collect::<Vec<Seq>>());
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::After {
+                after: 0,
+                limit: 50
+            }
+        )
+        .await,
+        got
+    );
+}
+
+pub async fn history_pages_backwards_and_forwards(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let general = room(&store, "general").await;
+    let quiet = room(&store, "quiet").await;
+    append_many(&store, general, alice, 1, 120).await;
+
+    let range = |r: std::ops::RangeInclusive<Seq>| r.collect::<Vec<_>>();
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::Before {
+                before: None,
+                limit: 50
+            }
+        )
+        .await,
+        range(71..=120)
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::Before {
+                before: Some(71),
+                limit: 50
+            }
+        )
+        .await,
+        range(21..=70)
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::Before {
+                before: Some(21),
+                limit: 50
+            }
+        )
+        .await,
+        range(1..=20)
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::Before {
+                before: Some(1),
+                limit: 50
+            }
+        )
+        .await,
+        Vec::<Seq>::new()
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::After {
+                after: 0,
+                limit: 30
+            }
+        )
+        .await,
+        range(1..=30)
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::After {
+                after: 100,
+                limit: 50
+            }
+        )
+        .await,
+        range(101..=120)
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::After {
+                after: 120,
+                limit: 50
+            }
+        )
+        .await,
+        Vec::<Seq>::new()
+    );
+    assert_eq!(
+        seqs(
+            &store,
+            quiet,
+            HistoryQuery::Before {
+                before: None,
+                limit: 50
+            }
+        )
+        .await,
+        Vec::<Seq>::new()
+    );
+
+    let page = store
+        .history(
+            general,
+            HistoryQuery::Before {
+                before: Some(3),
+                limit: 1,
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(page.len(), 1);
+    assert_eq!(
+        (page[0].seq, page[0].text.as_str(), page[0].sender.as_str()),
+        (2, "message 2", "alice")
+    );
+}
+
+pub async fn history_respects_limits(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let general = room(&store, "general").await;
+    let total = u128::from(MAX_HISTORY_PAGE) + 5;
+    append_many(&store, general, alice, 1, total).await;
+    let max = usize::try_from(MAX_HISTORY_PAGE).expect("small");
+    let newest = seqs(
+        &store,
+        general,
+        HistoryQuery::Before {
+            before: None,
+            limit: 10_000,
+        },
+    )
+    .await;
+    assert_eq!(newest.len(), max);
+    assert_eq!(newest.last(), Some(&Seq::try_from(total).expect("small")));
+    let oldest = seqs(
+        &store,
+        general,
+        HistoryQuery::After {
+            after: 0,
+            limit: u32::MAX,
+        },
+    )
+    .await;
+    assert_eq!(oldest.len(), max);
+    assert_eq!(oldest.first(), Some(&1));
+    assert!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::Before {
+                before: None,
+                limit: 0
+            }
+        )
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        seqs(&store, general, HistoryQuery::After { after: 0, limit: 7 })
+            .await
+            .len(),
+        7
+    );
+}
