@@ -149,13 +149,13 @@ impl Session {
     ) -> Result<LoginOutcome, ClientError> {
         skey::validate_passphrase(passphrase)?;
         let challenge = self.challenge(username).await?;
-        if let Some(last) = last_count {
-            if challenge.count >= last {
-                return Err(ClientError::Protocol(format!(
-                    "the server asked for one-time password {} but {} was used already; refusing (possible attack)",
-                    challenge.count, last
-                )));
-            }
+        if let Some(last) = last_count
+            && challenge.count >= last
+        {
+            return Err(ClientError::Protocol(format!(
+                "the server asked for one-time password {} but {} was used already; refusing (possible attack)",
+                challenge.count, last
+            )));
         }
         let response = skey::otp(
             challenge.algorithm,

@@ -96,10 +96,13 @@ pub fn client_config(trust: &Trust) -> Result<rustls::ClientConfig, ClientError>
     Ok(config)
 }
 
+/// Where the probe verifier leaves the fingerprint it saw.
+pub type SeenFingerprint = Arc<Mutex<Option<[u8; 32]>>>;
+
 /// A configuration whose handshake always fails after noting the fingerprint of
 /// the root-most certificate the server presented: how the app shows a new
 /// server's fingerprint before the user decides to trust it.
-pub fn probe_config() -> Result<(rustls::ClientConfig, Arc<Mutex<Option<[u8; 32]>>>), ClientError> {
+pub fn probe_config() -> Result<(rustls::ClientConfig, SeenFingerprint), ClientError> {
     let seen = Arc::new(Mutex::new(None));
     let provider = provider();
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -193,7 +196,7 @@ impl ServerCertVerifier for PinVerifier {
 
 #[derive(Debug)]
 struct ProbeVerifier {
-    seen: Arc<Mutex<Option<[u8; 32]>>>,
+    seen: SeenFingerprint,
     provider: Arc<CryptoProvider>,
 }
 

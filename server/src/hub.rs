@@ -211,10 +211,10 @@ impl Hub {
         let mut seen = HashSet::new();
         let mut users = Vec::new();
         for conn in inner.rooms.get(&room).into_iter().flatten() {
-            if let Some((id, info)) = inner.conns.get(conn).and_then(|e| e.user.as_ref()) {
-                if seen.insert(*id) {
-                    users.push(info.clone());
-                }
+            if let Some((id, info)) = inner.conns.get(conn).and_then(|e| e.user.as_ref())
+                && seen.insert(*id)
+            {
+                users.push(info.clone());
             }
         }
         users.sort_by(|a, b| a.username.cmp(&b.username));

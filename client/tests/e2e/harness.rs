@@ -1,6 +1,6 @@
 //! Test harness: a real server on 127.0.0.1:0 with a temporary data directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use chatroom_client::{Session, Trust};
@@ -17,8 +17,6 @@ pub struct TestServer {
     pub addr: String,
     pub pin: Trust,
     pub ca: Trust,
-    pub data_dir: PathBuf,
-    pub database: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -32,7 +30,7 @@ impl TestServer {
     /// Starts a server with a given database URL and limits.
     pub async fn start_with(data_dir: &Path, database: Option<String>, limits: Limits) -> Self {
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data_dir);
-        config.database = database.clone();
+        config.database = database;
         config.limits = limits;
         let server = Server::bind(config).await.expect("server binds");
         let addr = server.local_addr().unwrap().to_string();
@@ -51,8 +49,6 @@ impl TestServer {
             addr,
             pin,
             ca,
-            data_dir: data_dir.to_owned(),
-            database,
             stop: Some(stop),
             task: Some(task),
         }

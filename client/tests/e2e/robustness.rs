@@ -65,8 +65,10 @@ async fn oversize_and_garbage_streams_get_errors_and_the_connection_stays_usable
 #[tokio::test]
 async fn a_stream_never_finished_times_out_without_harm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut limits = chatroom_server::Limits::default();
-    limits.request_timeout = Duration::from_millis(300);
+    let limits = chatroom_server::Limits {
+        request_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
     let server = TestServer::start_with(dir.path(), None, limits).await;
     let alice = server.user("alice").await;
     let conn = alice.connection().quic().clone();
