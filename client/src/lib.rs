@@ -5,8 +5,10 @@
 //! - [`connection`]: QUIC connection, `Hello`, one stream per request, concurrent event reader.
 //! - [`session`]: registration, S/KEY login and re-initialisation, every chat request.
 //! - [`tls`]: certificate verification by CA file or pinned fingerprint; fingerprint probe.
-//! - [`error`]: [`ClientError`].
+//! - [`avatar_cache`]: avatars on disk by hash, fetched once.
+//! - [`error`]: the [`ClientError`] type.
 
+pub mod avatar_cache;
 pub mod connection;
 pub mod error;
 pub mod session;

@@ -3,9 +3,10 @@
 //! The passphrase is used here, on this computer, and never sent.
 
 use chatroom_common::protocol::{
-    Challenge, ChatMessage, Event, HistoryQuery, IdempotencyKey, OtpAlgorithm, Reply, Request,
-    RoomInfo, Seq, Timestamp, UserInfo,
+    AvatarHash, Challenge, ChatMessage, Event, HistoryQuery, IdempotencyKey, MAX_UPLOAD_BYTES,
+    OtpAlgorithm, Reply, Request, RoomInfo, Seq, Timestamp, UserInfo,
 };
+use sha2::Digest;
 use chatroom_common::{skey, validate};
 use rand::Rng;
 use tokio::sync::mpsc;
@@ -321,6 +322,47 @@ impl Session {
                 messages,
                 latest_seq,
             } => Ok((messages, latest_seq)),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Fetches an avatar's PNG bytes and checks that they hash to `hash`.
+    pub async fn avatar(&self, hash: AvatarHash) -> Result<Vec<u8>, ClientError> {
+        match self.conn.request(&Request::AvatarGet { hash }).await? {
+            Reply::Avatar { png, .. } if sha2::Sha256::digest(&png).as_slice() == hash.0 => Ok(png),
+            Reply::Avatar { .. } => Err(ClientError::Protocol(
+                "the avatar's bytes do not match its hash".into(),
+            )),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// The pictures the server offers to pick from.
+    pub async fn avatar_pool(&self) -> Result<Vec<AvatarHash>, ClientError> {
+        match self.conn.request(&Request::AvatarPool).await? {
+            Reply::AvatarPool(list) => Ok(list),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Uses a pool picture as this user's avatar.
+    pub async fn choose_avatar(&self, hash: AvatarHash) -> Result<AvatarHash, ClientError> {
+        match self.conn.request(&Request::AvatarChoose { hash }).await? {
+            Reply::AvatarChanged { avatar } => Ok(avatar),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Uploads an image file's bytes as this user's avatar.
+    pub async fn upload_avatar(&self, image: Vec<u8>) -> Result<AvatarHash, ClientError> {
+        if image.len() > MAX_UPLOAD_BYTES {
+            return Err(ClientError::Protocol(format!(
+                "the image is {} bytes; uploads are limited to {MAX_UPLOAD_BYTES} bytes",
+                image.len()
+            )));
+        }
+        match self.conn.request(&Request::AvatarUpload { image }).await? {
+            Reply::AvatarChanged { avatar } => Ok(avatar),
             other => Err(unexpected(&other)),
         }
     }

@@ -18,6 +18,8 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const MAX_TEXT_BYTES: usize = 4096;
 /// Largest request the server reads from one stream.
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
+/// Largest avatar upload request (the image is re-encoded to a small PNG on arrival).
+pub const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 /// Largest response the client reads from one stream (history pages are the biggest).
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 /// Largest event the client reads from one unidirectional stream.
@@ -63,6 +65,21 @@ pub struct AvatarHash(pub [u8; 32]);
 impl fmt::Debug for AvatarHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "AvatarHash({self})")
+    }
+}
+
+impl AvatarHash {
+    /// Parses 64 hex digits.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.len() != 64 || !text.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Self(out))
     }
 }
 
@@ -276,6 +293,26 @@ pub enum Request {
         /// The room's name.
         room: String,
     },
+    /// Fetch an avatar's PNG bytes by hash (each avatar crosses the network once;
+    /// clients cache by hash).
+    AvatarGet {
+        /// The avatar.
+        hash: AvatarHash,
+    },
+    /// List the server's avatar pool (crawled and generated pictures to pick from).
+    AvatarPool,
+    /// Use a picture from the pool as the user's avatar.
+    AvatarChoose {
+        /// A hash from `AvatarPool`.
+        hash: AvatarHash,
+    },
+    /// Upload an image (PNG, JPEG, GIF or WebP, at most [`MAX_UPLOAD_BYTES`]) as
+    /// the user's avatar; the server validates and re-encodes it to 128×128 PNG.
+    AvatarUpload {
+        /// The image file's bytes.
+        #[serde(with = "serde_bytes")]
+        image: Vec<u8>,
+    },
 }
 
 /// A successful answer to a [`Request`].
@@ -342,6 +379,21 @@ pub enum Reply {
     },
     /// Answer to `Who`.
     Online(Vec<UserInfo>),
+    /// Answer to `AvatarGet`.
+    Avatar {
+        /// The avatar.
+        hash: AvatarHash,
+        /// 128×128 PNG bytes; SHA-256 of these is `hash`.
+        #[serde(with = "serde_bytes")]
+        png: Vec<u8>,
+    },
+    /// Answer to `AvatarPool` (at most 500 entries).
+    AvatarPool(Vec<AvatarHash>),
+    /// Answer to `AvatarChoose` and `AvatarUpload`.
+    AvatarChanged {
+        /// The user's new avatar.
+        avatar: AvatarHash,
+    },
 }
 
 /// Why a request failed. Clients branch on the code and show the message.
@@ -375,6 +427,10 @@ pub enum ErrorCode {
     RoomExists,
     /// Too many requests; retry after `retry_after_ms`.
     RateLimited,
+    /// No avatar with that hash.
+    NoSuchAvatar,
+    /// An uploaded avatar is not an acceptable image; the message says why.
+    InvalidImage,
     /// The database is unreachable; retry later.
     StorageUnavailable,
     /// A server bug; the server logged it.
@@ -430,7 +486,7 @@ pub enum Event {
         room: String,
         /// Who.
         user: UserInfo,
-        /// True when they joined or connected, false when they left.
+        /// True when they joined or connected (or changed their avatar), false when they left.
         online: bool,
     },
     /// The server dropped events for this connection (it read too slowly);

@@ -28,6 +28,9 @@ pub enum ValidationError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// An avatar hash that is not 64 hex digits.
+    #[error("an avatar hash is 64 hexadecimal digits")]
+    AvatarHash,
     /// Control characters other than newline and tab.
     #[error("the message contains control characters")]
     ControlCharacters,

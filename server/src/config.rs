@@ -47,6 +47,8 @@ pub struct Limits {
     pub lockout_base: Duration,
     /// Longest lock-out.
     pub lockout_max: Duration,
+    /// Avatar uploads received and decoded at once, server-wide.
+    pub concurrent_uploads: usize,
 }
 
 impl Default for Limits {
@@ -62,6 +64,7 @@ impl Default for Limits {
             login_failures_per_ip: 50,
             lockout_base: Duration::from_secs(1),
             lockout_max: Duration::from_secs(15 * 60),
+            concurrent_uploads: 4,
         }
     }
 }
@@ -79,6 +82,8 @@ pub struct Config {
     pub tls: TlsSource,
     /// Name shown to clients.
     pub server_name: String,
+    /// Generated avatars the pool is filled up to at start.
+    pub default_avatars: usize,
     /// Limits.
     pub limits: Limits,
 }
@@ -94,8 +99,19 @@ impl Config {
                 extra_names: Vec::new(),
             },
             server_name: "Chatroom".into(),
+            default_avatars: 24,
             limits: Limits::default(),
         }
+    }
+
+    /// The avatar pool directory (crawled and generated pictures).
+    pub fn avatar_pool_dir(&self) -> PathBuf {
+        self.data_dir.join("avatars").join("pool")
+    }
+
+    /// The directory of uploaded avatars.
+    pub fn avatar_upload_dir(&self) -> PathBuf {
+        self.data_dir.join("avatars").join("uploads")
     }
 
     /// The database URL in effect.

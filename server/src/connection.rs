@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use chatroom_common::codec;
 use chatroom_common::protocol::{
-    ErrorCode, ErrorReply, MAX_REQUEST_BYTES, Request, Response, close_code, stream_code,
+    ErrorCode, ErrorReply, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, Request, Response, close_code,
+    stream_code,
 };
-use quinn::{Connection, ReadToEndError, RecvStream, SendStream, VarInt};
+use quinn::{Connection, RecvStream, SendStream, VarInt};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
@@ -77,11 +78,7 @@ async fn serve_request(
     mut send: SendStream,
     mut recv: RecvStream,
 ) {
-    let read = tokio::time::timeout(
-        ctx.limits.request_timeout,
-        recv.read_to_end(MAX_REQUEST_BYTES),
-    )
-    .await;
+    let read = tokio::time::timeout(ctx.limits.request_timeout, read_request(&ctx, &mut recv)).await;
     let response: Response = match read {
         Err(_elapsed) => {
             let _ = recv.stop(VarInt::from_u32(stream_code::UNDECODABLE));
@@ -90,18 +87,26 @@ async fn serve_request(
                 "the request was not finished in time",
             ))
         }
-        Ok(Err(ReadToEndError::TooLong)) => {
+        Ok(Err(ReadFailure::TooLong(limit))) => {
             let _ = recv.stop(VarInt::from_u32(stream_code::TOO_LARGE));
             Err(ErrorReply::new(
                 ErrorCode::TooLarge,
-                format!("requests are limited to {MAX_REQUEST_BYTES} bytes"),
+                format!("this request is limited to {limit} bytes"),
             ))
         }
-        Ok(Err(e)) => {
+        Ok(Err(ReadFailure::Busy)) => {
+            let _ = recv.stop(VarInt::from_u32(stream_code::TOO_LARGE));
+            Err(ErrorReply {
+                code: ErrorCode::RateLimited,
+                message: "the server is busy with other uploads; try again shortly".into(),
+                retry_after_ms: Some(1000),
+            })
+        }
+        Ok(Err(ReadFailure::Stream(e))) => {
             debug!(conn_id = session.conn_id, "request stream failed: {e}");
             return;
         }
-        Ok(Ok(bytes)) => match codec::decode::<Request>(&bytes, MAX_REQUEST_BYTES) {
+        Ok(Ok(bytes)) => match codec::decode::<Request>(&bytes, MAX_UPLOAD_BYTES) {
             Ok(request) => cmd::dispatch(&ctx, &session, request).await,
             Err(e) => Err(ErrorReply::new(
                 ErrorCode::BadRequest,
@@ -121,6 +126,43 @@ async fn serve_request(
         return;
     }
     let _ = tokio::time::timeout(ACK_TIMEOUT, send.stopped()).await;
+}
+
+/// Why a request could not be read.
+enum ReadFailure {
+    /// Over the cap for its kind (the cap is given).
+    TooLong(usize),
+    /// An upload arrived while the server-wide upload slots were all taken.
+    Busy,
+    /// The stream or connection failed.
+    Stream(quinn::ReadError),
+}
+
+/// How an avatar upload request begins on the wire: a one-entry map whose key
+/// is the variant name (`to_vec_named` encoding; a unit test pins this).
+const UPLOAD_PREFIX: &[u8] = b"\x81\xacAvatarUpload";
+
+/// Reads a request, capped at [`MAX_REQUEST_BYTES`] unless it is an avatar
+/// upload, which may reach [`MAX_UPLOAD_BYTES`] while it holds an upload slot.
+async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Vec<u8>, ReadFailure> {
+    let mut buf = Vec::new();
+    let mut limit = MAX_REQUEST_BYTES;
+    let mut upload_slot = None;
+    while let Some(chunk) = recv
+        .read_chunk(64 * 1024, true)
+        .await
+        .map_err(ReadFailure::Stream)?
+    {
+        buf.extend_from_slice(&chunk.bytes);
+        if upload_slot.is_none() && buf.len() >= UPLOAD_PREFIX.len() && buf.starts_with(UPLOAD_PREFIX) {
+            upload_slot = Some(ctx.uploads.try_acquire().map_err(|_| ReadFailure::Busy)?);
+            limit = MAX_UPLOAD_BYTES;
+        }
+        if buf.len() > limit {
+            return Err(ReadFailure::TooLong(limit));
+        }
+    }
+    Ok(buf)
 }
 
 /// Pushes queued events, one unidirectional stream each. Writing into a stream
@@ -144,4 +186,17 @@ async fn push(conn: &Connection, bytes: &[u8]) -> Result<(), ()> {
     let mut stream = conn.open_uni().await.map_err(|_| ())?;
     stream.write_all(bytes).await.map_err(|_| ())?;
     stream.finish().map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_prefix_matches_the_encoding() {
+        let bytes = codec::encode(&Request::AvatarUpload { image: vec![1, 2, 3] }).unwrap();
+        assert!(bytes.starts_with(UPLOAD_PREFIX));
+        let other = codec::encode(&Request::AvatarPool).unwrap();
+        assert!(!other.starts_with(UPLOAD_PREFIX));
+    }
 }

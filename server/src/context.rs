@@ -3,6 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use tokio::sync::Semaphore;
+
+use crate::avatars::AvatarPool;
 use crate::config::Limits;
 use crate::guard::LoginGuard;
 use crate::hub::Hub;
@@ -25,13 +28,32 @@ pub struct Context {
     /// Secret mixed into the fake challenges given for unknown users, so they
     /// look like real ones and do not reveal which usernames exist.
     pub challenge_secret: [u8; 32],
+    /// Crawled and generated avatars: assigned at registration, offered to pick from.
+    pub avatar_pool: AvatarPool,
+    /// Avatars users uploaded (served by hash, never offered to others).
+    pub avatar_uploads: AvatarPool,
+    /// Bounds the memory held by avatar uploads being received and decoded at once.
+    pub uploads: Semaphore,
     /// Next connection id.
     next_conn: AtomicU64,
 }
 
+/// Where the two avatar directories are.
+pub struct Avatars {
+    /// The pool.
+    pub pool: AvatarPool,
+    /// Uploads.
+    pub uploads: AvatarPool,
+}
+
 impl Context {
     /// Builds the shared state.
-    pub fn new(store: Arc<dyn Store>, limits: Limits, server_name: String) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        avatars: Avatars,
+        limits: Limits,
+        server_name: String,
+    ) -> Self {
         Self {
             store,
             hub: Hub::default(),
@@ -45,6 +67,9 @@ impl Context {
                 limits.lockout_base,
                 limits.lockout_max,
             ),
+            avatar_pool: avatars.pool,
+            avatar_uploads: avatars.uploads,
+            uploads: Semaphore::new(limits.concurrent_uploads),
             limits,
             server_name,
             challenge_secret: rand::random(),

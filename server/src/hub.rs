@@ -200,6 +200,18 @@ impl Hub {
         }
     }
 
+    /// Replaces the user's public details (after an avatar change) on all their connections.
+    pub fn update_user(&self, user: UserId, info: UserInfo) {
+        let mut inner = self.lock();
+        for entry in inner.conns.values_mut() {
+            if let Some((id, old)) = entry.user.as_mut()
+                && *id == user
+            {
+                *old = info.clone();
+            }
+        }
+    }
+
     /// Whether `user` has at least one logged-in connection.
     pub fn is_online(&self, user: UserId) -> bool {
         self.lock().online.contains_key(&user)

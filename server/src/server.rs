@@ -16,7 +16,8 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Config, TlsSource};
 use crate::connection;
-use crate::context::Context;
+use crate::avatars::AvatarPool;
+use crate::context::{Avatars, Context};
 use crate::store::{self, StoreError};
 use crate::tls::{self, TlsError};
 
@@ -37,6 +38,9 @@ pub enum ServerError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The avatar directories could not be prepared.
+    #[error("avatar pool: {0}")]
+    Avatars(#[from] crate::avatars::PoolError),
     /// Binding the UDP socket or creating a directory failed.
     #[error("{action}: {source}")]
     Io {
@@ -116,8 +120,10 @@ impl Server {
                 action: format!("binding UDP {}", config.listen),
                 source,
             })?;
+        let avatars = open_avatars(&config).await?;
         let ctx = Arc::new(Context::new(
             store,
+            avatars,
             config.limits.clone(),
             config.server_name.clone(),
         ));
@@ -211,6 +217,25 @@ impl Server {
         info!("shutdown complete");
         Ok(())
     }
+}
+
+/// Opens the avatar directories and fills the pool with generated defaults,
+/// so a fresh install has avatars without network access.
+async fn open_avatars(config: &Config) -> Result<Avatars, ServerError> {
+    let pool_dir = config.avatar_pool_dir();
+    let upload_dir = config.avatar_upload_dir();
+    let defaults = config.default_avatars;
+    tokio::task::spawn_blocking(move || {
+        let pool = AvatarPool::open(pool_dir)?;
+        pool.ensure_defaults(defaults)?;
+        let uploads = AvatarPool::open(upload_dir)?;
+        Ok(Avatars { pool, uploads })
+    })
+    .await
+    .map_err(|e| ServerError::Io {
+        action: "preparing avatars".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?
 }
 
 /// A counted connection from one address; the count drops with it.

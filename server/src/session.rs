@@ -105,6 +105,13 @@ impl Session {
         true
     }
 
+    /// Records the logged-in user's new avatar.
+    pub fn set_avatar(&self, avatar: Option<AvatarHash>) {
+        if let Some(user) = self.lock().user.as_mut() {
+            user.avatar = avatar;
+        }
+    }
+
     /// Replaces the outstanding challenge.
     pub fn set_pending(&self, pending: Pending) {
         self.lock().pending = Some(pending);

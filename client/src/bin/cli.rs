@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use chatroom_client::{ClientError, Session, Trust};
-use chatroom_common::protocol::{ChatMessage, Event, HistoryQuery, OtpAlgorithm};
+use chatroom_common::protocol::{AvatarHash, ChatMessage, Event, HistoryQuery, OtpAlgorithm};
 use chatroom_common::timeline::Timeline;
 use clap::{Parser, Subcommand};
 
@@ -82,6 +82,43 @@ enum Command {
         /// Room name.
         room: String,
     },
+    /// Show or change your avatar.
+    Avatar {
+        #[command(subcommand)]
+        action: AvatarAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AvatarAction {
+    /// Upload an image (PNG, JPEG, GIF, WebP) as your avatar.
+    Set {
+        /// The image file.
+        file: PathBuf,
+    },
+    /// Save an avatar's PNG by hash.
+    Get {
+        /// The avatar's SHA-256 (64 hex digits).
+        hash: String,
+        /// Where to write the PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List the pictures you can pick from.
+    Pool,
+    /// Use a picture from the pool.
+    Pick {
+        /// The picture's hash.
+        hash: String,
+    },
+}
+
+fn parse_hash(text: &str) -> anyhow::Result<AvatarHash> {
+    AvatarHash::from_hex(text).ok_or_else(|| {
+        anyhow::Error::new(ClientError::Invalid(
+            chatroom_common::validate::ValidationError::AvatarHash,
+        ))
+    })
 }
 
 #[tokio::main]
@@ -216,6 +253,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (messages, _) = session.history(room, query).await?;
             for m in &messages {
                 print_message(cli.json, m)?;
+            }
+        }
+        Command::Avatar { action } => {
+            login(&cli, &mut session).await?;
+            match action {
+                AvatarAction::Set { file } => {
+                    let image = std::fs::read(file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let hash = session.upload_avatar(image).await?;
+                    println!("avatar set: {hash}");
+                }
+                AvatarAction::Get { hash, out } => {
+                    let png = session.avatar(parse_hash(hash)?).await?;
+                    std::fs::write(out, png)
+                        .with_context(|| format!("writing {}", out.display()))?;
+                }
+                AvatarAction::Pool => {
+                    for hash in session.avatar_pool().await? {
+                        println!("{hash}");
+                    }
+                }
+                AvatarAction::Pick { hash } => {
+                    let hash = session.choose_avatar(parse_hash(hash)?).await?;
+                    println!("avatar set: {hash}");
+                }
             }
         }
         Command::Who { room } => {

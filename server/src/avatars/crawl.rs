@@ -241,7 +241,13 @@ pub async fn scrape(
     };
     let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    for (index, url) in candidates.into_iter().enumerate() {
+    // With a limit of zero there is nothing to download.
+    let wanted = if cfg.limit == Some(0) {
+        0
+    } else {
+        candidates.len()
+    };
+    for (index, url) in candidates.into_iter().take(wanted).enumerate() {
         let permits = Arc::clone(&permits);
         let fetcher = Arc::clone(&fetcher);
         let limits = limits.clone();

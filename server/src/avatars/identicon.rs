@@ -16,7 +16,7 @@ const CELL: u32 = 20;
 /// Empty border around the pattern, in pixels: (128 - 5·20) / 2.
 const MARGIN: u32 = (AVATAR_SIZE - GRID * CELL) / 2;
 /// Radius of each cell's rounded corners, in pixels.
-const CORNER: u32 = 4;
+const CORNER: u32 = 7;
 
 /// Renders the identicon for `seed` as a normalised 128×128 avatar.
 pub fn identicon(seed: &str) -> NormalizedAvatar {
@@ -29,11 +29,10 @@ pub fn identicon(seed: &str) -> NormalizedAvatar {
     let background = hsl_to_rgba(hue, 0.35, 0.93);
 
     let mut image = RgbaImage::from_pixel(AVATAR_SIZE, AVATAR_SIZE, background);
-    for (row, row_cells) in cells.iter().enumerate() {
-        for (col, &filled) in row_cells.iter().enumerate() {
-            if filled {
-                // The grid is 5×5, so these indices always fit in u32.
-                fill_cell(&mut image, col as u32, row as u32, foreground);
+    for row in 0..GRID as usize {
+        for col in 0..GRID as usize {
+            if cells[row][col] {
+                fill_cell(&mut image, &cells, row, col, foreground);
             }
         }
     }
@@ -42,8 +41,11 @@ pub fn identicon(seed: &str) -> NormalizedAvatar {
     NormalizedAvatar::from_png(png)
 }
 
+/// The on/off grid, indexed `[row][col]`.
+type Cells = [[bool; GRID as usize]; GRID as usize];
+
 /// The 5×5 on/off pattern: three columns from the digest, mirrored onto the other two.
-fn pattern(digest: &[u8; 32]) -> [[bool; GRID as usize]; GRID as usize] {
+fn pattern(digest: &[u8; 32]) -> Cells {
     let bits = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
     // A blank or nearly blank picture is a poor avatar, so sparse patterns are inverted.
     let bits = if (bits & 0x7fff).count_ones() < 4 {
@@ -62,19 +64,32 @@ fn pattern(digest: &[u8; 32]) -> [[bool; GRID as usize]; GRID as usize] {
     cells
 }
 
-/// Paints one cell with slightly rounded corners.
-fn fill_cell(image: &mut RgbaImage, col: u32, row: u32, colour: Rgba<u8>) {
-    let (x0, y0) = (MARGIN + col * CELL, MARGIN + row * CELL);
+/// Paints one cell, rounding each corner that sticks out (no neighbour on either side of it).
+fn fill_cell(image: &mut RgbaImage, cells: &Cells, row: usize, col: usize, colour: Rgba<u8>) {
+    let filled = |r: Option<usize>, c: Option<usize>| {
+        r.zip(c)
+            .and_then(|(r, c)| cells.get(r)?.get(c).copied())
+            .unwrap_or(false)
+    };
+    let up = filled(row.checked_sub(1), Some(col));
+    let down = filled(Some(row + 1), Some(col));
+    let left = filled(Some(row), col.checked_sub(1));
+    let right = filled(Some(row), Some(col + 1));
+    // The grid is 5×5, so these indices always fit in u32.
+    let (x0, y0) = (MARGIN + col as u32 * CELL, MARGIN + row as u32 * CELL);
     for dy in 0..CELL {
         for dx in 0..CELL {
-            if !outside_corner(dx, dy) {
+            let vertical_neighbour = if dy < CELL / 2 { up } else { down };
+            let horizontal_neighbour = if dx < CELL / 2 { left } else { right };
+            let exposed = !vertical_neighbour && !horizontal_neighbour;
+            if !(exposed && outside_corner(dx, dy)) {
                 image.put_pixel(x0 + dx, y0 + dy, colour);
             }
         }
     }
 }
 
-/// Whether the pixel at (`dx`, `dy`) within a cell lies outside its rounded corner.
+/// Whether the pixel at (`dx`, `dy`) within a cell lies outside a rounded corner.
 fn outside_corner(dx: u32, dy: u32) -> bool {
     // Distance into the corner square along each axis, zero when not in a corner.
     let cx = CORNER.saturating_sub(dx.min(CELL - 1 - dx));

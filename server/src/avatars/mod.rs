@@ -12,8 +12,8 @@
 //!   No I/O.
 //! - [`pool`]: the avatar pool, a directory of content-addressed
 //!   `<sha256-hex>.png` files, written atomically and de-duplicated by hash.
-//! - [`identicon`]: deterministic generated avatars, so that a fresh install
-//!   has pictures without any network access.
+//! - [`identicon`](mod@identicon): deterministic generated avatars, so
+//!   that a fresh install has pictures without any network access.
 //! - [`crawl`]: the operator-run crawler that fetches a page, finds its
 //!   images, honours `robots.txt`, downloads them under size limits and feeds
 //!   them through [`image_check`] into the [`pool`].

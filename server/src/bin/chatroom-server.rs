@@ -53,6 +53,26 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage the avatar pool.
+    Avatars {
+        #[command(subcommand)]
+        action: AvatarsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AvatarsCommand {
+    /// Fetch a web page and add its images to the avatar pool (operator use only).
+    Scrape {
+        /// An http(s) page URL.
+        url: String,
+        /// Stop after this many new avatars.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Pool directory (default: the data dir's avatar pool).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn default_data_dir() -> anyhow::Result<PathBuf> {
@@ -101,6 +121,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(ca) = ca.first() {
                 println!("CA SHA-256:         {}", tls::fingerprint_hex(ca));
             }
+            Ok(())
+        }
+        Some(Command::Avatars {
+            action: AvatarsCommand::Scrape { url, limit, out },
+        }) => {
+            let mut crawl = chatroom_server::avatars::crawl::CrawlConfig::new(
+                url,
+                out.unwrap_or_else(|| config.avatar_pool_dir()),
+            );
+            crawl.limit = limit;
+            let progress = chatroom_server::avatars::crawl::IndicatifProgress::new();
+            let report = chatroom_server::avatars::crawl::scrape(crawl, progress)
+                .await
+                .context("crawling")?;
+            chatroom_server::avatars::crawl::print_summary(&report);
             Ok(())
         }
         Some(Command::Migrate) => {

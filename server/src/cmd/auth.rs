@@ -76,7 +76,8 @@ pub async fn register(
                 count: otp.count,
                 last: otp.otp,
             },
-            avatar: None,
+            // As in 2017: a random picture from the pool.
+            avatar: super::avatars::random_from_pool(&ctx.avatar_pool).await,
             created_at: now_ms(),
         })
         .await

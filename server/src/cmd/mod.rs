@@ -9,6 +9,7 @@ use crate::session::Session;
 use crate::store::{RoomRecord, StoreError};
 
 pub mod auth;
+pub mod avatars;
 pub mod messages;
 pub mod rooms;
 
@@ -40,6 +41,10 @@ pub async fn dispatch(ctx: &Context, session: &Session, request: Request) -> Res
         Request::Who { room } => rooms::who(ctx, session, &room).await,
         Request::Send { room, text, key } => messages::send(ctx, session, &room, text, key).await,
         Request::History { room, query } => messages::history(ctx, session, &room, query).await,
+        Request::AvatarGet { hash } => avatars::get(ctx, session, hash).await,
+        Request::AvatarPool => avatars::pool(ctx, session).await,
+        Request::AvatarChoose { hash } => avatars::choose(ctx, session, hash).await,
+        Request::AvatarUpload { image } => avatars::upload(ctx, session, image).await,
     }
 }
 
