@@ -7,6 +7,9 @@ cd "$root"
 scripts/setup.sh
 scripts/mariadb.sh
 cargo nextest run --workspace --no-fail-fast
+# The end-to-end suite again, against MariaDB instead of SQLite.
+CHATROOM_E2E_STORE=mysql cargo nextest run -p chatroom-client --test e2e --no-fail-fast
+mariadb -h 127.0.0.1 -u root -N -e "SELECT CONCAT('DROP DATABASE \`', schema_name, '\`;') FROM information_schema.schemata WHERE schema_name LIKE 'chatroom\_e2e\_%'" | mariadb -h 127.0.0.1 -u root
 # Fault tests restart services or kill processes, so they run one at a time.
 cargo nextest run --workspace --run-ignored only --test-threads 1 --no-tests warn
 scripts/smoke-cli.sh

@@ -30,7 +30,10 @@ impl TestServer {
     /// Starts a server with a given database URL and limits.
     pub async fn start_with(data_dir: &Path, database: Option<String>, limits: Limits) -> Self {
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data_dir);
-        config.database = database;
+        config.database = match database {
+            Some(url) => Some(url),
+            None => database_for(data_dir).await,
+        };
         config.limits = limits;
         let server = Server::bind(config).await.expect("server binds");
         let addr = server.local_addr().unwrap().to_string();
@@ -92,6 +95,31 @@ impl TestServer {
         s.login(name, PASS, None).await.expect("logs in");
         s
     }
+}
+
+/// With `CHATROOM_E2E_STORE=mysql` the whole suite runs against MariaDB: each
+/// data directory gets its own database (the same one again after a restart).
+/// Otherwise `None`: the server's default SQLite file in the data directory.
+async fn database_for(data_dir: &Path) -> Option<String> {
+    use mysql_async::prelude::Queryable;
+    use sha2::{Digest, Sha256};
+    if std::env::var("CHATROOM_E2E_STORE").ok().as_deref() != Some("mysql") {
+        return None;
+    }
+    let digest = Sha256::digest(data_dir.to_string_lossy().as_bytes());
+    let name = format!("chatroom_e2e_{}", hex::encode(&digest[..8]));
+    let base = std::env::var("CHATROOM_E2E_MYSQL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
+    let mut conn = mysql_async::Conn::from_url(format!("{base}/test"))
+        .await
+        .expect("MariaDB must be reachable for CHATROOM_E2E_STORE=mysql (scripts/mariadb.sh starts it)");
+    conn.query_drop(format!(
+        "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    ))
+    .await
+    .expect("creating the test database");
+    let _ = conn.disconnect().await;
+    Some(format!("{base}/{name}"))
 }
 
 /// Waits for the next event matching `pick`, failing after a timeout.
