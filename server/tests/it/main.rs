@@ -5,3 +5,4 @@ mod store_mysql;
 mod store_sqlite;
 mod avatars_crawl;
 mod avatars_pool;
+mod binary;
