@@ -8,9 +8,9 @@ use std::time::Duration;
 use chatroom_common::codec;
 use chatroom_common::protocol::{
     ALPN, ErrorCode, Event, MAX_EVENT_BYTES, MAX_RESPONSE_BYTES, PROTOCOL_VERSION, Reply, Request,
-    Response, close_code,
+    Response, close_code, stream_code,
 };
-use quinn::{ConnectionError, Endpoint, VarInt};
+use quinn::{ConnectionError, Endpoint, RecvStream, VarInt};
 use tokio::sync::mpsc;
 use tracing::debug;
 
@@ -38,6 +38,43 @@ pub struct Connection {
     server_name: String,
 }
 
+/// How the server pushes events; the reader must match the server's mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EventStreams {
+    /// One unidirectional stream per event (the protocol).
+    #[default]
+    PerMessage,
+    /// One stream carrying length-prefixed frames (u32 big-endian length, then
+    /// the encoded event): a server started with `--stream-mode single`, which
+    /// exists only for the head-of-line-blocking benchmark.
+    Single,
+}
+
+impl std::str::FromStr for EventStreams {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "per-message" => Ok(Self::PerMessage),
+            "single" => Ok(Self::Single),
+            other => Err(format!(
+                "unknown stream mode {other:?} (expected per-message or single)"
+            )),
+        }
+    }
+}
+
+/// How [`connect_with`] connects.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// How the server pushes events.
+    pub event_streams: EventStreams,
+    /// A QUIC endpoint shared with other connections (one UDP socket and one
+    /// driver task for many connections, as the benchmark does); `None` binds
+    /// a new one for this connection.
+    pub endpoint: Option<Endpoint>,
+}
+
 /// Splits `host:port` (or `[v6]:port`) and resolves it.
 pub async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> {
     let bad = || ClientError::Address(format!("{server:?} (expected HOST:PORT)"));
@@ -55,7 +92,9 @@ pub async fn resolve(server: &str) -> Result<(SocketAddr, String), ClientError> 
     Ok((addr, host.to_owned()))
 }
 
-fn endpoint_for(addr: SocketAddr) -> Result<Endpoint, ClientError> {
+/// A client endpoint (one UDP socket) of the right address family for `addr`,
+/// to share between connections with [`ConnectOptions::endpoint`].
+pub fn endpoint_for(addr: SocketAddr) -> Result<Endpoint, ClientError> {
     let bind: SocketAddr = if addr.is_ipv6() {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     } else {
@@ -82,13 +121,18 @@ fn quinn_config(mut tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, Cl
 fn connection_error(e: ConnectionError) -> ClientError {
     match e {
         ConnectionError::TimedOut => ClientError::Unreachable("no answer".into()),
-        ConnectionError::TransportError(t) if t.code.to_string().contains("TLS") || t.reason.contains("certificate") => {
-            ClientError::Tls(format!("the server's certificate is not trusted ({})", t.reason))
+        ConnectionError::TransportError(t)
+            if t.code.to_string().contains("TLS") || t.reason.contains("certificate") =>
+        {
+            ClientError::Tls(format!(
+                "the server's certificate is not trusted ({})",
+                t.reason
+            ))
         }
         ConnectionError::TransportError(t) => ClientError::Tls(t.to_string()),
-        ConnectionError::ApplicationClosed(close) => ClientError::Closed(
-            String::from_utf8_lossy(&close.reason).into_owned(),
-        ),
+        ConnectionError::ApplicationClosed(close) => {
+            ClientError::Closed(String::from_utf8_lossy(&close.reason).into_owned())
+        }
         ConnectionError::ConnectionClosed(close) => {
             ClientError::Closed(String::from_utf8_lossy(&close.reason).into_owned())
         }
@@ -99,8 +143,20 @@ fn connection_error(e: ConnectionError) -> ClientError {
 
 /// Connects, verifies the certificate per `trust`, and exchanges `Hello`.
 pub async fn connect(server: &str, trust: &Trust) -> Result<Connection, ClientError> {
+    connect_with(server, trust, &ConnectOptions::default()).await
+}
+
+/// [`connect`] with options: a shared endpoint, the server's event stream mode.
+pub async fn connect_with(
+    server: &str,
+    trust: &Trust,
+    options: &ConnectOptions,
+) -> Result<Connection, ClientError> {
     let (addr, host) = resolve(server).await?;
-    let endpoint = endpoint_for(addr)?;
+    let endpoint = match &options.endpoint {
+        Some(endpoint) => endpoint.clone(),
+        None => endpoint_for(addr)?,
+    };
     let config = quinn_config(tls::client_config(trust)?)?;
     let connecting = endpoint
         .connect_with(config, addr, &host)
@@ -111,7 +167,7 @@ pub async fn connect(server: &str, trust: &Trust) -> Result<Connection, ClientEr
         Ok(Ok(conn)) => conn,
     };
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-    tokio::spawn(read_events(conn.clone(), tx));
+    tokio::spawn(read_events(conn.clone(), tx, options.event_streams));
     let mut connection = Connection {
         conn,
         endpoint,
@@ -155,7 +211,9 @@ pub async fn probe_fingerprint(server: &str) -> Result<[u8; 32], ClientError> {
         (Some(fp), _) => Ok(fp),
         (None, Err(_)) => Err(ClientError::Unreachable(format!("{server}: no answer"))),
         (None, Ok(Err(e))) => Err(connection_error(e)),
-        (None, Ok(Ok(_))) => Err(ClientError::Tls("the probe was accepted unexpectedly".into())),
+        (None, Ok(Ok(_))) => Err(ClientError::Tls(
+            "the probe was accepted unexpectedly".into(),
+        )),
     }
 }
 
@@ -212,14 +270,18 @@ impl Connection {
 
     /// Closes politely and lets the close reach the server.
     pub async fn close(&self) {
-        self.conn.close(VarInt::from_u32(close_code::NORMAL), b"bye");
+        self.conn
+            .close(VarInt::from_u32(close_code::NORMAL), b"bye");
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
     }
 }
 
 /// Accepts pushed streams and decodes each in its own task, so one slow or
 /// lost stream never delays the others.
-async fn read_events(conn: quinn::Connection, tx: mpsc::Sender<Event>) {
+async fn read_events(conn: quinn::Connection, tx: mpsc::Sender<Event>, mode: EventStreams) {
+    if mode == EventStreams::Single {
+        return read_framed_events(conn, tx).await;
+    }
     loop {
         let mut stream = match conn.accept_uni().await {
             Ok(stream) => stream,
@@ -240,5 +302,58 @@ async fn read_events(conn: quinn::Connection, tx: mpsc::Sender<Event>) {
                 Err(e) => debug!("event stream failed: {e}"),
             }
         });
+    }
+}
+
+/// The benchmark's comparison mode: events arrive as frames on (normally) one
+/// stream, decoded in order.
+async fn read_framed_events(conn: quinn::Connection, tx: mpsc::Sender<Event>) {
+    loop {
+        match conn.accept_uni().await {
+            Ok(stream) => {
+                tokio::spawn(read_frames(stream, tx.clone()));
+            }
+            Err(e) => {
+                debug!("event reader stopping: {e}");
+                return;
+            }
+        }
+    }
+}
+
+/// Reads `u32` big-endian length + encoded event frames until the stream ends.
+async fn read_frames(mut stream: RecvStream, tx: mpsc::Sender<Event>) {
+    let mut len = [0u8; 4];
+    let mut buf = Vec::new();
+    loop {
+        match stream.read_exact(&mut len).await {
+            Ok(()) => {}
+            Err(quinn::ReadExactError::FinishedEarly(0)) => return,
+            Err(e) => {
+                debug!("event stream failed: {e}");
+                return;
+            }
+        }
+        let Ok(len) = usize::try_from(u32::from_be_bytes(len)) else {
+            return;
+        };
+        if len > MAX_EVENT_BYTES {
+            debug!("event frame of {len} bytes is over the cap");
+            let _ = stream.stop(VarInt::from_u32(stream_code::TOO_LARGE));
+            return;
+        }
+        buf.resize(len, 0);
+        if let Err(e) = stream.read_exact(&mut buf).await {
+            debug!("event stream failed: {e}");
+            return;
+        }
+        match codec::decode::<Event>(&buf, MAX_EVENT_BYTES) {
+            Ok(event) => {
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => debug!("undecodable event: {e}"),
+        }
     }
 }

@@ -6,9 +6,9 @@ use chatroom_common::protocol::{
     AvatarHash, Challenge, ChatMessage, Event, HistoryQuery, IdempotencyKey, MAX_UPLOAD_BYTES,
     OtpAlgorithm, Reply, Request, RoomInfo, Seq, Timestamp, UserInfo,
 };
-use sha2::Digest;
 use chatroom_common::{skey, validate};
 use rand::Rng;
+use sha2::Digest;
 use tokio::sync::mpsc;
 
 use crate::ClientError;
@@ -82,6 +82,18 @@ impl Session {
     pub async fn connect(server: &str, trust: &Trust) -> Result<Self, ClientError> {
         Ok(Self {
             conn: connection::connect(server, trust).await?,
+            user: None,
+        })
+    }
+
+    /// Connects with options (a shared endpoint, the server's event stream mode).
+    pub async fn connect_with(
+        server: &str,
+        trust: &Trust,
+        options: &connection::ConnectOptions,
+    ) -> Result<Self, ClientError> {
+        Ok(Self {
+            conn: connection::connect_with(server, trust, options).await?,
             user: None,
         })
     }

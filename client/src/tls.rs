@@ -40,10 +40,7 @@ impl Trust {
 
 /// Parses 64 hex digits (colons and spaces ignored) into a SHA-256 fingerprint.
 pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], ClientError> {
-    let clean: String = text
-        .chars()
-        .filter(|c| !matches!(c, ':' | ' '))
-        .collect();
+    let clean: String = text.chars().filter(|c| !matches!(c, ':' | ' ')).collect();
     let bytes = hex::decode(&clean)
         .map_err(|_| ClientError::Tls("a fingerprint is 64 hexadecimal digits".into()))?;
     bytes
@@ -144,9 +141,10 @@ impl ServerCertVerifier for PinVerifier {
             ))?;
         let mut roots = RootCertStore::empty();
         roots.add(anchor.clone().into_owned())?;
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
         match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Ok(verified) => Ok(verified),
             // The chain verified against the pinned CA, which exists for this one

@@ -52,7 +52,10 @@ impl Timeline {
             return Inserted::Duplicate;
         }
         if self.messages.len() >= self.capacity
-            && self.messages.first_key_value().is_some_and(|(&first, _)| seq < first)
+            && self
+                .messages
+                .first_key_value()
+                .is_some_and(|(&first, _)| seq < first)
         {
             return Inserted::TooOld;
         }
@@ -123,7 +126,11 @@ impl Timeline {
             self.contiguous = 0;
             return;
         };
-        let mut next = if self.contiguous >= first { self.contiguous } else { first };
+        let mut next = if self.contiguous >= first {
+            self.contiguous
+        } else {
+            first
+        };
         if !self.messages.contains_key(&next) {
             return;
         }

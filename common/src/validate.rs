@@ -56,10 +56,18 @@ pub fn username_key(name: &str) -> Result<String, ValidationError> {
 pub fn email(address: &str) -> Result<(), ValidationError> {
     let ok = address.len() <= 254
         && !address.chars().any(|c| c.is_whitespace() || c.is_control())
-        && address
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
-    if ok { Ok(()) } else { Err(ValidationError::Email) }
+        && address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::Email)
+    }
 }
 
 /// Checks a public room name and returns it case-folded (room names are keys).
@@ -98,7 +106,10 @@ pub fn text(text: &str) -> Result<(), ValidationError> {
             limit: MAX_TEXT_BYTES,
         });
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(ValidationError::ControlCharacters);
     }
     Ok(())

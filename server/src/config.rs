@@ -49,6 +49,14 @@ pub struct Limits {
     pub lockout_max: Duration,
     /// Avatar uploads received and decoded at once, server-wide.
     pub concurrent_uploads: usize,
+    /// Messages a user may send per second, sustained.
+    pub send_rate: f64,
+    /// Messages a user may send at once before the rate applies.
+    pub send_burst: u32,
+    /// Registrations per source address per hour.
+    pub registrations_per_hour: f64,
+    /// Registrations from one address at once before that rate applies.
+    pub registration_burst: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +73,10 @@ impl Default for Limits {
             lockout_base: Duration::from_secs(1),
             lockout_max: Duration::from_secs(15 * 60),
             concurrent_uploads: 4,
+            send_rate: 5.0,
+            send_burst: 10,
+            registrations_per_hour: 20.0,
+            registration_burst: 5,
         }
     }
 }
@@ -86,6 +98,35 @@ pub struct Config {
     pub default_avatars: usize,
     /// Limits.
     pub limits: Limits,
+    /// How events are pushed; [`StreamMode::PerMessage`] is the protocol, the
+    /// other mode exists only for the head-of-line-blocking benchmark.
+    pub stream_mode: StreamMode,
+}
+
+/// How the server pushes events to a connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamMode {
+    /// One unidirectional stream per event (the protocol).
+    #[default]
+    PerMessage,
+    /// One unidirectional stream per connection carrying length-prefixed
+    /// frames (u32 big-endian length, then the encoded `Event`). For the
+    /// loss benchmark's comparison only: a lost packet stalls every event behind it.
+    Single,
+}
+
+impl std::str::FromStr for StreamMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "per-message" => Ok(Self::PerMessage),
+            "single" => Ok(Self::Single),
+            other => Err(format!(
+                "unknown stream mode {other:?} (expected per-message or single)"
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -101,6 +142,7 @@ impl Config {
             server_name: "Chatroom".into(),
             default_avatars: 24,
             limits: Limits::default(),
+            stream_mode: StreamMode::PerMessage,
         }
     }
 

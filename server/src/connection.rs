@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use crate::cmd;
+use crate::config::StreamMode;
 use crate::context::Context;
 use crate::hub::{self, OutboxReceiver};
 use crate::session::Session;
@@ -26,12 +27,21 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves one connection until the client goes away or the server shuts down.
-pub async fn handle(conn: Connection, ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+/// `stream_mode` says how events are pushed (per-message unless benchmarking).
+pub async fn handle(
+    conn: Connection,
+    ctx: Arc<Context>,
+    mut shutdown: watch::Receiver<bool>,
+    stream_mode: StreamMode,
+) {
     let conn_id = ctx.next_conn_id();
     let session = Arc::new(Session::new(conn_id, conn.remote_address()));
     let (outbox, outbox_rx) = hub::outbox(ctx.limits.outbound_queue);
     ctx.hub.connect(conn_id, outbox);
-    let writer = tokio::spawn(write_events(conn.clone(), outbox_rx));
+    let writer = match stream_mode {
+        StreamMode::PerMessage => tokio::spawn(write_events(conn.clone(), outbox_rx)),
+        StreamMode::Single => tokio::spawn(write_framed_events(conn.clone(), outbox_rx)),
+    };
     debug!(conn_id, remote = %session.remote, "connection open");
 
     let mut requests = JoinSet::new();
@@ -58,7 +68,10 @@ pub async fn handle(conn: Connection, ctx: Arc<Context>, mut shutdown: watch::Re
     if shutting_down {
         let drained = async { while requests.join_next().await.is_some() {} };
         if tokio::time::timeout(DRAIN_TIMEOUT, drained).await.is_err() {
-            warn!(conn_id, "requests still running at shutdown; closing anyway");
+            warn!(
+                conn_id,
+                "requests still running at shutdown; closing anyway"
+            );
         }
         conn.close(
             VarInt::from_u32(close_code::SHUTDOWN),
@@ -78,7 +91,8 @@ async fn serve_request(
     mut send: SendStream,
     mut recv: RecvStream,
 ) {
-    let read = tokio::time::timeout(ctx.limits.request_timeout, read_request(&ctx, &mut recv)).await;
+    let read =
+        tokio::time::timeout(ctx.limits.request_timeout, read_request(&ctx, &mut recv)).await;
     let response: Response = match read {
         Err(_elapsed) => {
             let _ = recv.stop(VarInt::from_u32(stream_code::UNDECODABLE));
@@ -154,7 +168,10 @@ async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Vec<u8>, R
         .map_err(ReadFailure::Stream)?
     {
         buf.extend_from_slice(&chunk.bytes);
-        if upload_slot.is_none() && buf.len() >= UPLOAD_PREFIX.len() && buf.starts_with(UPLOAD_PREFIX) {
+        if upload_slot.is_none()
+            && buf.len() >= UPLOAD_PREFIX.len()
+            && buf.starts_with(UPLOAD_PREFIX)
+        {
             upload_slot = Some(ctx.uploads.try_acquire().map_err(|_| ReadFailure::Busy)?);
             limit = MAX_UPLOAD_BYTES;
         }
@@ -188,13 +205,44 @@ async fn push(conn: &Connection, bytes: &[u8]) -> Result<(), ()> {
     stream.finish().map_err(|_| ())
 }
 
+/// The benchmark's comparison mode ([`StreamMode::Single`]): every event goes
+/// on one unidirectional stream as a frame (u32 big-endian length, then the
+/// encoded event), so a lost packet holds up every event behind it.
+async fn write_framed_events(conn: Connection, mut outbox: OutboxReceiver) {
+    let Ok(mut stream) = conn.open_uni().await else {
+        return;
+    };
+    while let Some(event) = outbox.rx.recv().await {
+        if write_frame(&mut stream, &event).await.is_err() {
+            return;
+        }
+        if outbox.rx.is_empty() {
+            for resync in outbox.take_resyncs() {
+                if write_frame(&mut stream, &resync).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = stream.finish();
+}
+
+async fn write_frame(stream: &mut SendStream, bytes: &[u8]) -> Result<(), ()> {
+    let len = u32::try_from(bytes.len()).map_err(|_| ())?;
+    stream.write_all(&len.to_be_bytes()).await.map_err(|_| ())?;
+    stream.write_all(bytes).await.map_err(|_| ())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn upload_prefix_matches_the_encoding() {
-        let bytes = codec::encode(&Request::AvatarUpload { image: vec![1, 2, 3] }).unwrap();
+        let bytes = codec::encode(&Request::AvatarUpload {
+            image: vec![1, 2, 3],
+        })
+        .unwrap();
         assert!(bytes.starts_with(UPLOAD_PREFIX));
         let other = codec::encode(&Request::AvatarPool).unwrap();
         assert!(!other.starts_with(UPLOAD_PREFIX));

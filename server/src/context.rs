@@ -6,10 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::Semaphore;
 
 use crate::avatars::AvatarPool;
+use std::net::IpAddr;
+
 use crate::config::Limits;
 use crate::guard::LoginGuard;
 use crate::hub::Hub;
+use crate::ratelimit::RateLimiter;
 use crate::store::Store;
+use crate::store::UserId;
 
 /// Shared by all connections of one server.
 pub struct Context {
@@ -34,6 +38,10 @@ pub struct Context {
     pub avatar_uploads: AvatarPool,
     /// Bounds the memory held by avatar uploads being received and decoded at once.
     pub uploads: Semaphore,
+    /// Per-user flood control for sends.
+    pub send_limiter: RateLimiter<UserId>,
+    /// Per-address flood control for registrations.
+    pub register_limiter: RateLimiter<IpAddr>,
     /// Next connection id.
     next_conn: AtomicU64,
 }
@@ -70,6 +78,11 @@ impl Context {
             avatar_pool: avatars.pool,
             avatar_uploads: avatars.uploads,
             uploads: Semaphore::new(limits.concurrent_uploads),
+            send_limiter: RateLimiter::new(limits.send_rate, limits.send_burst),
+            register_limiter: RateLimiter::new(
+                limits.registrations_per_hour / 3600.0,
+                limits.registration_burst,
+            ),
             limits,
             server_name,
             challenge_secret: rand::random(),

@@ -8,6 +8,7 @@
 //! - [`hub`]: who listens to which room; bounded outboxes; encode-once fan-out.
 //! - [`session`]: per-connection state (hello, login, pending challenge).
 //! - [`guard`]: login back-off per user and per address.
+//! - [`ratelimit`]: token buckets for sends and registrations.
 //! - [`store`]: the `Store` trait with SQLite and MySQL implementations.
 //! - [`tls`]: certificate generation (rcgen) and loading.
 //! - [`config`]: configuration and limits.
@@ -20,10 +21,11 @@ pub mod connection;
 pub mod context;
 pub mod guard;
 pub mod hub;
+pub mod ratelimit;
 pub mod server;
 pub mod session;
 pub mod store;
 pub mod tls;
 
-pub use config::{Config, Limits, TlsSource};
+pub use config::{Config, Limits, StreamMode, TlsSource};
 pub use server::{Server, ServerError, run};

@@ -14,9 +14,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use crate::config::{Config, TlsSource};
-use crate::connection;
 use crate::avatars::AvatarPool;
+use crate::config::{Config, StreamMode, TlsSource};
+use crate::connection;
 use crate::context::{Avatars, Context};
 use crate::store::{self, StoreError};
 use crate::tls::{self, TlsError};
@@ -61,6 +61,8 @@ pub struct Server {
     ca_fingerprint: String,
     /// The CA file clients can import, when the server generated it.
     ca_path: Option<PathBuf>,
+    /// How events are pushed (per-message streams unless benchmarking).
+    stream_mode: StreamMode,
 }
 
 impl Server {
@@ -132,15 +134,18 @@ impl Server {
             ctx,
             ca_fingerprint,
             ca_path,
+            stream_mode: config.stream_mode,
         })
     }
 
     /// The bound address (useful with port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, ServerError> {
-        self.endpoint.local_addr().map_err(|source| ServerError::Io {
-            action: "reading the local address".into(),
-            source,
-        })
+        self.endpoint
+            .local_addr()
+            .map_err(|source| ServerError::Io {
+                action: "reading the local address".into(),
+                source,
+            })
     }
 
     /// SHA-256 of the CA certificate, hex: what clients pin.
@@ -160,6 +165,7 @@ impl Server {
         let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
         let mut handlers = JoinSet::new();
         let limits = self.ctx.limits.clone();
+        let stream_mode = self.stream_mode;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -193,7 +199,7 @@ impl Server {
                             );
                             return;
                         };
-                        connection::handle(conn, ctx, stop_rx).await;
+                        connection::handle(conn, ctx, stop_rx, stream_mode).await;
                     });
                 }
                 Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
@@ -205,7 +211,10 @@ impl Server {
         self.endpoint.set_server_config(None);
         let _ = stop_tx.send(true);
         let drained = async { while handlers.join_next().await.is_some() {} };
-        if tokio::time::timeout(SHUTDOWN_TIMEOUT, drained).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, drained)
+            .await
+            .is_err()
+        {
             warn!("connections still open after {SHUTDOWN_TIMEOUT:?}; closing them");
             handlers.abort_all();
         }

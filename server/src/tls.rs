@@ -148,7 +148,11 @@ pub fn generate(dir: &Path, names: &[String]) -> Result<CertPaths, TlsError> {
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &issuer)?;
     write_file(&paths.key, key.serialize_pem().as_bytes(), true)?;
-    write_file(&paths.cert, format!("{}{}", cert.pem(), ca_pem).as_bytes(), false)?;
+    write_file(
+        &paths.cert,
+        format!("{}{}", cert.pem(), ca_pem).as_bytes(),
+        false,
+    )?;
     write_file(&paths.names_file(), names.join("\n").as_bytes(), false)?;
     Ok(paths)
 }

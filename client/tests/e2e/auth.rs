@@ -1,9 +1,7 @@
 //! Registration, S/KEY login, replay, races, lock-out, re-initialisation, trust.
 
 use chatroom_client::{ClientError, Session, Trust};
-use chatroom_common::protocol::{
-    ErrorCode, OtpAlgorithm, PROTOCOL_VERSION, Reply, Request,
-};
+use chatroom_common::protocol::{ErrorCode, OtpAlgorithm, PROTOCOL_VERSION, Reply, Request};
 use chatroom_common::skey;
 
 use crate::harness::{PASS, TestServer};
@@ -34,7 +32,10 @@ async fn register_then_login_and_wrong_passphrase_fails() {
     assert_eq!(outcome.otp_remaining, 999);
 
     let mut bad = server.connect().await;
-    let err = bad.login("alice", "wrong passphrase!", None).await.unwrap_err();
+    let err = bad
+        .login("alice", "wrong passphrase!", None)
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), Some(ErrorCode::AuthFailed), "{err}");
     // An unknown user gets the same answer as a wrong passphrase.
     let mut ghost = server.connect().await;
@@ -50,11 +51,13 @@ async fn bad_registration_input_is_refused_with_reasons() {
     let s = server.connect().await;
     // Caught locally, before anything is sent.
     assert!(matches!(
-        s.register("bob", "bob@example.org", "short", OtpAlgorithm::Md5).await,
+        s.register("bob", "bob@example.org", "short", OtpAlgorithm::Md5)
+            .await,
         Err(ClientError::Skey(_))
     ));
     assert!(matches!(
-        s.register("b", "bob@example.org", PASS, OtpAlgorithm::Md5).await,
+        s.register("b", "bob@example.org", PASS, OtpAlgorithm::Md5)
+            .await,
         Err(ClientError::Invalid(_))
     ));
     // Caught by the server when a client sends it anyway.
@@ -159,7 +162,11 @@ async fn repeated_failures_lock_the_account_out() {
     let mut last = None;
     for _ in 0..6 {
         let mut s = server.connect().await;
-        last = Some(s.login("erin", "not the passphrase", None).await.unwrap_err());
+        last = Some(
+            s.login("erin", "not the passphrase", None)
+                .await
+                .unwrap_err(),
+        );
     }
     let err = last.unwrap();
     assert_eq!(code(&err), Some(ErrorCode::LockedOut), "{err}");
@@ -192,7 +199,10 @@ async fn chain_is_reinitialised_when_it_runs_low() {
     let mut first = server.connect().await;
     let outcome = first.login("frank", PASS, None).await.unwrap();
     assert!(outcome.reinitialised);
-    assert_eq!(outcome.otp_remaining, chatroom_client::session::DEFAULT_CHAIN);
+    assert_eq!(
+        outcome.otp_remaining,
+        chatroom_client::session::DEFAULT_CHAIN
+    );
     // The new chain works, with a new seed.
     let mut second = server.connect().await;
     let challenge = second.challenge("frank").await.unwrap();

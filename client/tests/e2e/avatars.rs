@@ -30,7 +30,11 @@ async fn registration_assigns_a_pool_avatar_and_uploads_replace_it() {
     let mut b_events = bob.take_events().unwrap();
     bob.join("lobby").await.unwrap();
     let _ = alice.take_events();
-    let assigned = alice.user().unwrap().avatar.expect("an avatar from the pool");
+    let assigned = alice
+        .user()
+        .unwrap()
+        .avatar
+        .expect("an avatar from the pool");
     let pool = alice.avatar_pool().await.unwrap();
     assert!(pool.len() >= 16, "generated defaults fill the pool");
     assert!(pool.contains(&assigned));
@@ -39,7 +43,9 @@ async fn registration_assigns_a_pool_avatar_and_uploads_replace_it() {
     let hash = alice.upload_avatar(jpeg(300, 200)).await.unwrap();
     assert_ne!(hash, assigned);
     let update = next_event(&mut b_events, |e| match e {
-        Event::Presence { user, online: true, .. } if user.username == "alice" && user.avatar == Some(hash) => Some(user),
+        Event::Presence {
+            user, online: true, ..
+        } if user.username == "alice" && user.avatar == Some(hash) => Some(user),
         _ => None,
     })
     .await;
@@ -71,7 +77,10 @@ async fn invalid_uploads_get_clear_errors_and_change_nothing() {
     let server = TestServer::start(dir.path()).await;
     let alice = server.user("alice").await;
     let before = alice.user().unwrap().avatar;
-    let err = alice.upload_avatar(b"this is not an image".to_vec()).await.unwrap_err();
+    let err = alice
+        .upload_avatar(b"this is not an image".to_vec())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::InvalidImage), "{err}");
     let err = alice.upload_avatar(jpeg(8, 8)).await.unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::InvalidImage), "{err}");

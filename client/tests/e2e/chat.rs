@@ -17,7 +17,11 @@ async fn two_users_chat_and_see_ordered_messages() {
     alice.join("lobby").await.unwrap();
     bob.join("lobby").await.unwrap();
     for i in 0..10 {
-        let (who, text) = if i % 2 == 0 { (&alice, "from alice") } else { (&bob, "from bob") };
+        let (who, text) = if i % 2 == 0 {
+            (&alice, "from alice")
+        } else {
+            (&bob, "from bob")
+        };
         who.send("lobby", &format!("{text} {i}")).await.unwrap();
     }
     for events in [&mut a_events, &mut b_events] {
@@ -55,19 +59,34 @@ async fn history_on_join_and_paging() {
     assert_eq!(joined.history.last().unwrap().text, "m120");
     assert_eq!(joined.room.latest_seq, 120);
     let (page, latest) = bob
-        .history("books", HistoryQuery::Before { before: Some(71), limit: 50 })
+        .history(
+            "books",
+            HistoryQuery::Before {
+                before: Some(71),
+                limit: 50,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(latest, 120);
     assert_eq!(page.first().unwrap().seq, 21);
     assert_eq!(page.last().unwrap().seq, 70);
     let (page, _) = bob
-        .history("books", HistoryQuery::After { after: 115, limit: 50 })
+        .history(
+            "books",
+            HistoryQuery::After {
+                after: 115,
+                limit: 50,
+            },
+        )
         .await
         .unwrap();
     let seqs: Vec<_> = page.iter().map(|m| m.seq).collect();
     assert_eq!(seqs, vec![116, 117, 118, 119, 120]);
-    let err = bob.history("nowhere", HistoryQuery::After { after: 0, limit: 5 }).await.unwrap_err();
+    let err = bob
+        .history("nowhere", HistoryQuery::After { after: 0, limit: 5 })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NoSuchRoom));
     server.stop().await;
 }
@@ -81,11 +100,23 @@ async fn presence_events_and_who() {
     alice.join("lobby").await.unwrap();
     let bob = server.user("bob").await;
     presence(&mut a_events, "lobby", "bob", true).await;
-    let online: Vec<_> = alice.who("lobby").await.unwrap().into_iter().map(|u| u.username).collect();
+    let online: Vec<_> = alice
+        .who("lobby")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
     assert_eq!(online, vec!["alice", "bob"]);
     bob.close().await;
     presence(&mut a_events, "lobby", "bob", false).await;
-    let online: Vec<_> = alice.who("lobby").await.unwrap().into_iter().map(|u| u.username).collect();
+    let online: Vec<_> = alice
+        .who("lobby")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
     assert_eq!(online, vec!["alice"]);
     server.stop().await;
 }
@@ -123,8 +154,21 @@ async fn direct_messages_are_private() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NotMember));
-    assert!(carol.rooms().await.unwrap().iter().all(|r| r.name != room.name));
-    assert!(bob.rooms().await.unwrap().iter().any(|r| r.name == room.name));
+    assert!(
+        carol
+            .rooms()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.name != room.name)
+    );
+    assert!(
+        bob.rooms()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.name == room.name)
+    );
     assert_eq!(
         alice.open_direct("alice").await.unwrap_err().code(),
         Some(ErrorCode::InvalidInput)
@@ -196,7 +240,13 @@ async fn chinese_and_emoji_round_trip() {
     assert_eq!(m.sender, "张伟");
     assert_eq!(m.room, "闲聊");
     let (page, _) = zhang
-        .history("闲聊", HistoryQuery::Before { before: None, limit: 10 })
+        .history(
+            "闲聊",
+            HistoryQuery::Before {
+                before: None,
+                limit: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page[0].text, text);

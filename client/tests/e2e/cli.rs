@@ -34,7 +34,11 @@ async fn two_cli_processes_chat() {
             .output()
             .await
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut listener = cli(&server, &pin)
         .args(["--user", "bob", "--json", "listen", "lobby", "--count", "2"])
@@ -45,7 +49,13 @@ async fn two_cli_processes_chat() {
     // Wait until bob is online in the lobby before alice talks.
     let watcher = server.user("watcher").await;
     for _ in 0..100 {
-        if watcher.who("lobby").await.unwrap().iter().any(|u| u.username == "bob") {
+        if watcher
+            .who("lobby")
+            .await
+            .unwrap()
+            .iter()
+            .any(|u| u.username == "bob")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -56,7 +66,11 @@ async fn two_cli_processes_chat() {
             .output()
             .await
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let status = tokio::time::timeout(Duration::from_secs(30), listener.wait())
         .await

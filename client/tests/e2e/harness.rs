@@ -22,9 +22,10 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts a server with default limits in `data_dir`.
+    /// Starts a server in `data_dir` with the default limits, except flood
+    /// control, which tests that post in bulk would trip (its own test uses the defaults).
     pub async fn start(data_dir: &Path) -> Self {
-        Self::start_with(data_dir, None, Limits::default()).await
+        Self::start_with(data_dir, None, bulk_limits()).await
     }
 
     /// Starts a server with a given database URL and limits.
@@ -72,7 +73,9 @@ impl TestServer {
 
     /// A connected session (not logged in).
     pub async fn connect(&self) -> Session {
-        Session::connect(&self.addr, &self.pin).await.expect("connects")
+        Session::connect(&self.addr, &self.pin)
+            .await
+            .expect("connects")
     }
 
     /// Registers `name` and returns a logged-in session.
@@ -97,6 +100,17 @@ impl TestServer {
     }
 }
 
+/// Default limits with flood control opened up for bulk-posting tests.
+pub fn bulk_limits() -> Limits {
+    Limits {
+        send_rate: 100_000.0,
+        send_burst: 100_000,
+        registrations_per_hour: 1_000_000.0,
+        registration_burst: 10_000,
+        ..Limits::default()
+    }
+}
+
 /// With `CHATROOM_E2E_STORE=mysql` the whole suite runs against MariaDB: each
 /// data directory gets its own database (the same one again after a restart).
 /// Otherwise `None`: the server's default SQLite file in the data directory.
@@ -112,7 +126,9 @@ async fn database_for(data_dir: &Path) -> Option<String> {
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned());
     let mut conn = mysql_async::Conn::from_url(format!("{base}/test"))
         .await
-        .expect("MariaDB must be reachable for CHATROOM_E2E_STORE=mysql (scripts/mariadb.sh starts it)");
+        .expect(
+            "MariaDB must be reachable for CHATROOM_E2E_STORE=mysql (scripts/mariadb.sh starts it)",
+        );
     conn.query_drop(format!(
         "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
     ))

@@ -4,9 +4,7 @@ use std::time::Duration;
 
 use chatroom_client::ClientError;
 use chatroom_common::codec;
-use chatroom_common::protocol::{
-    ErrorCode, Event, MAX_REQUEST_BYTES, MAX_TEXT_BYTES, Response,
-};
+use chatroom_common::protocol::{ErrorCode, Event, MAX_REQUEST_BYTES, MAX_TEXT_BYTES, Response};
 
 use crate::harness::{TestServer, next_event};
 
@@ -51,7 +49,10 @@ async fn oversize_and_garbage_streams_get_errors_and_the_connection_stays_usable
     };
     match alice.connection().request(&raw).await {
         Err(ClientError::Server(e)) => {
-            assert!(matches!(e.code, ErrorCode::InvalidInput | ErrorCode::TooLarge), "{e:?}")
+            assert!(
+                matches!(e.code, ErrorCode::InvalidInput | ErrorCode::TooLarge),
+                "{e:?}"
+            )
         }
         other => panic!("expected an error, got {other:?}"),
     }
@@ -67,7 +68,7 @@ async fn a_stream_never_finished_times_out_without_harm() {
     let dir = tempfile::tempdir().unwrap();
     let limits = chatroom_server::Limits {
         request_timeout: Duration::from_millis(300),
-        ..Default::default()
+        ..crate::harness::bulk_limits()
     };
     let server = TestServer::start_with(dir.path(), None, limits).await;
     let alice = server.user("alice").await;
@@ -111,7 +112,10 @@ async fn a_client_dropped_mid_chat_does_not_stop_the_others() {
         drop(bob);
     }
     for i in 0..5 {
-        alice.send("lobby", &format!("still talking {i}")).await.unwrap();
+        alice
+            .send("lobby", &format!("still talking {i}"))
+            .await
+            .unwrap();
     }
     let carol = server.user("carol").await;
     carol.send("lobby", "hello alice").await.unwrap();
@@ -139,5 +143,57 @@ async fn graceful_shutdown_tells_clients_why() {
     let alice = server.login("alice").await;
     let joined = alice.join("lobby").await.unwrap();
     assert_eq!(joined.history.last().unwrap().seq, sent.seq);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn flooding_gets_slow_down_with_a_retry_time_and_the_retry_works() {
+    let dir = tempfile::tempdir().unwrap();
+    // Production limits: 5 messages/s, bursts of 10; 5 registrations per address at once.
+    let server = TestServer::start_with(dir.path(), None, chatroom_server::Limits::default()).await;
+    let alice = server.user("alice").await;
+    let mut limited = None;
+    for i in 0..30 {
+        match alice.send("lobby", &format!("flood {i}")).await {
+            Ok(_) => {}
+            Err(e) => {
+                limited = Some((i, e));
+                break;
+            }
+        }
+    }
+    let (sent, err) = limited.expect("the flood is limited");
+    assert!(sent >= 10, "the burst of 10 goes through, got {sent}");
+    let ClientError::Server(reply) = err else {
+        panic!("expected a server answer")
+    };
+    assert_eq!(reply.code, ErrorCode::RateLimited);
+    assert!(reply.message.contains("slow down"), "{}", reply.message);
+    let wait = reply.retry_after_ms.expect("a retry time");
+    assert!(wait > 0 && wait <= 1000, "{wait}");
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    alice.send("lobby", "after waiting").await.unwrap();
+    // Other users are not affected by alice's flood.
+    let bob = server.user("bob").await;
+    bob.send("lobby", "unaffected").await.unwrap();
+    // Registrations from one address are limited too.
+    let mut refused = None;
+    for i in 0..10 {
+        let s = server.connect().await;
+        if let Err(e) = s
+            .register(
+                &format!("user{i}"),
+                "u@example.org",
+                crate::harness::PASS,
+                chatroom_common::protocol::OtpAlgorithm::Md5,
+            )
+            .await
+        {
+            refused = Some(e);
+            break;
+        }
+    }
+    let err = refused.expect("registrations are limited");
+    assert_eq!(err.code(), Some(ErrorCode::RateLimited), "{err}");
     server.stop().await;
 }

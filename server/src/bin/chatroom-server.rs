@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use chatroom_server::{Config, Server, TlsSource, tls};
+use chatroom_server::{Config, Server, StreamMode, TlsSource, tls};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -36,6 +36,25 @@ struct Cli {
     /// Name shown to clients.
     #[arg(long, env = "CHATROOM_SERVER_NAME", default_value = "Chatroom")]
     name: String,
+    /// How events are pushed: per-message (the protocol) or single, one framed
+    /// stream per connection, for the head-of-line-blocking benchmark only.
+    #[arg(long, env = "CHATROOM_STREAM_MODE", default_value = "per-message")]
+    stream_mode: StreamMode,
+    /// Most simultaneous connections from one IP address (default 1,000).
+    #[arg(long)]
+    max_connections_per_ip: Option<usize>,
+    /// Messages a user may send per second, sustained (flood control; benchmarks raise it).
+    #[arg(long)]
+    send_rate: Option<f64>,
+    /// Messages a user may send at once before --send-rate applies.
+    #[arg(long)]
+    send_burst: Option<u32>,
+    /// Registrations per source address per hour (benchmarks raise it).
+    #[arg(long)]
+    registrations_per_hour: Option<f64>,
+    /// Registrations from one address at once before that rate applies.
+    #[arg(long)]
+    registration_burst: Option<u32>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -102,6 +121,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::new(cli.listen, &data_dir);
     config.database = cli.database;
     config.server_name = cli.name;
+    config.stream_mode = cli.stream_mode;
+    let limits = &mut config.limits;
+    if let Some(n) = cli.max_connections_per_ip {
+        limits.max_connections_per_ip = n;
+    }
+    if let Some(rate) = cli.send_rate {
+        limits.send_rate = rate;
+    }
+    if let Some(burst) = cli.send_burst {
+        limits.send_burst = burst;
+    }
+    if let Some(rate) = cli.registrations_per_hour {
+        limits.registrations_per_hour = rate;
+    }
+    if let Some(burst) = cli.registration_burst {
+        limits.registration_burst = burst;
+    }
     config.tls = match (cli.certs, cli.cert, cli.key) {
         (Some(dir), _, _) => TlsSource::Dir(dir),
         (None, Some(cert), Some(key)) => TlsSource::Files { cert, key },
@@ -143,10 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let applied = chatroom_server::store::migrate(&url)
                 .await
                 .with_context(|| {
-                    format!(
-                        "migrating {}",
-                        chatroom_server::store::redact_url(&url)
-                    )
+                    format!("migrating {}", chatroom_server::store::redact_url(&url))
                 })?;
             println!("applied migrations: {applied:?}");
             Ok(())

@@ -65,6 +65,16 @@ pub async fn register(
     validate::username_key(username).map_err(invalid)?;
     validate::email(email).map_err(invalid)?;
     let seed = validate_init(&otp)?;
+    ctx.register_limiter
+        .check(&session.remote.ip())
+        .map_err(|wait| {
+            let mut reply = super::messages::slow_down(wait);
+            reply.message = format!(
+                "too many registrations from your address; try again in {} s",
+                wait.as_secs().max(1)
+            );
+            reply
+        })?;
     let user = ctx
         .store
         .create_user(NewUser {
@@ -84,7 +94,10 @@ pub async fn register(
         .map_err(store_error)?;
     // Everyone starts in the lobby.
     if let Ok(lobby) = find_room(ctx, "lobby").await {
-        ctx.store.add_member(lobby.id, user.id).await.map_err(store_error)?;
+        ctx.store
+            .add_member(lobby.id, user.id)
+            .await
+            .map_err(store_error)?;
     }
     info!(user = %user.username, remote = %session.remote, "registered");
     Ok(Reply::Registered {
@@ -249,7 +262,11 @@ pub async fn login_finish(
         ));
     }
     let first = ctx.hub.login(session.conn_id, user_id, me.info());
-    let rooms = ctx.store.rooms_of_user(user_id).await.map_err(store_error)?;
+    let rooms = ctx
+        .store
+        .rooms_of_user(user_id)
+        .await
+        .map_err(store_error)?;
     for room in &rooms {
         ctx.hub.subscribe(session.conn_id, room.id, &room.name);
         if first {
@@ -297,8 +314,8 @@ pub fn disconnected(ctx: &Context, conn: ConnId) {
             online: false,
         };
         if let Ok(bytes) = codec::encode(&event) {
-            ctx.hub.broadcast(room_id, &room_name, None, &Bytes::from(bytes));
+            ctx.hub
+                .broadcast(room_id, &room_name, None, &Bytes::from(bytes));
         }
     }
 }
-

@@ -32,17 +32,22 @@ pub async fn get(ctx: &Context, session: &Session, hash: AvatarHash) -> Response
     session.user()?;
     let hex = hash.to_string();
     let (pool, uploads) = (ctx.avatar_pool.clone(), ctx.avatar_uploads.clone());
-    let found = blocking(move || -> Result<Option<Vec<u8>>, crate::avatars::PoolError> {
-        match pool.get(&hex)? {
-            Some(png) => Ok(Some(png)),
-            None => uploads.get(&hex),
-        }
-    })
+    let found = blocking(
+        move || -> Result<Option<Vec<u8>>, crate::avatars::PoolError> {
+            match pool.get(&hex)? {
+                Some(png) => Ok(Some(png)),
+                None => uploads.get(&hex),
+            }
+        },
+    )
     .await?
     .map_err(|e| internal("reading an avatar", e))?;
     match found {
         Some(png) => Ok(Reply::Avatar { hash, png }),
-        None => Err(ErrorReply::new(ErrorCode::NoSuchAvatar, "no avatar with that hash")),
+        None => Err(ErrorReply::new(
+            ErrorCode::NoSuchAvatar,
+            "no avatar with that hash",
+        )),
     }
 }
 
@@ -124,7 +129,8 @@ async fn set(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
             online: true,
         };
         if let Ok(bytes) = codec::encode(&event) {
-            ctx.hub.broadcast(room.id, &room.name, None, &Bytes::from(bytes));
+            ctx.hub
+                .broadcast(room.id, &room.name, None, &Bytes::from(bytes));
         }
     }
     info!(user = %me.username, avatar = %hash, "avatar changed");

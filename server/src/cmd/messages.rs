@@ -3,8 +3,7 @@
 use bytes::Bytes;
 use chatroom_common::codec;
 use chatroom_common::protocol::{
-    ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey, MAX_HISTORY_PAGE, Reply,
-    Response,
+    ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey, MAX_HISTORY_PAGE, Reply, Response,
 };
 use chatroom_common::validate;
 use tracing::warn;
@@ -25,8 +24,14 @@ pub async fn send(
 ) -> Response {
     let me = session.user()?;
     validate::text(&text).map_err(invalid)?;
+    ctx.send_limiter.check(&me.id).map_err(slow_down)?;
     let room = find_room(ctx, room).await?;
-    if !ctx.store.is_member(room.id, me.id).await.map_err(store_error)? {
+    if !ctx
+        .store
+        .is_member(room.id, me.id)
+        .await
+        .map_err(store_error)?
+    {
         return Err(ErrorReply::new(
             ErrorCode::NotMember,
             format!("join {} before posting there", room.name),
@@ -43,21 +48,31 @@ pub async fn send(
         })
         .await
         .map_err(store_error)?;
-    if !duplicate {
-        // Encoded once; every recipient's queue shares these bytes.
-        match codec::encode(&Event::Message(message.clone())) {
-            Ok(bytes) => {
-                ctx.hub
-                    .broadcast(room.id, &room.name, Some(message.seq), &Bytes::from(bytes));
-            }
-            Err(e) => warn!("encoding a message event failed: {e}"),
+    // Fanned out even for a duplicate: the first attempt may have been stored
+    // and then lost its reply before being broadcast. Clients drop repeats by seq.
+    // Encoded once; every recipient's queue shares these bytes.
+    match codec::encode(&Event::Message(message.clone())) {
+        Ok(bytes) => {
+            ctx.hub
+                .broadcast(room.id, &room.name, Some(message.seq), &Bytes::from(bytes));
         }
+        Err(e) => warn!("encoding a message event failed: {e}"),
     }
     Ok(Reply::Sent {
         seq: message.seq,
         sent_at: message.sent_at,
         duplicate,
     })
+}
+
+/// The "slow down" answer, with the wait in plain words and in milliseconds.
+pub fn slow_down(wait: std::time::Duration) -> ErrorReply {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    ErrorReply {
+        code: ErrorCode::RateLimited,
+        message: format!("slow down: you can send again in {ms} ms"),
+        retry_after_ms: Some(ms),
+    }
 }
 
 /// `History`: a page before or after a sequence number.
@@ -80,7 +95,11 @@ pub async fn history(
             limit: limit.clamp(1, MAX_HISTORY_PAGE),
         },
     };
-    let messages = ctx.store.history(room.id, query).await.map_err(store_error)?;
+    let messages = ctx
+        .store
+        .history(room.id, query)
+        .await
+        .map_err(store_error)?;
     let latest_seq = room.latest_seq.max(messages.last().map_or(0, |m| m.seq));
     Ok(Reply::History {
         messages,

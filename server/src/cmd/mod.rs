@@ -54,8 +54,12 @@ pub fn store_error(e: StoreError) -> ErrorReply {
         StoreError::UsernameTaken => {
             ErrorReply::new(ErrorCode::UsernameTaken, "that username is taken")
         }
-        StoreError::RoomExists => ErrorReply::new(ErrorCode::RoomExists, "that room exists already"),
-        StoreError::NotFound(what) => ErrorReply::new(ErrorCode::InvalidInput, format!("no such {what}")),
+        StoreError::RoomExists => {
+            ErrorReply::new(ErrorCode::RoomExists, "that room exists already")
+        }
+        StoreError::NotFound(what) => {
+            ErrorReply::new(ErrorCode::InvalidInput, format!("no such {what}"))
+        }
         StoreError::Unavailable(detail) => {
             error!("storage unavailable: {detail}");
             ErrorReply {

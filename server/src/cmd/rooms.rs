@@ -19,7 +19,9 @@ pub async fn list(ctx: &Context, session: &Session) -> Response {
     let mut rooms = ctx.store.public_rooms().await.map_err(store_error)?;
     let mine = ctx.store.rooms_of_user(me.id).await.map_err(store_error)?;
     rooms.extend(mine.into_iter().filter(|r| r.kind == RoomKind::Direct));
-    Ok(Reply::Rooms(rooms.iter().map(|r| room_info(r, &key)).collect()))
+    Ok(Reply::Rooms(
+        rooms.iter().map(|r| room_info(r, &key)).collect(),
+    ))
 }
 
 /// `CreateRoom`: a new public room; the creator joins it.
@@ -31,7 +33,10 @@ pub async fn create(ctx: &Context, session: &Session, name: &str) -> Response {
         .create_room(&name, RoomKind::Public)
         .await
         .map_err(store_error)?;
-    ctx.store.add_member(room.id, me.id).await.map_err(store_error)?;
+    ctx.store
+        .add_member(room.id, me.id)
+        .await
+        .map_err(store_error)?;
     ctx.hub.subscribe_user(me.id, room.id, &room.name);
     Ok(Reply::Room(room_info(&room, &me.username.to_lowercase())))
 }
@@ -40,7 +45,11 @@ pub async fn create(ctx: &Context, session: &Session, name: &str) -> Response {
 pub async fn join(ctx: &Context, session: &Session, name: &str) -> Response {
     let me = session.user()?;
     let room = find_room(ctx, name).await?;
-    let was_member = ctx.store.is_member(room.id, me.id).await.map_err(store_error)?;
+    let was_member = ctx
+        .store
+        .is_member(room.id, me.id)
+        .await
+        .map_err(store_error)?;
     if room.kind == RoomKind::Direct && !was_member {
         return Err(ErrorReply::new(
             ErrorCode::NotMember,
@@ -48,7 +57,10 @@ pub async fn join(ctx: &Context, session: &Session, name: &str) -> Response {
         ));
     }
     if !was_member {
-        ctx.store.add_member(room.id, me.id).await.map_err(store_error)?;
+        ctx.store
+            .add_member(room.id, me.id)
+            .await
+            .map_err(store_error)?;
     }
     ctx.hub.subscribe_user(me.id, room.id, &room.name);
     if !was_member {
@@ -84,7 +96,10 @@ pub async fn leave(ctx: &Context, session: &Session, name: &str) -> Response {
             "a direct conversation cannot be left",
         ));
     }
-    ctx.store.remove_member(room.id, me.id).await.map_err(store_error)?;
+    ctx.store
+        .remove_member(room.id, me.id)
+        .await
+        .map_err(store_error)?;
     broadcast_presence(ctx, &room, session, false);
     ctx.hub.unsubscribe_user(me.id, room.id);
     Ok(Reply::Left)
@@ -115,9 +130,19 @@ pub async fn open_direct(ctx: &Context, session: &Session, user: &str) -> Respon
             Err(e) => return Err(store_error(e)),
         },
     };
-    let peer_was_member = ctx.store.is_member(room.id, peer.id).await.map_err(store_error)?;
-    ctx.store.add_member(room.id, me.id).await.map_err(store_error)?;
-    ctx.store.add_member(room.id, peer.id).await.map_err(store_error)?;
+    let peer_was_member = ctx
+        .store
+        .is_member(room.id, peer.id)
+        .await
+        .map_err(store_error)?;
+    ctx.store
+        .add_member(room.id, me.id)
+        .await
+        .map_err(store_error)?;
+    ctx.store
+        .add_member(room.id, peer.id)
+        .await
+        .map_err(store_error)?;
     ctx.hub.subscribe_user(me.id, room.id, &room.name);
     let peer_conns = ctx.hub.subscribe_user(peer.id, room.id, &room.name);
     if !peer_was_member {
@@ -134,9 +159,16 @@ pub async fn who(ctx: &Context, session: &Session, name: &str) -> Response {
     let me = session.user()?;
     let room = find_room(ctx, name).await?;
     if room.kind == RoomKind::Direct
-        && !ctx.store.is_member(room.id, me.id).await.map_err(store_error)?
+        && !ctx
+            .store
+            .is_member(room.id, me.id)
+            .await
+            .map_err(store_error)?
     {
-        return Err(ErrorReply::new(ErrorCode::NotMember, "not your conversation"));
+        return Err(ErrorReply::new(
+            ErrorCode::NotMember,
+            "not your conversation",
+        ));
     }
     Ok(Reply::Online(ctx.hub.online_in(room.id)))
 }
@@ -150,7 +182,8 @@ pub fn broadcast_presence(ctx: &Context, room: &RoomRecord, session: &Session, o
         online,
     };
     if let Ok(bytes) = codec::encode(&event) {
-        ctx.hub.broadcast(room.id, &room.name, None, &Bytes::from(bytes));
+        ctx.hub
+            .broadcast(room.id, &room.name, None, &Bytes::from(bytes));
     }
 }
 
@@ -161,9 +194,16 @@ pub async fn check_readable(
     room: &RoomRecord,
 ) -> Result<(), ErrorReply> {
     if room.kind == RoomKind::Direct
-        && !ctx.store.is_member(room.id, user).await.map_err(store_error)?
+        && !ctx
+            .store
+            .is_member(room.id, user)
+            .await
+            .map_err(store_error)?
     {
-        return Err(ErrorReply::new(ErrorCode::NotMember, "not your conversation"));
+        return Err(ErrorReply::new(
+            ErrorCode::NotMember,
+            "not your conversation",
+        ));
     }
     Ok(())
 }

@@ -167,7 +167,11 @@ pub trait Store: Send + Sync + 'static {
     /// durable; with a (sender, key) seen before, returns the earlier message and `true`.
     async fn append_message(&self, message: NewMessage) -> Result<(ChatMessage, bool), StoreError>;
     /// A page of a room's history, ascending by sequence number.
-    async fn history(&self, room: RoomId, query: HistoryQuery) -> Result<Vec<ChatMessage>, StoreError>;
+    async fn history(
+        &self,
+        room: RoomId,
+        query: HistoryQuery,
+    ) -> Result<Vec<ChatMessage>, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (or a bare path) for SQLite,

@@ -37,7 +37,11 @@ fn gen_certs_writes_a_ca_and_a_private_key() {
         .args(["--name", "chat.example.org"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("CA SHA-256"), "{stdout}");
     for f in ["ca.pem", "server.pem", "server.key"] {
@@ -56,6 +60,9 @@ fn gen_certs_writes_a_ca_and_a_private_key() {
 
 #[test]
 fn bad_flags_exit_with_usage() {
-    let out = server().args(["--listen", "not-an-address"]).output().unwrap();
+    let out = server()
+        .args(["--listen", "not-an-address"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

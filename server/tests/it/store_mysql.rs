@@ -42,6 +42,11 @@ impl MysqlDb {
     /// Creates the database, or returns `None` when `CHATROOM_SKIP_MYSQL=1`.
     /// Panics when MariaDB is unreachable: a missing database is a failure.
     async fn create() -> Option<Self> {
+        Self::create_with("CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").await
+    }
+
+    /// [`MysqlDb::create`] with the given database options.
+    async fn create_with(options: &str) -> Option<Self> {
         if std::env::var("CHATROOM_SKIP_MYSQL").as_deref() == Ok("1") {
             eprintln!("CHATROOM_SKIP_MYSQL=1: skipping a MySQL test");
             return None;
@@ -53,11 +58,9 @@ impl MysqlDb {
             )
         });
         let name = format!("chatroom_test_{:016x}", rand::random::<u64>());
-        conn.query_drop(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .await
-        .expect("create test database");
+        conn.query_drop(format!("CREATE DATABASE `{name}` {options}"))
+            .await
+            .expect("create test database");
         conn.disconnect().await.expect("disconnect");
         Some(Self { name })
     }
@@ -142,6 +145,63 @@ async fn two_pools_appending_to_one_room_get_contiguous_numbers() {
         .expect("found")
         .latest_seq;
     assert_eq!(latest, 40);
+}
+
+#[tokio::test]
+async fn the_schema_is_utf8mb4_innodb_even_in_a_latin1_database() {
+    let Some(db) = MysqlDb::create_with("CHARACTER SET latin1").await else {
+        return;
+    };
+    let store = MysqlStore::open(&db.url()).await.expect("open");
+    let created = store.create_user(new_user("小明😀")).await.expect("create");
+    assert_eq!(
+        store.user_by_name("小明😀").await.expect("lookup"),
+        Some(created)
+    );
+    store.close().await;
+
+    let mut conn = admin().await.expect("admin connection");
+    let odd_columns: Vec<(String, String, String)> = conn
+        .exec(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns \
+             WHERE table_schema = ? AND collation_name IS NOT NULL AND collation_name <> 'utf8mb4_bin'",
+            (db.name.as_str(),),
+        )
+        .await
+        .expect("columns");
+    assert_eq!(odd_columns, vec![]);
+    let engines: Vec<(String, String)> = conn
+        .exec(
+            "SELECT table_name, engine FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name",
+            (db.name.as_str(),),
+        )
+        .await
+        .expect("tables");
+    let expected = [
+        "memberships",
+        "messages",
+        "rooms",
+        "schema_migrations",
+        "users",
+    ];
+    assert_eq!(
+        engines,
+        expected
+            .map(|t| (t.to_owned(), "InnoDB".to_owned()))
+            .to_vec()
+    );
+    let versions: Vec<u32> = conn
+        .exec(
+            format!(
+                "SELECT version FROM `{}`.schema_migrations WHERE applied_at IS NOT NULL",
+                db.name
+            ),
+            (),
+        )
+        .await
+        .expect("versions");
+    assert_eq!(versions, vec![1]);
+    conn.disconnect().await.expect("disconnect");
 }
 
 #[tokio::test]
@@ -298,10 +358,12 @@ async fn mysql_restart_keeps_acknowledged_messages() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let outages = Arc::new(AtomicU32::new(0));
+    // Acknowledgements of a retry whose first attempt had committed after all.
+    let late_acks = Arc::new(AtomicU32::new(0));
     let writers: Vec<_> = (0..4u128)
         .map(|writer| {
-            let (store, stop, outages) =
-                (Arc::clone(&store), Arc::clone(&stop), Arc::clone(&outages));
+            let (store, stop) = (Arc::clone(&store), Arc::clone(&stop));
+            let (outages, late_acks) = (Arc::clone(&outages), Arc::clone(&late_acks));
             tokio::spawn(async move {
                 let mut acked = Vec::new();
                 let mut i = 0u128;
@@ -315,8 +377,11 @@ async fn mysql_restart_keeps_acknowledged_messages() {
                             .append_message(new_message(room, alice, &text, key))
                             .await
                         {
-                            Ok((sent, _duplicate)) => {
+                            Ok((sent, duplicate)) => {
                                 assert_eq!(sent.text, text);
+                                if duplicate {
+                                    late_acks.fetch_add(1, Ordering::Relaxed);
+                                }
                                 acked.push((text, sent.seq));
                                 break;
                             }
@@ -371,7 +436,10 @@ async fn mysql_restart_keeps_acknowledged_messages() {
         stored.extend(page.into_iter().map(|m| (m.seq, m.text)));
     }
     let total = u64::try_from(stored.len()).expect("count");
-    eprintln!("{total} messages stored, {outages_seen} outage errors during the restart");
+    eprintln!(
+        "{total} messages stored, {outages_seen} outage errors during the restart, {} late acknowledgements",
+        late_acks.load(Ordering::Relaxed)
+    );
     let seqs: Vec<Seq> = stored.iter().map(|(seq, _)| *seq).collect();
     assert_eq!(
         seqs,

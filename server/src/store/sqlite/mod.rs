@@ -116,14 +116,32 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         ))
     })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .map_err(map_err)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Other(format!(
-            "SQLite database {} refused WAL mode (journal_mode is {mode})",
-            path.display()
-        )));
+    // Switching a new file to WAL needs an exclusive lock, and SQLite fails at once
+    // rather than wait when another connection is switching it too (waiting could
+    // deadlock), so that race is retried here for as long as the busy timeout.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let mode = conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        });
+        match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => break,
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                ) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(mode) => {
+                return Err(StoreError::Other(format!(
+                    "SQLite database {} refused WAL mode (journal_mode is {mode})",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(map_err(e)),
+        }
     }
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         .map_err(map_err)?;
