@@ -34,6 +34,16 @@ pub struct LoginOutcome {
     pub answered_count: u32,
 }
 
+/// What a successful registration tells the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The new account.
+    pub user: UserInfo,
+    /// True when the account cannot log in before the 6-digit code from the
+    /// registration mail is entered ([`Session::verify_email`]).
+    pub verification_required: bool,
+}
+
 /// The answer to `JoinRoom`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Joined {
@@ -121,7 +131,7 @@ impl Session {
         email: &str,
         passphrase: &str,
         algorithm: OtpAlgorithm,
-    ) -> Result<UserInfo, ClientError> {
+    ) -> Result<Registered, ClientError> {
         validate::username_key(username)?;
         validate::email(email)?;
         skey::validate_passphrase(passphrase)?;
@@ -132,7 +142,41 @@ impl Session {
             otp,
         };
         match self.conn.request(&request).await? {
-            Reply::Registered { user } => Ok(user),
+            Reply::Registered {
+                user,
+                verification_required,
+            } => Ok(Registered {
+                user,
+                verification_required,
+            }),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Confirms the account's e-mail address with the code from the mail
+    /// (spaces and dashes in it are fine); needed before the first login when
+    /// the server requires verification.
+    pub async fn verify_email(&self, username: &str, code: &str) -> Result<(), ClientError> {
+        validate::username_key(username)?;
+        let request = Request::VerifyEmail {
+            username: username.to_owned(),
+            code: code.to_owned(),
+        };
+        match self.conn.request(&request).await? {
+            Reply::EmailVerified => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Asks the server to mail a new verification code (earlier codes stop
+    /// working); the server allows one request a minute per account.
+    pub async fn resend_verification(&self, username: &str) -> Result<(), ClientError> {
+        validate::username_key(username)?;
+        let request = Request::ResendVerification {
+            username: username.to_owned(),
+        };
+        match self.conn.request(&request).await? {
+            Reply::VerificationSent => Ok(()),
             other => Err(unexpected(&other)),
         }
     }

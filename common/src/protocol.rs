@@ -313,6 +313,19 @@ pub enum Request {
         #[serde(with = "serde_bytes")]
         image: Vec<u8>,
     },
+    /// Confirm the account's e-mail address with the 6-digit code the server
+    /// mailed (needed before the first login when the server requires it).
+    VerifyEmail {
+        /// The account.
+        username: String,
+        /// The code from the mail.
+        code: String,
+    },
+    /// Ask for a new verification code by mail (rate-limited per account).
+    ResendVerification {
+        /// The account.
+        username: String,
+    },
 }
 
 /// A successful answer to a [`Request`].
@@ -331,6 +344,10 @@ pub enum Reply {
     Registered {
         /// The new account.
         user: UserInfo,
+        /// True when the account cannot log in before its e-mail address is
+        /// verified with the code the server mailed (`VerifyEmail`).
+        #[serde(default)]
+        verification_required: bool,
     },
     /// Answer to `LoginStart`.
     Challenge(Challenge),
@@ -394,6 +411,10 @@ pub enum Reply {
         /// The user's new avatar.
         avatar: AvatarHash,
     },
+    /// Answer to `VerifyEmail`: the address is confirmed; the account can log in.
+    EmailVerified,
+    /// Answer to `ResendVerification`: a new code is on its way (older ones are void).
+    VerificationSent,
 }
 
 /// Why a request failed. Clients branch on the code and show the message.
@@ -413,6 +434,9 @@ pub enum ErrorCode {
     AuthFailed,
     /// Too many failed logins; try again after `retry_after_ms`.
     LockedOut,
+    /// The account's e-mail address is not verified yet: enter the mailed code
+    /// (`VerifyEmail`) or ask for a new one (`ResendVerification`).
+    EmailNotVerified,
     /// The username is already registered.
     UsernameTaken,
     /// A field failed validation; the message says which.

@@ -81,6 +81,71 @@ impl Default for Limits {
     }
 }
 
+/// Registration mail: where it goes, whether the address must be verified, and
+/// how the outbox retries (see `crate::mail`).
+#[derive(Clone)]
+pub struct MailConfig {
+    /// SMTP relay, e.g. `smtps://user:pass@host:465` or `smtp://host:587?tls=starttls`;
+    /// `None` writes each mail as an `.eml` file into `<data_dir>/outbox/`.
+    pub smtp_url: Option<String>,
+    /// The `From:` mailbox, e.g. `Chatroom <chat@example.org>`.
+    pub from: String,
+    /// Accounts cannot log in before they entered the code the server mailed.
+    pub require_verification: bool,
+    /// How long a verification code stays valid.
+    pub code_ttl: Duration,
+    /// Codes tried against one code before it is void.
+    pub code_attempts: u32,
+    /// Shortest time between two verification mails for one account.
+    pub resend_interval: Duration,
+    /// Wait before the first retry of a failed delivery; doubles per failure.
+    pub retry_first: Duration,
+    /// Longest wait between two delivery attempts.
+    pub retry_max: Duration,
+    /// A mail not delivered this long after it was queued is given up (and logged).
+    pub give_up_after: Duration,
+    /// Bound on one delivery attempt (connect, TLS, the whole SMTP dialogue).
+    pub send_timeout: Duration,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "Chatroom <chatroom@localhost>".into(),
+            require_verification: false,
+            code_ttl: Duration::from_secs(15 * 60),
+            code_attempts: 5,
+            resend_interval: Duration::from_secs(60),
+            retry_first: Duration::from_secs(30),
+            retry_max: Duration::from_secs(60 * 60),
+            give_up_after: Duration::from_secs(48 * 60 * 60),
+            send_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl std::fmt::Debug for MailConfig {
+    // The SMTP URL may carry a password: it is printed redacted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(crate::store::redact_url),
+            )
+            .field("from", &self.from)
+            .field("require_verification", &self.require_verification)
+            .field("code_ttl", &self.code_ttl)
+            .field("code_attempts", &self.code_attempts)
+            .field("resend_interval", &self.resend_interval)
+            .field("retry_first", &self.retry_first)
+            .field("retry_max", &self.retry_max)
+            .field("give_up_after", &self.give_up_after)
+            .field("send_timeout", &self.send_timeout)
+            .finish()
+    }
+}
+
 /// Everything `Server::bind` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -101,6 +166,8 @@ pub struct Config {
     /// How events are pushed; [`StreamMode::PerMessage`] is the protocol, the
     /// other mode exists only for the head-of-line-blocking benchmark.
     pub stream_mode: StreamMode,
+    /// Registration mail and e-mail verification.
+    pub mail: MailConfig,
 }
 
 /// How the server pushes events to a connection.
@@ -143,6 +210,7 @@ impl Config {
             default_avatars: 24,
             limits: Limits::default(),
             stream_mode: StreamMode::PerMessage,
+            mail: MailConfig::default(),
         }
     }
 
@@ -154,6 +222,11 @@ impl Config {
     /// The directory of uploaded avatars.
     pub fn avatar_upload_dir(&self) -> PathBuf {
         self.data_dir.join("avatars").join("uploads")
+    }
+
+    /// Where mails go when no SMTP relay is configured.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
     }
 
     /// The database URL in effect.

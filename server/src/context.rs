@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use crate::config::Limits;
 use crate::guard::LoginGuard;
 use crate::hub::Hub;
+use crate::mail::Mailer;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::store::UserId;
@@ -42,6 +43,8 @@ pub struct Context {
     pub send_limiter: RateLimiter<UserId>,
     /// Per-address flood control for registrations.
     pub register_limiter: RateLimiter<IpAddr>,
+    /// Registration mail: settings, sender, and the outbox worker's wake-up.
+    pub mail: Mailer,
     /// Next connection id.
     next_conn: AtomicU64,
 }
@@ -61,6 +64,7 @@ impl Context {
         avatars: Avatars,
         limits: Limits,
         server_name: String,
+        mail: Mailer,
     ) -> Self {
         Self {
             store,
@@ -83,6 +87,7 @@ impl Context {
                 limits.registrations_per_hour / 3600.0,
                 limits.registration_burst,
             ),
+            mail,
             limits,
             server_name,
             challenge_secret: rand::random(),

@@ -6,6 +6,7 @@
 //! - [`avatars`]: avatar images: validation, the pool, generated defaults, the crawler.
 //! - [`cmd`]: request handlers, one module per area (auth, rooms, messages).
 //! - [`hub`]: who listens to which room; bounded outboxes; encode-once fan-out.
+//! - [`mail`]: registration mail (lettre), e-mail verification codes, the persistent outbox worker.
 //! - [`session`]: per-connection state (hello, login, pending challenge).
 //! - [`guard`]: login back-off per user and per address.
 //! - [`ratelimit`]: token buckets for sends and registrations.
@@ -21,11 +22,12 @@ pub mod connection;
 pub mod context;
 pub mod guard;
 pub mod hub;
+pub mod mail;
 pub mod ratelimit;
 pub mod server;
 pub mod session;
 pub mod store;
 pub mod tls;
 
-pub use config::{Config, Limits, StreamMode, TlsSource};
+pub use config::{Config, Limits, MailConfig, StreamMode, TlsSource};
 pub use server::{Server, ServerError, run};

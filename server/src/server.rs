@@ -18,6 +18,8 @@ use crate::avatars::AvatarPool;
 use crate::config::{Config, StreamMode, TlsSource};
 use crate::connection;
 use crate::context::{Avatars, Context};
+use crate::mail::transport::Transport;
+use crate::mail::{MailError, Mailer, outbox};
 use crate::store::{self, StoreError};
 use crate::tls::{self, TlsError};
 
@@ -41,6 +43,9 @@ pub enum ServerError {
     /// The avatar directories could not be prepared.
     #[error("avatar pool: {0}")]
     Avatars(#[from] crate::avatars::PoolError),
+    /// The mail settings are unusable (sender, SMTP URL, outbox directory).
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
     /// Binding the UDP socket or creating a directory failed.
     #[error("{action}: {source}")]
     Io {
@@ -63,6 +68,8 @@ pub struct Server {
     ca_path: Option<PathBuf>,
     /// How events are pushed (per-message streams unless benchmarking).
     stream_mode: StreamMode,
+    /// Where the outbox worker delivers mail (started by `run`).
+    mail_transport: Transport,
 }
 
 impl Server {
@@ -72,6 +79,9 @@ impl Server {
             action: format!("creating data directory {}", config.data_dir.display()),
             source,
         })?;
+        // Mail settings are checked first: a typo in them fails the start at once.
+        let mailer = Mailer::new(config.mail.clone())?;
+        let mail_transport = Transport::new(&config.mail, &config.outbox_dir())?;
         let (chain, key, ca_path) = match &config.tls {
             TlsSource::Generated { extra_names } => {
                 let paths = tls::ensure(
@@ -128,6 +138,7 @@ impl Server {
             avatars,
             config.limits.clone(),
             config.server_name.clone(),
+            mailer,
         ));
         Ok(Self {
             endpoint,
@@ -135,6 +146,7 @@ impl Server {
             ca_fingerprint,
             ca_path,
             stream_mode: config.stream_mode,
+            mail_transport,
         })
     }
 
@@ -166,6 +178,11 @@ impl Server {
         let mut handlers = JoinSet::new();
         let limits = self.ctx.limits.clone();
         let stream_mode = self.stream_mode;
+        let mut mail_worker = tokio::spawn(outbox::run(
+            self.ctx.clone(),
+            self.mail_transport,
+            stop_rx.clone(),
+        ));
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -217,6 +234,15 @@ impl Server {
         {
             warn!("connections still open after {SHUTDOWN_TIMEOUT:?}; closing them");
             handlers.abort_all();
+        }
+        // The worker finishes the mail it is sending (bounded by the send
+        // timeout); what is still queued stays in the store for the next start.
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, &mut mail_worker)
+            .await
+            .is_err()
+        {
+            warn!("the mail worker is still sending after {SHUTDOWN_TIMEOUT:?}; stopping it");
+            mail_worker.abort();
         }
         self.endpoint.close(
             VarInt::from_u32(close_code::SHUTDOWN),

@@ -44,6 +44,18 @@ enum Command {
         #[arg(long)]
         sha1: bool,
     },
+    /// Confirm your e-mail address with the 6-digit code from the registration mail.
+    Verify {
+        /// Username.
+        username: String,
+        /// The code from the mail.
+        code: String,
+    },
+    /// Ask for a new verification code by mail.
+    ResendVerification {
+        /// Username.
+        username: String,
+    },
     /// List rooms.
     Rooms,
     /// Create a public room.
@@ -202,12 +214,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 OtpAlgorithm::Md5
             };
-            let user = session.register(username, email, &pass, alg).await?;
+            let registered = session.register(username, email, &pass, alg).await?;
+            let user = registered.user;
             if cli.json {
-                println!("{}", serde_json::to_string(&user)?);
+                let mut value = serde_json::to_value(&user)?;
+                value["verification_required"] = registered.verification_required.into();
+                println!("{value}");
             } else {
                 println!("registered {}", user.username);
+                if registered.verification_required {
+                    println!(
+                        "a code is on its way to {email}; confirm it with: chatroom-cli verify {} CODE",
+                        user.username
+                    );
+                }
             }
+        }
+        Command::Verify { username, code } => {
+            session.verify_email(username, code).await?;
+            println!("e-mail address verified; {username} can log in now");
+        }
+        Command::ResendVerification { username } => {
+            session.resend_verification(username).await?;
+            println!("a new code is on its way to {username}'s e-mail address");
         }
         Command::Rooms => {
             login(&cli, &mut session).await?;

@@ -18,7 +18,8 @@ async fn register_then_login_and_wrong_passphrase_fails() {
     let user = s
         .register("Alice", "alice@example.org", PASS, OtpAlgorithm::Md5)
         .await
-        .unwrap();
+        .unwrap()
+        .user;
     assert_eq!(user.username, "Alice");
     let again = s
         .register("alice", "a2@example.org", PASS, OtpAlgorithm::Md5)

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chatroom_client::{Session, Trust};
 use chatroom_common::protocol::{Event, UserInfo};
-use chatroom_server::{Config, Limits, Server};
+use chatroom_server::{Config, Limits, MailConfig, Server};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -30,12 +30,24 @@ impl TestServer {
 
     /// Starts a server with a given database URL and limits.
     pub async fn start_with(data_dir: &Path, database: Option<String>, limits: Limits) -> Self {
+        Self::start_with_mail(data_dir, database, limits, MailConfig::default()).await
+    }
+
+    /// Starts a server with a given database URL, limits and mail settings
+    /// (SMTP relay, verification, back-off).
+    pub async fn start_with_mail(
+        data_dir: &Path,
+        database: Option<String>,
+        limits: Limits,
+        mail: MailConfig,
+    ) -> Self {
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), data_dir);
         config.database = match database {
             Some(url) => Some(url),
             None => database_for(data_dir).await,
         };
         config.limits = limits;
+        config.mail = mail;
         let server = Server::bind(config).await.expect("server binds");
         let addr = server.local_addr().unwrap().to_string();
         let pin = Trust::parse_pin(server.ca_fingerprint()).unwrap();

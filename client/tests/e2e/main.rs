@@ -3,7 +3,10 @@
 
 mod auth;
 mod avatars;
+mod bench;
 mod chat;
 mod cli;
 mod harness;
+mod mail;
+mod mysql;
 mod robustness;

@@ -55,6 +55,21 @@ struct Cli {
     /// Registrations from one address at once before that rate applies.
     #[arg(long)]
     registration_burst: Option<u32>,
+    /// SMTP relay for registration mail: smtps://USER:PASS@HOST:465, or
+    /// smtp://HOST:587?tls=starttls; default: .eml files in <data dir>/outbox/.
+    #[arg(long, env = "CHATROOM_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of registration mail.
+    #[arg(
+        long,
+        env = "CHATROOM_MAIL_FROM",
+        default_value = "Chatroom <chatroom@localhost>"
+    )]
+    mail_from: String,
+    /// New accounts must enter the 6-digit code from their registration mail
+    /// before they can log in.
+    #[arg(long, env = "CHATROOM_REQUIRE_EMAIL_VERIFICATION")]
+    require_email_verification: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -122,6 +137,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     config.database = cli.database;
     config.server_name = cli.name;
     config.stream_mode = cli.stream_mode;
+    config.mail.smtp_url = cli.smtp_url;
+    config.mail.from = cli.mail_from;
+    config.mail.require_verification = cli.require_email_verification;
     let limits = &mut config.limits;
     if let Some(n) = cli.max_connections_per_ip {
         limits.max_connections_per_ip = n;

@@ -16,7 +16,7 @@ use super::{find_room, invalid, store_error};
 use crate::context::{Context, now_ms};
 use crate::hub::ConnId;
 use crate::session::{LoggedIn, Pending, Session};
-use crate::store::{NewUser, OtpState, StoreError};
+use crate::store::{MailKind, NewMail, NewUser, OtpState, StoreError};
 
 /// Longest S/KEY chain a client may register (bounds the client's hashing work too).
 pub const MAX_CHAIN: u32 = 100_000;
@@ -53,8 +53,9 @@ fn validate_init(otp: &OtpInit) -> Result<String, ErrorReply> {
     Ok(seed)
 }
 
-/// `Register`: creates the account from the client's S/KEY set-up; the
-/// passphrase never reaches the server.
+/// `Register`: creates the account from the client's S/KEY set-up (the
+/// passphrase never reaches the server) and queues its confirmation mail in the
+/// same transaction; delivery happens later, in the outbox worker.
 pub async fn register(
     ctx: &Context,
     session: &Session,
@@ -64,6 +65,8 @@ pub async fn register(
 ) -> Response {
     validate::username_key(username).map_err(invalid)?;
     validate::email(email).map_err(invalid)?;
+    // The address must be one mail can be sent to, before any account exists.
+    crate::mail::parse_address(email).map_err(|e| ErrorReply::new(ErrorCode::InvalidInput, e))?;
     let seed = validate_init(&otp)?;
     ctx.register_limiter
         .check(&session.remote.ip())
@@ -75,23 +78,31 @@ pub async fn register(
             );
             reply
         })?;
+    let created_at = now_ms();
+    let verification_required = ctx.mail.config.require_verification;
+    let welcome = NewMail {
+        kind: MailKind::Welcome,
+        queued_at: created_at,
+    };
+    let new_user = NewUser {
+        username: username.to_owned(),
+        email: email.to_owned(),
+        otp: OtpState {
+            algorithm: otp.algorithm,
+            seed,
+            count: otp.count,
+            last: otp.otp,
+        },
+        // As in 2017: a random picture from the pool.
+        avatar: super::avatars::random_from_pool(&ctx.avatar_pool).await,
+        created_at,
+    };
     let user = ctx
         .store
-        .create_user(NewUser {
-            username: username.to_owned(),
-            email: email.to_owned(),
-            otp: OtpState {
-                algorithm: otp.algorithm,
-                seed,
-                count: otp.count,
-                last: otp.otp,
-            },
-            // As in 2017: a random picture from the pool.
-            avatar: super::avatars::random_from_pool(&ctx.avatar_pool).await,
-            created_at: now_ms(),
-        })
+        .create_user_with_mail(new_user, welcome, verification_required)
         .await
         .map_err(store_error)?;
+    ctx.mail.wake();
     // Everyone starts in the lobby.
     if let Ok(lobby) = find_room(ctx, "lobby").await {
         ctx.store
@@ -105,6 +116,7 @@ pub async fn register(
             username: user.username,
             avatar: user.avatar,
         },
+        verification_required,
     })
 }
 
@@ -149,6 +161,9 @@ pub async fn login_start(ctx: &Context, session: &Session, username: &str) -> Re
     let key = validate::username_key(username).map_err(invalid)?;
     check_guards(ctx, session, &key)?;
     let user = ctx.store.user_by_name(&key).await.map_err(store_error)?;
+    if let Some(user) = &user {
+        super::email::ensure_verified(ctx, user.id).await?;
+    }
     let (challenge, pending_user) = match user {
         Some(user) if user.otp.count > 0 => (
             Challenge {
@@ -220,6 +235,8 @@ pub async fn login_finish(
     if !skey::constant_time_eq(&hashed, &state.last) {
         return Err(fail(ctx, session, &key, wrong));
     }
+    // Checked again here, before the one-time password is used up.
+    super::email::ensure_verified(ctx, user_id).await?;
     let next = OtpState {
         count: state.count - 1,
         last: response,

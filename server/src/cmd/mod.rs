@@ -10,6 +10,7 @@ use crate::store::{RoomRecord, StoreError};
 
 pub mod auth;
 pub mod avatars;
+pub mod email;
 pub mod messages;
 pub mod rooms;
 
@@ -45,6 +46,10 @@ pub async fn dispatch(ctx: &Context, session: &Session, request: Request) -> Res
         Request::AvatarPool => avatars::pool(ctx, session).await,
         Request::AvatarChoose { hash } => avatars::choose(ctx, session, hash).await,
         Request::AvatarUpload { image } => avatars::upload(ctx, session, image).await,
+        Request::VerifyEmail { username, code } => {
+            email::verify_email(ctx, session, &username, &code).await
+        }
+        Request::ResendVerification { username } => email::resend(ctx, session, &username).await,
     }
 }
 

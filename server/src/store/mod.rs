@@ -18,8 +18,13 @@ use chatroom_common::protocol::{
     Timestamp,
 };
 
+pub mod mail;
 pub mod mysql;
 pub mod sqlite;
+
+pub use mail::{
+    EmailVerification, MailId, MailKind, MailState, MailStatus, NewMail, QueuedMail, StoredCode,
+};
 
 /// Database row id of a user.
 pub type UserId = i64;
@@ -172,6 +177,87 @@ pub trait Store: Send + Sync + 'static {
         room: RoomId,
         query: HistoryQuery,
     ) -> Result<Vec<ChatMessage>, StoreError>;
+
+    /// Creates a user and queues `mail` for them in one transaction, so an
+    /// account never exists without its welcome mail; with `verify_email` the
+    /// account also starts with a pending e-mail verification (its last request
+    /// at `user.created_at`), again atomically: it can never log in unverified.
+    /// Fails like [`Store::create_user`].
+    async fn create_user_with_mail(
+        &self,
+        user: NewUser,
+        mail: NewMail,
+        verify_email: bool,
+    ) -> Result<UserRecord, StoreError>;
+    /// Queues a mail for a user, due at once.
+    async fn enqueue_mail(&self, user: UserId, mail: NewMail) -> Result<MailId, StoreError>;
+    /// Claims up to `limit` queued mails due at `now`, earliest due first, and
+    /// moves their next attempt to `lease_until`, so that another worker (a
+    /// second server process on the same database) leaves them alone until this
+    /// one reports the outcome; if it never does (it crashed), they come due again then.
+    async fn due_mails(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> Result<Vec<QueuedMail>, StoreError>;
+    /// When the next queued mail is due, if any is queued.
+    async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// The mail was delivered: it leaves the queue.
+    async fn mail_sent(&self, id: MailId, at: Timestamp) -> Result<(), StoreError>;
+    /// An attempt failed: counts it, keeps `error`, and makes the mail due again
+    /// at `next_attempt_at`.
+    async fn mail_failed(
+        &self,
+        id: MailId,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError>;
+    /// Delivery is given up: the mail leaves the queue, keeping `error`.
+    async fn mail_given_up(&self, id: MailId, at: Timestamp, error: &str)
+    -> Result<(), StoreError>;
+    /// A mail's delivery record.
+    async fn mail_status(&self, id: MailId) -> Result<Option<MailStatus>, StoreError>;
+
+    /// The user's e-mail verification, if the account has one.
+    async fn email_verification(
+        &self,
+        user: UserId,
+    ) -> Result<Option<EmailVerification>, StoreError>;
+    /// Replaces a pending verification's code and resets its attempts; `false`
+    /// when no verification is pending.
+    async fn set_verification_code(
+        &self,
+        user: UserId,
+        code: &StoredCode,
+    ) -> Result<bool, StoreError>;
+    /// Counts one attempt against the pending code whose hash is `code_hash`,
+    /// unless `max_attempts` were made already or the code was replaced; returns
+    /// whether it counted. One conditional update, so racing attempts can never
+    /// make more than `max_attempts` comparisons against one code.
+    async fn count_verification_attempt(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+        max_attempts: u32,
+    ) -> Result<bool, StoreError>;
+    /// Marks the address verified at `at` if `code_hash` is still the pending
+    /// code and has not expired; clears the code. Returns whether it did.
+    async fn mark_email_verified(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// For a pending verification last requested at or before `previous_by`:
+    /// records a request at `mail.queued_at` and queues `mail`, in one
+    /// transaction. Returns `false` (and does nothing) otherwise.
+    async fn request_verification_mail(
+        &self,
+        user: UserId,
+        previous_by: Timestamp,
+        mail: NewMail,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (or a bare path) for SQLite,

@@ -1,8 +1,8 @@
 //! Integration tests for chatroom-server, one binary (see STYLE.md).
 
-mod store_conformance;
-mod store_mysql;
-mod store_sqlite;
 mod avatars_crawl;
 mod avatars_pool;
 mod binary;
+mod store_conformance;
+mod store_mysql;
+mod store_sqlite;

@@ -2,6 +2,7 @@
 //! and instantiated for SQLite (`store_sqlite.rs`) and MySQL (`store_mysql.rs`)
 //! with [`conformance_tests!`].
 
+mod mail;
 mod messages;
 mod rooms;
 mod users;
@@ -14,6 +15,7 @@ use chatroom_common::protocol::{
 };
 use chatroom_server::store::{self, NewMessage, NewUser, OtpState, RoomId, Store, UserId};
 
+pub use mail::*;
 pub use messages::*;
 pub use rooms::*;
 pub use users::*;
@@ -54,10 +56,18 @@ macro_rules! conformance_tests {
             concurrent_appends_get_contiguous_numbers,
             history_pages_backwards_and_forwards,
             history_respects_limits,
+            registration_queues_its_mail_atomically,
+            due_mails_are_claimed_once_and_leased,
+            concurrent_claims_never_share_a_mail,
+            mail_outcomes_are_recorded,
+            verification_codes_are_counted_and_checked,
+            racing_attempts_never_exceed_the_limit,
+            verification_resends_are_rate_limited,
         );
         $crate::store_conformance::conformance_tests!(@backend $backend;
             reopening_keeps_everything,
             migrations_are_idempotent,
+            the_outbox_survives_reopening,
         );
     };
     (@store $backend:expr; $($case:ident),* $(,)?) => {
@@ -244,7 +254,7 @@ pub async fn migrations_are_idempotent(backend: &dyn Backend) {
     let (a, b) = (a.expect("migrate"), b.expect("migrate"));
     let mut applied = [a, b].concat();
     applied.sort_unstable();
-    assert_eq!(applied, vec![1], "each version is applied exactly once");
+    assert_eq!(applied, vec![1, 2], "each version is applied exactly once");
     assert_eq!(
         store::migrate(&url).await.expect("migrate"),
         Vec::<u32>::new()

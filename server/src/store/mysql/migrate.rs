@@ -10,7 +10,10 @@ use super::convert::col;
 use crate::store::StoreError;
 
 /// Schema versions, oldest first.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/mysql/0001_initial.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/mysql/0001_initial.sql")),
+    (2, include_str!("../migrations/mysql/0002_mail.sql")),
+];
 
 /// The advisory lock's name: per database, as `GET_LOCK` names are server-wide.
 const LOCK_NAME: &str = "LEFT(CONCAT('chatroom_migrate:', DATABASE()), 64)";
@@ -120,6 +123,15 @@ mod tests {
                 .iter()
                 .all(|s| s.starts_with("CREATE TABLE IF NOT EXISTS"))
         );
+        assert!(split.iter().all(|s| s.ends_with("COLLATE = utf8mb4_bin")));
+    }
+
+    #[test]
+    fn the_second_migration_is_the_outbox_and_verifications() {
+        let split = statements(MIGRATIONS[1].1);
+        assert_eq!(split.len(), 2);
+        assert!(split[0].starts_with("CREATE TABLE IF NOT EXISTS mail_outbox"));
+        assert!(split[1].starts_with("CREATE TABLE IF NOT EXISTS email_verifications"));
         assert!(split.iter().all(|s| s.ends_with("COLLATE = utf8mb4_bin")));
     }
 }

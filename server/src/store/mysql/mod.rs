@@ -23,6 +23,7 @@
 
 mod config;
 mod convert;
+mod mail;
 mod migrate;
 mod ops;
 
@@ -35,7 +36,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Pool};
 
 use super::{
-    NewMessage, NewUser, OtpState, RoomId, RoomRecord, Store, StoreError, UserId, UserRecord,
+    EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
+    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// How many times a transient failure is retried before giving up.
@@ -339,5 +341,129 @@ impl Store for MysqlStore {
         query: HistoryQuery,
     ) -> Result<Vec<ChatMessage>, StoreError> {
         self.run(true, |conn| ops::history(conn, room, query)).await
+    }
+
+    async fn create_user_with_mail(
+        &self,
+        user: NewUser,
+        mail: NewMail,
+        verify_email: bool,
+    ) -> Result<UserRecord, StoreError> {
+        // Not repeatable, like `create_user`.
+        self.run(false, |conn| {
+            mail::create_user_with_mail(conn, user.clone(), mail, verify_email)
+        })
+        .await
+    }
+
+    async fn enqueue_mail(&self, user: UserId, mail: NewMail) -> Result<MailId, StoreError> {
+        // Not repeatable: a lost acknowledgement would queue the mail twice.
+        self.run(false, |conn| mail::enqueue_mail(conn, user, mail))
+            .await
+    }
+
+    async fn due_mails(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        // Claiming twice only moves the lease again.
+        self.run(true, |conn| mail::due_mails(conn, now, limit, lease_until))
+            .await
+    }
+
+    async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.run(true, mail::next_mail_due).await
+    }
+
+    async fn mail_sent(&self, id: MailId, at: Timestamp) -> Result<(), StoreError> {
+        self.run(true, |conn| mail::mail_sent(conn, id, at)).await
+    }
+
+    async fn mail_failed(
+        &self,
+        id: MailId,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        // Not repeatable: the attempt would be counted twice.
+        self.run(false, |conn| {
+            mail::mail_failed(conn, id, next_attempt_at, error.to_owned())
+        })
+        .await
+    }
+
+    async fn mail_given_up(
+        &self,
+        id: MailId,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.run(true, |conn| {
+            mail::mail_given_up(conn, id, at, error.to_owned())
+        })
+        .await
+    }
+
+    async fn mail_status(&self, id: MailId) -> Result<Option<MailStatus>, StoreError> {
+        self.run(true, |conn| mail::mail_status(conn, id)).await
+    }
+
+    async fn email_verification(
+        &self,
+        user: UserId,
+    ) -> Result<Option<EmailVerification>, StoreError> {
+        self.run(true, |conn| mail::email_verification(conn, user))
+            .await
+    }
+
+    async fn set_verification_code(
+        &self,
+        user: UserId,
+        code: &StoredCode,
+    ) -> Result<bool, StoreError> {
+        self.run(true, |conn| {
+            mail::set_verification_code(conn, user, code.clone())
+        })
+        .await
+    }
+
+    async fn count_verification_attempt(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+        max_attempts: u32,
+    ) -> Result<bool, StoreError> {
+        // Not repeatable: a lost acknowledgement would count the attempt twice.
+        self.run(false, |conn| {
+            mail::count_verification_attempt(conn, user, *code_hash, max_attempts)
+        })
+        .await
+    }
+
+    async fn mark_email_verified(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        // Not repeatable: a second run after a lost acknowledgement says `false`.
+        self.run(false, |conn| {
+            mail::mark_email_verified(conn, user, *code_hash, at)
+        })
+        .await
+    }
+
+    async fn request_verification_mail(
+        &self,
+        user: UserId,
+        previous_by: Timestamp,
+        mail: NewMail,
+    ) -> Result<bool, StoreError> {
+        self.run(false, |conn| {
+            mail::request_verification_mail(conn, user, previous_by, mail)
+        })
+        .await
     }
 }

@@ -30,7 +30,7 @@ const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text
                               JOIN users u ON u.id = m.sender_id";
 
 /// An optional 32-byte avatar column.
-fn avatar_col(row: &mut Row, index: usize) -> Result<Option<AvatarHash>, StoreError> {
+pub(super) fn avatar_col(row: &mut Row, index: usize) -> Result<Option<AvatarHash>, StoreError> {
     col::<Option<Vec<u8>>>(row, index)?
         .map(|bytes| fixed_bytes(bytes, "users.avatar").map(AvatarHash))
         .transpose()
@@ -77,7 +77,7 @@ fn message_from_row(mut row: Row) -> Result<ChatMessage, StoreError> {
 }
 
 /// Converts every row of a result.
-fn convert_all<T>(
+pub(super) fn convert_all<T>(
     rows: Vec<Row>,
     convert: fn(Row) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, Failure> {
@@ -97,14 +97,21 @@ fn expect_user(conn: &Conn) -> Result<(), Failure> {
 }
 
 /// A row id MySQL reported for an insert.
-fn inserted_id(conn: &Conn) -> Result<i64, Failure> {
+pub(super) fn inserted_id(conn: &Conn) -> Result<i64, Failure> {
     conn.last_insert_id()
         .and_then(|id| i64::try_from(id).ok())
         .ok_or_else(|| StoreError::Other("MySQL reported no id for the inserted row".into()).into())
 }
 
 pub(super) async fn create_user(mut conn: Conn, user: NewUser) -> Result<UserRecord, Failure> {
-    let inserted = conn
+    insert_user(&mut conn, &user).await?;
+    Ok(new_user_record(inserted_id(&conn)?, user))
+}
+
+/// Inserts a user (for [`create_user`], and inside the mail store's registration
+/// transaction); the caller reads the new row id. `UsernameTaken` on a duplicate.
+pub(super) async fn insert_user<Q: Queryable>(q: &mut Q, user: &NewUser) -> Result<(), Failure> {
+    let inserted = q
         .exec_drop(
             "INSERT INTO users (username, username_key, email, otp_algorithm, otp_seed, otp_count, \
                                 otp_last, avatar, created_at) \
@@ -123,18 +130,23 @@ pub(super) async fn create_user(mut conn: Conn, user: NewUser) -> Result<UserRec
         )
         .await;
     match inserted {
-        Ok(()) => Ok(UserRecord {
-            id: inserted_id(&conn)?,
-            username: user.username,
-            email: user.email,
-            otp: user.otp,
-            avatar: user.avatar,
-            created_at: user.created_at,
-            last_login: None,
-        }),
+        Ok(()) => Ok(()),
         // The only unique key besides the id is `username_key`.
         Err(e) if is_duplicate(&e) => Err(StoreError::UsernameTaken.into()),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The record of a user just inserted as row `id`.
+pub(super) fn new_user_record(id: UserId, user: NewUser) -> UserRecord {
+    UserRecord {
+        id,
+        username: user.username,
+        email: user.email,
+        otp: user.otp,
+        avatar: user.avatar,
+        created_at: user.created_at,
+        last_login: None,
     }
 }
 

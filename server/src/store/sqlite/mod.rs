@@ -8,6 +8,7 @@
 //! Writers take SQLite's write lock up front (`BEGIN IMMEDIATE`), so even two
 //! processes sharing one file hand out each sequence number exactly once.
 
+mod mail;
 mod ops;
 
 use std::path::{Path, PathBuf};
@@ -19,11 +20,15 @@ use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind,
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use super::{
-    NewMessage, NewUser, OtpState, RoomId, RoomRecord, Store, StoreError, UserId, UserRecord,
+    EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
+    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// Schema versions, oldest first; each is applied once, in one transaction.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, include_str!("../migrations/sqlite/0002_mail.sql")),
+];
 
 /// How long a statement waits for another process's write lock before failing
 /// with `Unavailable`.
@@ -312,5 +317,116 @@ impl Store for SqliteStore {
         query: HistoryQuery,
     ) -> Result<Vec<ChatMessage>, StoreError> {
         self.call(move |conn| ops::history(conn, room, query)).await
+    }
+
+    async fn create_user_with_mail(
+        &self,
+        user: NewUser,
+        mail: NewMail,
+        verify_email: bool,
+    ) -> Result<UserRecord, StoreError> {
+        self.call(move |conn| mail::create_user_with_mail(conn, &user, mail, verify_email))
+            .await
+    }
+
+    async fn enqueue_mail(&self, user: UserId, mail: NewMail) -> Result<MailId, StoreError> {
+        self.call(move |conn| mail::enqueue_mail(conn, user, mail))
+            .await
+    }
+
+    async fn due_mails(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        self.call(move |conn| mail::due_mails(conn, now, limit, lease_until))
+            .await
+    }
+
+    async fn next_mail_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        self.call(mail::next_mail_due).await
+    }
+
+    async fn mail_sent(&self, id: MailId, at: Timestamp) -> Result<(), StoreError> {
+        self.call(move |conn| mail::mail_sent(conn, id, at)).await
+    }
+
+    async fn mail_failed(
+        &self,
+        id: MailId,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.call(move |conn| mail::mail_failed(conn, id, next_attempt_at, &error))
+            .await
+    }
+
+    async fn mail_given_up(
+        &self,
+        id: MailId,
+        at: Timestamp,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.call(move |conn| mail::mail_given_up(conn, id, at, &error))
+            .await
+    }
+
+    async fn mail_status(&self, id: MailId) -> Result<Option<MailStatus>, StoreError> {
+        self.call(move |conn| mail::mail_status(conn, id)).await
+    }
+
+    async fn email_verification(
+        &self,
+        user: UserId,
+    ) -> Result<Option<EmailVerification>, StoreError> {
+        self.call(move |conn| mail::email_verification(conn, user))
+            .await
+    }
+
+    async fn set_verification_code(
+        &self,
+        user: UserId,
+        code: &StoredCode,
+    ) -> Result<bool, StoreError> {
+        let code = code.clone();
+        self.call(move |conn| mail::set_verification_code(conn, user, &code))
+            .await
+    }
+
+    async fn count_verification_attempt(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+        max_attempts: u32,
+    ) -> Result<bool, StoreError> {
+        let code_hash = *code_hash;
+        self.call(move |conn| {
+            mail::count_verification_attempt(conn, user, &code_hash, max_attempts)
+        })
+        .await
+    }
+
+    async fn mark_email_verified(
+        &self,
+        user: UserId,
+        code_hash: &[u8; 32],
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let code_hash = *code_hash;
+        self.call(move |conn| mail::mark_email_verified(conn, user, &code_hash, at))
+            .await
+    }
+
+    async fn request_verification_mail(
+        &self,
+        user: UserId,
+        previous_by: Timestamp,
+        mail: NewMail,
+    ) -> Result<bool, StoreError> {
+        self.call(move |conn| mail::request_verification_mail(conn, user, previous_by, mail))
+            .await
     }
 }

@@ -27,7 +27,10 @@ const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text
                               JOIN users u ON u.id = m.sender_id";
 
 /// Reads one column, mapping a type mismatch to `Other`.
-fn col<T: rusqlite::types::FromSql>(row: &Row<'_>, index: usize) -> Result<T, StoreError> {
+pub(super) fn col<T: rusqlite::types::FromSql>(
+    row: &Row<'_>,
+    index: usize,
+) -> Result<T, StoreError> {
     row.get(index).map_err(map_err)
 }
 
@@ -88,7 +91,7 @@ fn seq_to_db(seq: Seq) -> i64 {
 }
 
 /// Runs a query that yields at most one row and converts it.
-fn query_one<T>(
+pub(super) fn query_one<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -102,7 +105,7 @@ fn query_one<T>(
 }
 
 /// Runs a query and converts every row.
-fn query_all<T>(
+pub(super) fn query_all<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -124,7 +127,7 @@ fn expect_user(changed: usize) -> Result<(), StoreError> {
     }
 }
 
-pub(super) fn create_user(conn: &mut Connection, user: &NewUser) -> Result<UserRecord, StoreError> {
+pub(super) fn create_user(conn: &Connection, user: &NewUser) -> Result<UserRecord, StoreError> {
     let inserted = conn.execute(
         "INSERT INTO users (username, username_key, email, otp_algorithm, otp_seed, otp_count, \
                             otp_last, avatar, created_at) \

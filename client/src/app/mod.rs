@@ -1,0 +1,191 @@
+//! The desktop app (egui/eframe): [`ChatApp`] holds the persisted
+//! [`Settings`] apart from runtime state, turns worker events into screen
+//! state in [`eframe::App::logic`], and draws one screen per module.
+//!
+//! # Layout
+//! - [`settings`]: what is remembered between runs (never the passphrase).
+//! - [`model`]: rooms, messages, unread counts, online users, pending sends.
+//! - [`store`]: a room's messages with row heights for virtual scrolling.
+//! - [`login`]: `login_ui` (log in, register, host here).
+//! - [`trust`]: `trust_ui` (first-use fingerprint prompt, changed-certificate warning).
+//! - [`chat_ui`]: `chat_ui` (top bar, connection banner, panels).
+//! - [`rooms`], [`users`], [`messages`], [`composer`]: the chat screen's panels.
+//! - [`avatars`]: placeholders and the texture cache.
+//! - [`fonts`]: CJK fallback font and the missing-glyph guard.
+//! - [`demo`]: `--demo`: a local server with a short conversation.
+//! - [`actions`]: what buttons do (send commands, update settings).
+
+mod actions;
+pub mod avatars;
+pub mod chat_ui;
+pub mod composer;
+pub mod demo;
+pub mod fonts;
+pub mod login;
+pub mod messages;
+pub mod model;
+pub mod rooms;
+pub mod settings;
+pub mod store;
+pub mod trust;
+pub mod users;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use actions::Screen;
+use avatars::AvatarCache;
+use fonts::GlyphGuard;
+use login::LoginForm;
+use model::ChatModel;
+pub use settings::Settings;
+use trust::TrustState;
+
+use crate::chat::{ChatHandle, HostInfo, Secret};
+
+/// The port "Host here" tries first.
+pub const HOST_PORT: u16 = 4433;
+
+/// Log in automatically at start (used by `--demo`).
+#[derive(Debug, Clone)]
+pub struct AutoLogin {
+    /// `host:port`.
+    pub server: String,
+    /// The server's fingerprint, pinned before connecting.
+    pub fingerprint: String,
+    /// The account.
+    pub username: String,
+    /// Its passphrase (memory only).
+    pub passphrase: Secret,
+}
+
+/// How the app is set up; the binary and the tests choose differently.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Where "Host here" keeps the server's data.
+    pub host_dir: PathBuf,
+    /// Addresses "Host here" tries in order.
+    pub host_listen: Vec<SocketAddr>,
+    /// Look for a system CJK font (tests turn it off to check the fallback).
+    pub search_cjk_font: bool,
+    /// Log in at start.
+    pub auto_login: Option<AutoLogin>,
+    /// The local time zone's offset, read at start (see `bin/chatroom.rs`).
+    pub utc_offset: time::UtcOffset,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        let host_dir = directories::ProjectDirs::from("org", "Chatroom", "Chatroom")
+            .map(|d| d.data_dir().join("server"))
+            .unwrap_or_else(|| std::env::temp_dir().join("chatroom-server"));
+        Self {
+            host_dir,
+            host_listen: vec![
+                SocketAddr::from(([0, 0, 0, 0], HOST_PORT)),
+                SocketAddr::from(([0, 0, 0, 0], 0)),
+            ],
+            search_cjk_font: true,
+            auto_login: None,
+            utc_offset: time::UtcOffset::UTC,
+        }
+    }
+}
+
+/// The app: persisted settings, runtime state, and the worker handle.
+pub struct ChatApp {
+    /// Remembered between runs.
+    pub settings: Settings,
+    /// The network side.
+    chat: ChatHandle,
+    /// Set-up choices.
+    options: AppOptions,
+    /// The login and registration form.
+    pub form: LoginForm,
+    /// Certificate trust prompts.
+    pub trust: TrustState,
+    /// The chat as last reported.
+    pub model: ChatModel,
+    /// Keeps undrawable characters off the screen.
+    glyphs: GlyphGuard,
+    /// Avatar textures.
+    avatars: AvatarCache,
+    /// The server this app hosts, once running.
+    pub hosting: Option<HostInfo>,
+    /// The message being typed.
+    pub composer: String,
+    /// The room name typed in "join or create".
+    pub room_field: String,
+    /// The CJK font found at start.
+    pub cjk_font: Option<PathBuf>,
+}
+
+impl ChatApp {
+    /// Creates the app inside eframe: restores settings, installs fonts, starts the worker.
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> std::io::Result<Self> {
+        let settings = cc
+            .storage
+            .and_then(|s| eframe::get_value::<Settings>(s, settings::STORAGE_KEY))
+            .unwrap_or_default();
+        Self::with_settings(&cc.egui_ctx, settings, options)
+    }
+
+    /// Creates the app with given settings (tests inject pins this way).
+    pub fn with_settings(
+        ctx: &egui::Context,
+        settings: Settings,
+        options: AppOptions,
+    ) -> std::io::Result<Self> {
+        let cjk_font = fonts::install(ctx, options.search_cjk_font);
+        let repaint_ctx = ctx.clone();
+        let chat = ChatHandle::spawn(Arc::new(move || repaint_ctx.request_repaint()))?;
+        let mut app = Self {
+            settings,
+            chat,
+            options,
+            form: LoginForm::default(),
+            trust: TrustState::None,
+            model: ChatModel::default(),
+            glyphs: GlyphGuard::default(),
+            avatars: AvatarCache::default(),
+            hosting: None,
+            composer: String::new(),
+            room_field: String::new(),
+            cjk_font,
+        };
+        if let Some(auto) = app.options.auto_login.clone() {
+            app.auto_login(auto);
+        }
+        Ok(app)
+    }
+
+    /// Which screen is showing.
+    pub fn screen(&self) -> Screen {
+        if self.model.me.is_some() {
+            Screen::Chat
+        } else {
+            Screen::Login
+        }
+    }
+}
+
+impl eframe::App for ChatApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        // Drain the worker's queue; the lock is held only for the swap.
+        for event in self.chat.drain() {
+            self.handle(event);
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        match self.screen() {
+            Screen::Login => login::login_ui(ui, self),
+            Screen::Chat => chat_ui::chat_ui(ui, self),
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, settings::STORAGE_KEY, &self.settings);
+    }
+}

@@ -1,0 +1,295 @@
+//! The UI's runtime picture of the chat (never persisted): joined rooms with
+//! their messages, unread counts, online users and pending sends, built only
+//! from the worker's events.
+
+use std::collections::BTreeMap;
+
+use chatroom_common::protocol::{IdempotencyKey, RoomInfo, RoomKind, Seq, UserInfo};
+
+use super::store::MessageStore;
+use crate::chat::{ConnStatus, UiEvent};
+
+/// A message the user sent that the server has not acknowledged yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingView {
+    /// The send's key.
+    pub key: IdempotencyKey,
+    /// The text.
+    pub text: String,
+    /// Why it was refused, if it was.
+    pub failed: Option<String>,
+}
+
+/// One joined room as shown.
+#[derive(Debug)]
+pub struct RoomView {
+    /// The room as the server describes it.
+    pub info: RoomInfo,
+    /// Its messages.
+    pub store: MessageStore,
+    /// Messages from others that arrived while another room was shown.
+    pub unread: usize,
+    /// Members online now, by case-folded name.
+    pub online: BTreeMap<String, UserInfo>,
+    /// Sends not yet acknowledged, in order.
+    pub pending: Vec<PendingView>,
+    /// An older page was asked for and has not arrived.
+    pub loading_older: bool,
+    /// The oldest sequence number at the last frame, to keep the view steady
+    /// when an older page is inserted above it.
+    pub anchor: Option<Seq>,
+}
+
+impl RoomView {
+    /// An empty view of a room.
+    pub fn new(info: RoomInfo) -> Self {
+        Self {
+            info,
+            store: MessageStore::default(),
+            unread: 0,
+            online: BTreeMap::new(),
+            pending: Vec::new(),
+            loading_older: false,
+            anchor: None,
+        }
+    }
+
+    /// The name shown for the room: the peer's name for a direct room.
+    pub fn title(&self) -> String {
+        match (&self.info.kind, &self.info.peer) {
+            (RoomKind::Direct, Some(peer)) => peer.clone(),
+            _ => self.info.name.clone(),
+        }
+    }
+}
+
+/// Everything the chat screen shows.
+#[derive(Debug)]
+pub struct ChatModel {
+    /// The logged-in user.
+    pub me: Option<UserInfo>,
+    /// One-time passwords left.
+    pub otp_remaining: Option<u32>,
+    /// The connection's state.
+    pub status: ConnStatus,
+    /// Joined rooms by name.
+    pub rooms: BTreeMap<String, RoomView>,
+    /// The room shown.
+    pub selected: Option<String>,
+    /// Every room the server listed (to offer joining).
+    pub available: Vec<RoomInfo>,
+    /// The last notice, shown until dismissed.
+    pub notice: Option<String>,
+    /// A room the user asked to open; selected as soon as it is joined.
+    pub open_next: Option<String>,
+}
+
+impl Default for ChatModel {
+    fn default() -> Self {
+        Self {
+            me: None,
+            otp_remaining: None,
+            status: ConnStatus::Offline,
+            rooms: BTreeMap::new(),
+            selected: None,
+            available: Vec::new(),
+            notice: None,
+            open_next: None,
+        }
+    }
+}
+
+impl ChatModel {
+    /// The room shown, if any.
+    pub fn current(&self) -> Option<&RoomView> {
+        self.selected.as_ref().and_then(|r| self.rooms.get(r))
+    }
+
+    /// The room shown, mutably.
+    pub fn current_mut(&mut self) -> Option<&mut RoomView> {
+        let selected = self.selected.clone()?;
+        self.rooms.get_mut(&selected)
+    }
+
+    /// Shows a room and clears its unread count.
+    pub fn select(&mut self, room: &str) {
+        if let Some(view) = self.rooms.get_mut(room) {
+            view.unread = 0;
+            self.selected = Some(room.to_owned());
+        }
+    }
+
+    /// Whether `name` is the logged-in user.
+    pub fn is_me(&self, name: &str) -> bool {
+        self.me
+            .as_ref()
+            .is_some_and(|me| me.username.eq_ignore_ascii_case(name))
+    }
+
+    /// Queues a pending row for a send.
+    pub fn add_pending(&mut self, room: &str, key: IdempotencyKey, text: String) {
+        if let Some(view) = self.rooms.get_mut(room) {
+            view.pending.push(PendingView {
+                key,
+                text,
+                failed: None,
+            });
+        }
+    }
+
+    /// Applies one worker event; returns false for events this model does not handle.
+    pub fn apply(&mut self, event: UiEvent) -> bool {
+        match event {
+            UiEvent::Status(status) => self.status = status,
+            UiEvent::LoggedIn {
+                user,
+                otp_remaining,
+                ..
+            } => {
+                self.me = Some(user);
+                self.otp_remaining = Some(otp_remaining);
+            }
+            UiEvent::RoomList(list) => self.available = list,
+            UiEvent::Joined { room, online } => self.joined(room, online),
+            UiEvent::Messages {
+                room,
+                messages,
+                unread,
+            } => {
+                let shown = self.selected.as_deref() == Some(room.as_str());
+                let me = self.me.as_ref().map(|m| m.username.to_lowercase());
+                let Some(view) = self.rooms.get_mut(&room) else {
+                    return true;
+                };
+                let from_others = messages
+                    .iter()
+                    .filter(|m| Some(m.sender.to_lowercase()) != me)
+                    .filter(|m| !view.store.contains(m.seq))
+                    .count();
+                view.loading_older = false;
+                view.store.insert(messages);
+                if unread && !shown {
+                    view.unread += from_others;
+                }
+            }
+            UiEvent::Sent { room, key, .. } => {
+                if let Some(view) = self.rooms.get_mut(&room) {
+                    view.pending.retain(|p| p.key != key);
+                }
+            }
+            UiEvent::SendFailed { room, key, reason } => {
+                if let Some(p) = self
+                    .rooms
+                    .get_mut(&room)
+                    .and_then(|v| v.pending.iter_mut().find(|p| p.key == key))
+                {
+                    p.failed = Some(reason);
+                }
+            }
+            UiEvent::Presence { room, user, online } => {
+                if let Some(view) = self.rooms.get_mut(&room) {
+                    let key = user.username.to_lowercase();
+                    if online {
+                        view.online.insert(key, user);
+                    } else {
+                        view.online.remove(&key);
+                    }
+                }
+            }
+            UiEvent::Notice(text) => self.notice = Some(text),
+            _ => return false,
+        }
+        true
+    }
+
+    fn joined(&mut self, room: RoomInfo, online: Vec<UserInfo>) {
+        let name = room.name.clone();
+        let view = self
+            .rooms
+            .entry(name.clone())
+            .or_insert_with(|| RoomView::new(room.clone()));
+        view.info = room;
+        view.online = online
+            .into_iter()
+            .map(|u| (u.username.to_lowercase(), u))
+            .collect();
+        if self.open_next.as_deref() == Some(name.as_str()) || self.selected.is_none() {
+            self.open_next = None;
+            self.select(&name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chatroom_common::protocol::ChatMessage;
+
+    use super::*;
+
+    fn room(name: &str) -> RoomInfo {
+        RoomInfo {
+            name: name.into(),
+            kind: RoomKind::Public,
+            latest_seq: 0,
+            peer: None,
+        }
+    }
+
+    fn msg(room: &str, seq: u64, sender: &str) -> ChatMessage {
+        ChatMessage {
+            room: room.into(),
+            seq,
+            sender: sender.into(),
+            sender_avatar: None,
+            text: "hi".into(),
+            sent_at: 0,
+        }
+    }
+
+    #[test]
+    fn counts_unread_only_for_other_rooms_and_other_senders() {
+        let mut m = ChatModel::default();
+        m.apply(UiEvent::LoggedIn {
+            server: "s".into(),
+            user: UserInfo {
+                username: "Me".into(),
+                avatar: None,
+            },
+            otp_remaining: 99,
+            last_count: 1,
+        });
+        m.apply(UiEvent::Joined {
+            room: room("lobby"),
+            online: vec![],
+        });
+        m.apply(UiEvent::Joined {
+            room: room("books"),
+            online: vec![],
+        });
+        assert_eq!(m.selected.as_deref(), Some("lobby"));
+        let batch = vec![
+            msg("books", 1, "bob"),
+            msg("books", 2, "me"),
+            msg("books", 3, "bob"),
+        ];
+        m.apply(UiEvent::Messages {
+            room: "books".into(),
+            messages: batch.clone(),
+            unread: true,
+        });
+        m.apply(UiEvent::Messages {
+            room: "books".into(),
+            messages: batch,
+            unread: true,
+        });
+        m.apply(UiEvent::Messages {
+            room: "lobby".into(),
+            messages: vec![msg("lobby", 1, "bob")],
+            unread: true,
+        });
+        assert_eq!(m.rooms["books"].unread, 2);
+        assert_eq!(m.rooms["lobby"].unread, 0);
+        m.select("books");
+        assert_eq!(m.rooms["books"].unread, 0);
+    }
+}

@@ -1,0 +1,57 @@
+//! The fan-out benchmark behind `chatroom-bench`: many clients in one room, each
+//! posting timestamped messages, every receiver measuring latency and checking
+//! that nothing was lost or duplicated; plus a lossy UDP relay for the
+//! head-of-line-blocking comparison. See docs/performance.md.
+//!
+//! # Layout
+//! - [`run`]: the benchmark itself: connect, register and join; send; receive; report.
+//! - [`payload`]: the message text that carries its send time.
+//! - [`tracker`]: per-receiver accounting of sequence numbers (lost, duplicated, out of order).
+//! - [`stats`]: the [`Report`], its percentiles and its table.
+//! - [`procstat`]: CPU time and peak memory from `/proc`.
+//! - [`relay`]: a UDP relay that drops and delays datagrams with a seeded generator.
+
+pub mod payload;
+pub mod procstat;
+pub mod relay;
+pub mod run;
+pub mod stats;
+pub mod tracker;
+
+pub use run::{BenchConfig, run};
+pub use stats::Report;
+
+/// Why a benchmark run or the relay failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A client could not connect, register, log in or join.
+    #[error("setting up client {index}: {source}")]
+    Setup {
+        /// Which client.
+        index: usize,
+        /// What went wrong.
+        source: crate::ClientError,
+    },
+    /// The client library failed outside a particular client's setup.
+    #[error(transparent)]
+    Client(#[from] crate::ClientError),
+    /// Reading `/proc` failed or was not understood.
+    #[error("reading {path}: {reason}")]
+    Proc {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A socket operation of the relay failed.
+    #[error("{action}: {source}")]
+    Io {
+        /// What was being done.
+        action: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The options do not make sense together.
+    #[error("{0}")]
+    Invalid(String),
+}

@@ -1,0 +1,534 @@
+//! One benchmark run: connect N clients (sharing QUIC endpoints), register
+//! and log them in, join one room; then every client posts M timestamped
+//! messages — unpaced or at R per second — while every client receives all
+//! of them, measuring latency and accounting for each sequence number.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chatroom_common::protocol::{ErrorCode, Event, OtpAlgorithm, Seq};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::procstat::{self, Process, Usage};
+use super::stats::{self, Latency, ProcReport, Report};
+use super::tracker::{Recorded, SeqTracker};
+use super::{BenchError, payload};
+use crate::connection::{self, ConnectOptions, EventStreams};
+use crate::{ClientError, Session, Trust};
+
+/// The passphrase of every benchmark account (S/KEY chains are computed here).
+const PASSPHRASE: &str = "chatroom benchmark passphrase";
+/// How often the progress bar and the completion check look at the counters.
+const TICK: Duration = Duration::from_millis(20);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// `HOST:PORT` of the server (or of the relay in front of it).
+    pub server: String,
+    /// How to verify the server.
+    pub trust: Trust,
+    /// Clients, each sending and receiving.
+    pub clients: usize,
+    /// Messages each client sends.
+    pub messages: u64,
+    /// Messages per second per client; `None` sends each as soon as the last was acknowledged.
+    pub rate: Option<f64>,
+    /// Bytes of text per message (at least the timestamp).
+    pub payload: usize,
+    /// The room; `None` makes a fresh `bench-<run>` room.
+    pub room: Option<String>,
+    /// The server's process id, to read its CPU time and memory.
+    pub server_pid: Option<u32>,
+    /// Clients sharing one QUIC endpoint (one UDP socket and driver task).
+    pub connections_per_endpoint: usize,
+    /// How the server pushes events (must match its `--stream-mode`).
+    pub event_streams: EventStreams,
+    /// Draw progress bars on the terminal.
+    pub progress: bool,
+    /// Give up on missing deliveries after this long without progress.
+    pub drain_timeout: Duration,
+    /// Clients being set up at once.
+    pub setup_concurrency: usize,
+}
+
+impl BenchConfig {
+    /// Defaults: 10 clients × 100 unpaced 64-byte messages, 16 clients per endpoint.
+    pub fn new(server: impl Into<String>, trust: Trust) -> Self {
+        Self {
+            server: server.into(),
+            trust,
+            clients: 10,
+            messages: 100,
+            rate: None,
+            payload: 64,
+            room: None,
+            server_pid: None,
+            connections_per_endpoint: 16,
+            event_streams: EventStreams::PerMessage,
+            progress: false,
+            drain_timeout: Duration::from_secs(10),
+            setup_concurrency: 32,
+        }
+    }
+}
+
+/// What the receivers are told once everyone has joined.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// The room's last sequence number before the first send.
+    base: Seq,
+    /// The most messages the run can post.
+    expected: u64,
+}
+
+/// One receiver's findings.
+struct Received {
+    hist: Histogram<u64>,
+    unique: u64,
+    duplicates: u64,
+    out_of_order: u64,
+    resyncs: u64,
+    last_arrival: Option<Instant>,
+}
+
+/// One sender's findings.
+#[derive(Default)]
+struct SendOutcome {
+    sent: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+/// A set-up client: its session, and the latest sequence number it saw at join.
+struct Ready {
+    index: usize,
+    session: Session,
+    latest_seq: Seq,
+}
+
+/// Runs the benchmark and reports what it measured.
+pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
+    if config.clients == 0 || config.messages == 0 {
+        return Err(BenchError::Invalid(
+            "need at least one client and one message".into(),
+        ));
+    }
+    if config.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err(BenchError::Invalid(
+            "--rate must be a positive number".into(),
+        ));
+    }
+    let config = Arc::new(config);
+    let run_id = run_id();
+    let room_name = config
+        .room
+        .clone()
+        .unwrap_or_else(|| format!("bench-{run_id}"));
+    let (plan_tx, plan_rx) = watch::channel(None::<Plan>);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let delivered = Arc::new(AtomicU64::new(0));
+
+    // Setup: client 0 makes the room, then everyone registers, logs in and
+    // joins, a few at a time. Each receiver starts draining events at once, so
+    // the presence events of the setup never back up.
+    let setup_started = Instant::now();
+    let (addr, _) = connection::resolve(&config.server).await?;
+    let per_endpoint = config.connections_per_endpoint.max(1);
+    let endpoints = (0..config.clients.div_ceil(per_endpoint))
+        .map(|_| connection::endpoint_for(addr))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bar = progress_bar(&config, config.clients as u64, "setting up");
+    let mut receivers = JoinSet::new();
+    let first = setup_client(&config, 0, &run_id, &room_name, &endpoints[0], true).await?;
+    let canonical_room: Arc<str> = Arc::from(first.1.as_str());
+    let mut ready = vec![spawn_receiver(
+        first.0,
+        first.2,
+        &mut receivers,
+        &canonical_room,
+        &plan_rx,
+        &stop_rx,
+        &delivered,
+    )];
+    bar.inc(1);
+    let permits = Arc::new(Semaphore::new(config.setup_concurrency.max(1)));
+    let mut setups = JoinSet::new();
+    for index in 1..config.clients {
+        let (config, run_id, room) = (config.clone(), run_id.clone(), canonical_room.clone());
+        let endpoint = endpoints[index / per_endpoint].clone();
+        let permits = permits.clone();
+        setups.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            setup_client(&config, index, &run_id, &room, &endpoint, false).await
+        });
+    }
+    while let Some(joined) = setups.join_next().await {
+        let (client, _, events) =
+            joined.map_err(|e| BenchError::Invalid(format!("a setup task failed: {e}")))??;
+        ready.push(spawn_receiver(
+            client,
+            events,
+            &mut receivers,
+            &canonical_room,
+            &plan_rx,
+            &stop_rx,
+            &delivered,
+        ));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    ready.sort_by_key(|r| r.index);
+    let setup_seconds = setup_started.elapsed().as_secs_f64();
+
+    // Measure: start the clocks, tell the receivers what to expect, send.
+    let base = ready.iter().map(|r| r.latest_seq).max().unwrap_or(0);
+    let expected_per_receiver = config.clients as u64 * config.messages;
+    let server_before = config
+        .server_pid
+        .map(|pid| procstat::read(Process::Pid(pid)))
+        .transpose()?;
+    let bench_before = procstat::read(Process::Current)?;
+    let t0 = Instant::now();
+    let _ = plan_tx.send(Some(Plan {
+        base,
+        expected: expected_per_receiver,
+    }));
+    let sessions: Vec<Arc<Session>> = ready.into_iter().map(|r| Arc::new(r.session)).collect();
+    let mut senders = JoinSet::new();
+    for (index, session) in sessions.iter().enumerate() {
+        let (config, session, room) = (config.clone(), session.clone(), canonical_room.clone());
+        senders.spawn(async move { send_all(&config, &session, &room, index, t0).await });
+    }
+    let receivers_total = config.clients as u64;
+    let bar = progress_bar(
+        &config,
+        expected_per_receiver * receivers_total,
+        "deliveries",
+    );
+    let mut outcome = SendOutcome::default();
+    let mut senders_done = false;
+    let mut last_progress = (0u64, Instant::now());
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            finished = senders.join_next(), if !senders_done => match finished {
+                Some(Ok(one)) => {
+                    outcome.sent += one.sent;
+                    outcome.errors += one.errors;
+                    if outcome.first_error.is_none() {
+                        outcome.first_error = one.first_error;
+                    }
+                }
+                Some(Err(e)) => return Err(BenchError::Invalid(format!("a sender task failed: {e}"))),
+                None => senders_done = true,
+            },
+            _ = tick.tick() => {
+                let now = delivered.load(Ordering::Relaxed);
+                bar.set_position(now);
+                if now != last_progress.0 {
+                    last_progress = (now, Instant::now());
+                }
+                if senders_done {
+                    let target = outcome.sent * receivers_total;
+                    if now >= target || last_progress.1.elapsed() >= config.drain_timeout {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    bar.finish_and_clear();
+
+    let mut hist = stats::new_histogram();
+    let (mut unique, mut duplicates, mut out_of_order, mut resyncs) = (0, 0, 0, 0);
+    let mut last_arrival = None::<Instant>;
+    while let Some(received) = receivers.join_next().await {
+        let received =
+            received.map_err(|e| BenchError::Invalid(format!("a receiver task failed: {e}")))?;
+        let _ = hist.add(&received.hist);
+        unique += received.unique;
+        duplicates += received.duplicates;
+        out_of_order += received.out_of_order;
+        resyncs += received.resyncs;
+        last_arrival = last_arrival.max(received.last_arrival);
+    }
+    let server_after = config
+        .server_pid
+        .map(|pid| procstat::read(Process::Pid(pid)))
+        .transpose()?;
+    let bench_after = procstat::read(Process::Current)?;
+    let elapsed = last_arrival
+        .map_or(Duration::ZERO, |t| t.duration_since(t0))
+        .as_secs_f64();
+
+    let mut closing = JoinSet::new();
+    for session in sessions {
+        closing.spawn(async move { session.close().await });
+    }
+    while closing.join_next().await.is_some() {}
+    for endpoint in &endpoints {
+        endpoint.close(0u32.into(), b"bench done");
+    }
+
+    let expected_deliveries = outcome.sent * receivers_total;
+    Ok(Report {
+        run_id,
+        room: canonical_room.to_string(),
+        stream_mode: match config.event_streams {
+            EventStreams::PerMessage => "per-message".into(),
+            EventStreams::Single => "single".into(),
+        },
+        clients: config.clients,
+        messages_per_client: config.messages,
+        rate_per_client: config.rate,
+        payload_bytes: config.payload,
+        connections_per_endpoint: per_endpoint,
+        setup_seconds,
+        sent: outcome.sent,
+        send_errors: outcome.errors,
+        first_send_error: outcome.first_error,
+        expected_deliveries,
+        deliveries: unique,
+        duplicates,
+        lost: expected_deliveries.saturating_sub(unique),
+        out_of_order,
+        resyncs,
+        elapsed_seconds: elapsed,
+        deliveries_per_second: if elapsed > 0.0 {
+            unique as f64 / elapsed
+        } else {
+            0.0
+        },
+        latency_us: Latency::of(&hist),
+        server: server_before
+            .zip(server_after)
+            .map(|(before, after)| proc_report(before, after, unique)),
+        bench: proc_report(bench_before, bench_after, unique),
+    })
+}
+
+fn proc_report(before: Usage, after: Usage, deliveries: u64) -> ProcReport {
+    let cpu_seconds = (after.cpu_seconds - before.cpu_seconds).max(0.0);
+    ProcReport {
+        cpu_seconds,
+        cpu_us_per_delivery: if deliveries > 0 {
+            cpu_seconds * 1e6 / deliveries as f64
+        } else {
+            0.0
+        },
+        peak_rss_mib: after.peak_rss_kib as f64 / 1024.0,
+        rss_mib: after.rss_kib as f64 / 1024.0,
+    }
+}
+
+/// A short random id in the alphabet user and room names allow.
+fn run_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
+        .collect()
+}
+
+fn progress_bar(config: &BenchConfig, len: u64, what: &'static str) -> ProgressBar {
+    if !config.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec} {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
+}
+
+/// Connects, registers `bench-<run>-<index>`, logs in and joins the room
+/// (client 0 creates it first). Returns the session, the room's canonical
+/// name and the event stream.
+async fn setup_client(
+    config: &BenchConfig,
+    index: usize,
+    run_id: &str,
+    room: &str,
+    endpoint: &quinn::Endpoint,
+    create: bool,
+) -> Result<(Ready, String, mpsc::Receiver<Event>), BenchError> {
+    let failed = |source| BenchError::Setup { index, source };
+    let options = ConnectOptions {
+        event_streams: config.event_streams,
+        endpoint: Some(endpoint.clone()),
+    };
+    let mut session = Session::connect_with(&config.server, &config.trust, &options)
+        .await
+        .map_err(failed)?;
+    let events = session
+        .take_events()
+        .ok_or_else(|| failed(ClientError::Protocol("no event stream".into())))?;
+    let username = format!("bench-{run_id}-{index}");
+    session
+        .register(
+            &username,
+            &format!("{username}@example.org"),
+            PASSPHRASE,
+            OtpAlgorithm::Md5,
+        )
+        .await
+        .map_err(|e| failed(explain(e)))?;
+    session
+        .login(&username, PASSPHRASE, None)
+        .await
+        .map_err(failed)?;
+    if create {
+        match session.create_room(room).await {
+            Ok(_) => {}
+            Err(e) if e.code() == Some(ErrorCode::RoomExists) => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    let joined = session.join(room).await.map_err(failed)?;
+    let name = joined.room.name.clone();
+    Ok((
+        Ready {
+            index,
+            session,
+            latest_seq: joined.room.latest_seq,
+        },
+        name,
+        events,
+    ))
+}
+
+/// Adds a hint to the rate-limit refusal a default server gives a benchmark.
+fn explain(e: ClientError) -> ClientError {
+    match &e {
+        ClientError::Server(reply) if reply.code == ErrorCode::RateLimited => {
+            ClientError::Protocol(format!(
+                "{e} (start the server with --registrations-per-hour and --registration-burst raised for benchmarks)"
+            ))
+        }
+        _ => e,
+    }
+}
+
+/// Starts the receiver of one client's events; hands back the client.
+fn spawn_receiver(
+    ready: Ready,
+    events: mpsc::Receiver<Event>,
+    receivers: &mut JoinSet<Received>,
+    room: &Arc<str>,
+    plan_rx: &watch::Receiver<Option<Plan>>,
+    stop_rx: &watch::Receiver<bool>,
+    delivered: &Arc<AtomicU64>,
+) -> Ready {
+    receivers.spawn(receive(
+        events,
+        room.clone(),
+        plan_rx.clone(),
+        stop_rx.clone(),
+        delivered.clone(),
+    ));
+    ready
+}
+
+/// Drains events until the plan arrives, then accounts for every message of
+/// the room until all expected ones are in or the run is stopped.
+async fn receive(
+    mut events: mpsc::Receiver<Event>,
+    room: Arc<str>,
+    mut plan_rx: watch::Receiver<Option<Plan>>,
+    mut stop_rx: watch::Receiver<bool>,
+    delivered: Arc<AtomicU64>,
+) -> Received {
+    let mut received = Received {
+        hist: stats::new_histogram(),
+        unique: 0,
+        duplicates: 0,
+        out_of_order: 0,
+        resyncs: 0,
+        last_arrival: None,
+    };
+    let plan = loop {
+        if let Some(plan) = *plan_rx.borrow_and_update() {
+            break plan;
+        }
+        tokio::select! {
+            changed = plan_rx.changed() => if changed.is_err() { return received },
+            event = events.recv() => if event.is_none() { return received },
+            _ = stop_rx.changed() => return received,
+        }
+    };
+    let mut tracker = SeqTracker::new(plan.base, plan.expected);
+    loop {
+        tokio::select! {
+            biased;
+            event = events.recv() => match event {
+                Some(Event::Message(message)) if *message.room == *room => {
+                    if tracker.record(message.seq) == Recorded::New {
+                        let now = payload::now_nanos();
+                        if let Some(sent) = payload::sent_nanos(&message.text) {
+                            received.hist.saturating_record(now.saturating_sub(sent) / 1000);
+                        }
+                        received.last_arrival = Some(Instant::now());
+                        delivered.fetch_add(1, Ordering::Relaxed);
+                        if tracker.complete() {
+                            break;
+                        }
+                    }
+                }
+                Some(Event::Resync { room: r, .. }) if *r == *room => received.resyncs += 1,
+                Some(_) => {}
+                None => break,
+            },
+            _ = stop_rx.changed() => break,
+        }
+    }
+    received.unique = tracker.unique();
+    received.duplicates = tracker.duplicates();
+    received.out_of_order = tracker.out_of_order();
+    received
+}
+
+/// Posts this client's messages: back to back, or on a schedule offset by
+/// the client's index so that paced clients do not all send at once.
+async fn send_all(
+    config: &BenchConfig,
+    session: &Session,
+    room: &str,
+    index: usize,
+    t0: Instant,
+) -> SendOutcome {
+    let mut outcome = SendOutcome::default();
+    let mut text = String::with_capacity(config.payload.max(24));
+    let phase = index as f64 / config.clients as f64;
+    for n in 0..config.messages {
+        if let Some(rate) = config.rate {
+            tokio::time::sleep_until(t0 + Duration::from_secs_f64((n as f64 + phase) / rate)).await;
+        }
+        payload::write(&mut text, payload::now_nanos(), config.payload);
+        match session.send(room, &text).await {
+            Ok(_) => {
+                outcome.sent += 1;
+            }
+            Err(e) => {
+                outcome.errors += 1;
+                let closed = matches!(e, ClientError::Closed(_));
+                outcome.first_error.get_or_insert_with(|| e.to_string());
+                if closed {
+                    // Every further send on this connection fails the same way.
+                    outcome.errors += config.messages - n - 1;
+                    break;
+                }
+            }
+        }
+    }
+    outcome
+}

@@ -1,0 +1,190 @@
+//! `chatroom-bench`: the fan-out benchmark (N clients in one room, each
+//! posting M timestamped messages) and `chatroom-bench relay`, a lossy UDP
+//! relay for the head-of-line-blocking comparison. See docs/performance.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use chatroom_client::Trust;
+use chatroom_client::bench::relay::{Relay, RelayConfig};
+use chatroom_client::bench::{self, BenchConfig};
+use chatroom_client::connection::EventStreams;
+use clap::{Args, Parser, Subcommand};
+
+/// Measures fan-out: deliveries per second, latency percentiles, losses, CPU.
+#[derive(Debug, Parser)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The server (or relay) as HOST:PORT.
+    #[arg(long)]
+    server: Option<String>,
+    /// SHA-256 fingerprint of the server's CA certificate (printed by the server).
+    #[arg(long, conflicts_with = "ca")]
+    pin: Option<String>,
+    /// The server's CA certificate file.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Clients; each sends and receives.
+    #[arg(long, default_value_t = 10)]
+    clients: usize,
+    /// Messages per client.
+    #[arg(long, default_value_t = 100)]
+    messages: u64,
+    /// Messages per second per client (default: unpaced, each after the last was acknowledged).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Bytes of text per message ("<unix-nanos> xxx…").
+    #[arg(long, default_value_t = 64)]
+    payload: usize,
+    /// Room to post in (default: a fresh bench-<run> room).
+    #[arg(long)]
+    room: Option<String>,
+    /// The server's process id: report its CPU time per delivery and peak memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Print one JSON object instead of the table (and no progress bars).
+    #[arg(long)]
+    json: bool,
+    /// Clients sharing one QUIC endpoint (UDP socket).
+    #[arg(long, default_value_t = 16)]
+    connections_per_endpoint: usize,
+    /// How the server pushes events: per-message, or single (a server started with --stream-mode single).
+    #[arg(long, default_value = "per-message")]
+    stream_mode: EventStreams,
+    /// Seconds to wait for missing deliveries after progress stops.
+    #[arg(long, default_value_t = 10)]
+    drain_timeout: u64,
+    /// Clients set up at once.
+    #[arg(long, default_value_t = 32)]
+    setup_concurrency: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Relay UDP between clients and a server, dropping and delaying datagrams (loopback tests only).
+    Relay(RelayArgs),
+}
+
+#[derive(Debug, Args)]
+struct RelayArgs {
+    /// Address clients connect to.
+    #[arg(long)]
+    listen: SocketAddr,
+    /// The server's address.
+    #[arg(long)]
+    to: SocketAddr,
+    /// Percent of datagrams to drop in each direction.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Milliseconds to delay every datagram in each direction.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Seed of the drop decisions.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("chatroom-bench: starting the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Relay(args)) => relay(args).await,
+            None => run(cli.run).await,
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("chatroom-bench: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let Some(server) = args.server else {
+        bail!("--server HOST:PORT is required (or use the relay subcommand)");
+    };
+    let trust = match (args.pin, args.ca) {
+        (Some(pin), None) => Trust::parse_pin(&pin).context("reading --pin")?,
+        (None, Some(ca)) => Trust::ca_file(&ca).context("reading --ca")?,
+        _ => bail!("give --pin HEX or --ca FILE"),
+    };
+    let mut config = BenchConfig::new(server, trust);
+    config.clients = args.clients;
+    config.messages = args.messages;
+    config.rate = args.rate;
+    config.payload = args.payload;
+    config.room = args.room;
+    config.server_pid = args.server_pid;
+    config.connections_per_endpoint = args.connections_per_endpoint;
+    config.event_streams = args.stream_mode;
+    config.progress = !args.json;
+    config.drain_timeout = Duration::from_secs(args.drain_timeout);
+    config.setup_concurrency = args.setup_concurrency;
+    let report = bench::run(config).await.context("benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+async fn relay(args: RelayArgs) -> anyhow::Result<()> {
+    if !args.listen.ip().is_loopback() || !args.to.ip().is_loopback() {
+        bail!("the relay is for loopback tests only: use 127.0.0.1 addresses");
+    }
+    let mut config = RelayConfig::new(args.listen, args.to);
+    config.loss_percent = args.loss;
+    config.delay = Duration::from_millis(args.delay_ms);
+    config.seed = args.seed;
+    let relay = Relay::bind(config).await.context("starting the relay")?;
+    eprintln!(
+        "relaying {} -> {} (loss {}%, delay {} ms, seed {})",
+        relay.local_addr()?,
+        args.to,
+        args.loss,
+        args.delay_ms,
+        args.seed
+    );
+    let stats = relay.run(shutdown_signal()).await.context("relaying")?;
+    eprintln!("relay stats: {}", serde_json::to_string(&stats)?);
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

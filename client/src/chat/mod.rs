@@ -1,0 +1,311 @@
+//! The chat worker: a reconnecting, headless chat client on its own tokio
+//! runtime thread, driven by [`Command`]s and reporting [`UiEvent`]s.
+//!
+//! The desktop app and the tests use it the same way: [`ChatHandle::spawn`]
+//! starts the thread, [`ChatHandle::send`] queues a command (never blocks), and
+//! [`ChatHandle::drain`] takes whatever the worker reported since the last
+//! call. The worker calls the waker after queueing events, which in the app is
+//! `egui::Context::request_repaint`, so the UI wakes only when there is news.
+//!
+//! # Layout
+//! - [`inbox`]: the mutex-guarded event queue and its waker.
+//! - `worker`: the select loop: commands, server events, reconnect timer.
+//! - `connect`: connecting, registering, logging in; failures in plain words.
+//! - `sync`: per-room timelines, joining, gap filling.
+//! - `outbox`: sends waiting for an acknowledgement, retried with the same key.
+//! - [`host`]: "Host a server on this computer".
+//! - [`backoff`]: reconnect delays.
+//! - [`problem`]: failures in plain words.
+
+pub mod backoff;
+mod connect;
+pub mod host;
+pub mod inbox;
+mod outbox;
+pub mod problem;
+mod sync;
+#[cfg(test)]
+mod tests;
+mod worker;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chatroom_common::protocol::{ChatMessage, IdempotencyKey, RoomInfo, Seq, UserInfo};
+use tokio::sync::mpsc;
+use tracing::warn;
+
+pub use host::HostInfo;
+pub use inbox::{Inbox, Waker};
+pub use problem::LoginProblem;
+
+use crate::Trust;
+
+/// A passphrase held in memory only: never persisted, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a passphrase.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The passphrase, for computing a one-time password.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// Who logs in where; the worker keeps it to log in again after a drop.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// `host:port` of the server.
+    pub server: String,
+    /// How the server's certificate is checked.
+    pub trust: Trust,
+    /// The account.
+    pub username: String,
+    /// The passphrase; the one-time password is computed from it locally.
+    pub passphrase: Secret,
+    /// The challenge count answered last time for this server and user
+    /// (refuses a server that asks for a used count again: the small-n attack).
+    pub last_count: Option<u32>,
+    /// Public rooms to (re)join besides `lobby` and the direct rooms.
+    pub rooms: Vec<String>,
+}
+
+/// What the UI asks of the network side.
+#[derive(Debug)]
+pub enum Command {
+    /// Fetch a server's certificate fingerprint for a trust-on-first-use prompt.
+    Probe {
+        /// `host:port`.
+        server: String,
+    },
+    /// Log in and stay logged in (reconnecting) until [`Command::Logout`].
+    Login(Credentials),
+    /// Create an account (the S/KEY chain is computed here), then log in.
+    Register {
+        /// Where and as whom; `last_count` is ignored.
+        credentials: Credentials,
+        /// The contact address the server asks for.
+        email: String,
+    },
+    /// Join a public room (its history and who is online follow).
+    Join {
+        /// The room's name.
+        room: String,
+    },
+    /// Create a public room and join it.
+    CreateRoom {
+        /// The room's name.
+        name: String,
+    },
+    /// Open the direct conversation with another user.
+    OpenDirect {
+        /// The other user's name.
+        user: String,
+    },
+    /// Post a message; `key` identifies it until acknowledged and makes retries safe.
+    Send {
+        /// The room.
+        room: String,
+        /// The text.
+        text: String,
+        /// The idempotency key, chosen by the caller.
+        key: IdempotencyKey,
+    },
+    /// Fetch a page of messages older than `before`.
+    LoadOlder {
+        /// The room.
+        room: String,
+        /// Exclusive upper bound (the oldest sequence number held).
+        before: Seq,
+    },
+    /// Ask the server for the list of rooms again.
+    RefreshRooms,
+    /// Close the connection, stop reconnecting and forget the passphrase.
+    Logout,
+    /// Start a server in this process; its fingerprint is reported for pinning.
+    Host {
+        /// Where its database and certificates live.
+        data_dir: PathBuf,
+        /// Addresses to try in order (e.g. port 4433, then any free port).
+        listen: Vec<SocketAddr>,
+    },
+    /// Stop everything: close the connection and the hosted server.
+    Shutdown,
+}
+
+/// The state of the connection, as the banner shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnStatus {
+    /// Not logged in.
+    Offline,
+    /// Connecting and logging in for the first time.
+    Connecting,
+    /// Logged in and receiving events.
+    Online,
+    /// The connection dropped; the worker is trying again by itself.
+    Reconnecting {
+        /// Why the last connection or attempt ended, in plain words.
+        reason: String,
+        /// How many attempts have failed so far.
+        attempt: u32,
+        /// How long until the next attempt.
+        retry_in: Duration,
+    },
+}
+
+/// What the network side reports to the UI.
+#[derive(Debug, Clone)]
+pub enum UiEvent {
+    /// The result of [`Command::Probe`].
+    Probed {
+        /// The server asked about.
+        server: String,
+        /// The SHA-256 fingerprint, or why it could not be fetched.
+        result: Result<[u8; 32], LoginProblem>,
+    },
+    /// The connection changed state.
+    Status(ConnStatus),
+    /// Logging in or registering failed and will not be retried.
+    LoginFailed(LoginProblem),
+    /// Logged in (also after every reconnect).
+    LoggedIn {
+        /// The server.
+        server: String,
+        /// The account.
+        user: UserInfo,
+        /// One-time passwords left before the chain must be replaced.
+        otp_remaining: u32,
+        /// What to pass as `last_count` next time (persist it).
+        last_count: u32,
+    },
+    /// The server's list of public rooms and this user's direct rooms.
+    RoomList(Vec<RoomInfo>),
+    /// A room was joined (or rejoined); `online` replaces the online list.
+    Joined {
+        /// The room.
+        room: RoomInfo,
+        /// Members online now.
+        online: Vec<UserInfo>,
+    },
+    /// Messages new to this client, ascending by sequence number.
+    Messages {
+        /// The room.
+        room: String,
+        /// The messages.
+        messages: Vec<ChatMessage>,
+        /// False for the history shown on a first join or older pages.
+        unread: bool,
+    },
+    /// A send was stored by the server (the message itself arrives in `Messages`).
+    Sent {
+        /// The room.
+        room: String,
+        /// The key given in [`Command::Send`].
+        key: IdempotencyKey,
+        /// Its sequence number.
+        seq: Seq,
+    },
+    /// A send was refused and will not be retried.
+    SendFailed {
+        /// The room.
+        room: String,
+        /// The key given in [`Command::Send`].
+        key: IdempotencyKey,
+        /// Why, in plain words.
+        reason: String,
+    },
+    /// Someone came online in a room, or left.
+    Presence {
+        /// The room.
+        room: String,
+        /// Who.
+        user: UserInfo,
+        /// True when they came.
+        online: bool,
+    },
+    /// The hosted server is running.
+    Hosting(HostInfo),
+    /// The hosted server could not start.
+    HostFailed(String),
+    /// A request failed; shown briefly, nothing else changes.
+    Notice(String),
+}
+
+/// How long [`ChatHandle`]'s drop waits for the worker to close connections.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+/// The UI's end of the worker: a command sender and the event queue.
+pub struct ChatHandle {
+    /// Commands to the worker; unbounded so sending never blocks the UI.
+    cmd_tx: mpsc::UnboundedSender<Command>,
+    /// Events from the worker.
+    inbox: Inbox,
+    /// The runtime thread, joined on drop so connections close cleanly.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ChatHandle {
+    /// Starts the runtime thread; `waker` is called after events are queued.
+    pub fn spawn(waker: Waker) -> std::io::Result<Self> {
+        let inbox = Inbox::new(waker);
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("chat-net")
+            .enable_all()
+            .build()?;
+        let worker_inbox = inbox.clone();
+        let thread = std::thread::Builder::new()
+            .name("chat-runtime".into())
+            .spawn(move || {
+                runtime.block_on(worker::run(cmd_rx, worker_inbox));
+                runtime.shutdown_timeout(SHUTDOWN_WAIT);
+            })?;
+        Ok(Self {
+            cmd_tx,
+            inbox,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a command; never blocks.
+    pub fn send(&self, command: Command) {
+        if self.cmd_tx.send(command).is_err() {
+            warn!("the chat worker has stopped; command dropped");
+        }
+    }
+
+    /// Takes every event reported since the last call.
+    pub fn drain(&self) -> Vec<UiEvent> {
+        self.inbox.drain()
+    }
+
+    /// Waits up to `timeout` for events, then takes them all: for headless
+    /// users such as tests and tools, never for the UI thread.
+    pub fn wait(&self, timeout: Duration) -> Vec<UiEvent> {
+        self.inbox.wait(timeout)
+    }
+}
+
+impl Drop for ChatHandle {
+    fn drop(&mut self) {
+        let _ = self.cmd_tx.send(Command::Shutdown);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Headless tests of the chat worker against the real server: reconnecting,
+//! filling gaps from history, and never showing a message twice.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chatroom_common::protocol::{ChatMessage, OtpAlgorithm, Seq};
+use chatroom_common::timeline::Timeline;
+use chatroom_server::{Config, Server};
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::sync::{self, RoomSync, Rooms};
+use super::{ChatHandle, Command, ConnStatus, Credentials, Inbox, Secret, UiEvent};
+use crate::session::new_key;
+use crate::{Session, Trust};
+
+const PASS: &str = "correct horse battery";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A real server on the test's own runtime.
+struct TestServer {
+    addr: SocketAddr,
+    pin: Trust,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+fn start(rt: &Runtime, dir: &Path, addr: SocketAddr) -> TestServer {
+    rt.block_on(async {
+        // Flood control is tested on its own; these tests post in bulk.
+        let mut config = Config::new(addr, dir);
+        config.limits.send_rate = 100_000.0;
+        config.limits.send_burst = 100_000;
+        let server = Server::bind(config).await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let pin = Trust::parse_pin(server.ca_fingerprint()).unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        TestServer {
+            addr,
+            pin,
+            stop,
+            task,
+        }
+    })
+}
+
+fn stop(rt: &Runtime, server: TestServer) {
+    let _ = server.stop.send(());
+    rt.block_on(server.task).unwrap();
+}
+
+fn session(rt: &Runtime, server: &TestServer, name: &str, register: bool) -> Session {
+    rt.block_on(async {
+        let mut s = Session::connect(&server.addr.to_string(), &server.pin)
+            .await
+            .unwrap();
+        if register {
+            s.register(name, "x@example.org", PASS, OtpAlgorithm::Md5)
+                .await
+                .unwrap();
+        }
+        s.login(name, PASS, None).await.unwrap();
+        s
+    })
+}
+
+/// Collects events until `done` holds for the collected list, or panics.
+fn collect_until(
+    handle: &ChatHandle,
+    all: &mut Vec<UiEvent>,
+    what: &str,
+    done: impl Fn(&[UiEvent]) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    while !done(all) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {all:#?}"
+        );
+        all.extend(handle.wait(Duration::from_millis(200)));
+    }
+}
+
+/// Every message the worker reported for `room`, in report order.
+fn messages(all: &[UiEvent], room: &str) -> Vec<ChatMessage> {
+    all.iter()
+        .filter_map(|e| match e {
+            UiEvent::Messages {
+                room: r, messages, ..
+            } if r == room => Some(messages.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+fn texts(all: &[UiEvent], room: &str) -> Vec<String> {
+    let mut by_seq: BTreeMap<Seq, String> = BTreeMap::new();
+    for m in messages(all, room) {
+        assert!(
+            by_seq.insert(m.seq, m.text.clone()).is_none(),
+            "message {} reported twice",
+            m.seq
+        );
+    }
+    by_seq.into_values().collect()
+}
+
+#[test]
+fn reconnects_after_a_restart_and_loses_or_repeats_nothing() {
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&rt, dir.path(), "127.0.0.1:0".parse().unwrap());
+    let addr = server.addr;
+    let bob = session(&rt, &server, "bob", true);
+    rt.block_on(bob.join("lobby")).unwrap();
+
+    let handle = ChatHandle::spawn(Arc::new(|| {})).unwrap();
+    handle.send(Command::Register {
+        credentials: Credentials {
+            server: addr.to_string(),
+            trust: server.pin.clone(),
+            username: "alice".into(),
+            passphrase: Secret::new(PASS),
+            last_count: None,
+            rooms: Vec::new(),
+        },
+        email: "alice@example.org".into(),
+    });
+    let mut all = Vec::new();
+    collect_until(&handle, &mut all, "the lobby", |all| {
+        all.iter()
+            .any(|e| matches!(e, UiEvent::Joined { room, .. } if room.name == "lobby"))
+    });
+    let first_count = all.iter().find_map(|e| match e {
+        UiEvent::LoggedIn { last_count, .. } => Some(*last_count),
+        _ => None,
+    });
+    assert!(first_count.is_some_and(|c| c < 1000), "{first_count:?}");
+    for i in 1..=3 {
+        rt.block_on(bob.send("lobby", &format!("before {i}")))
+            .unwrap();
+    }
+    collect_until(&handle, &mut all, "three messages", |all| {
+        texts(all, "lobby").len() == 3
+    });
+
+    drop(bob);
+    stop(&rt, server);
+    collect_until(&handle, &mut all, "the drop", |all| {
+        all.iter()
+            .any(|e| matches!(e, UiEvent::Status(ConnStatus::Reconnecting { .. })))
+    });
+    // Sent while offline: queued with its key, posted once after the reconnect.
+    let key = new_key();
+    handle.send(Command::Send {
+        room: "lobby".into(),
+        text: "queued while offline".into(),
+        key,
+    });
+
+    let server = start(&rt, dir.path(), addr);
+    let bob = session(&rt, &server, "bob", false);
+    for i in 1..=5 {
+        rt.block_on(bob.send("lobby", &format!("missed {i}")))
+            .unwrap();
+    }
+    collect_until(&handle, &mut all, "the queued send", |all| {
+        all.iter()
+            .any(|e| matches!(e, UiEvent::Sent { key: k, .. } if *k == key))
+    });
+    collect_until(&handle, &mut all, "every message", |all| {
+        texts(all, "lobby").len() == 9
+    });
+    let got = texts(&all, "lobby");
+    assert_eq!(&got[..3], ["before 1", "before 2", "before 3"]);
+    let missed: Vec<_> = got
+        .iter()
+        .filter(|t| t.starts_with("missed"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        missed,
+        (1..=5).map(|i| format!("missed {i}")).collect::<Vec<_>>()
+    );
+    // The server holds the queued message exactly once.
+    let (history, _) = rt
+        .block_on(bob.history(
+            "lobby",
+            chatroom_common::protocol::HistoryQuery::After {
+                after: 0,
+                limit: 100,
+            },
+        ))
+        .unwrap();
+    let queued = history
+        .iter()
+        .filter(|m| m.text == "queued while offline")
+        .count();
+    assert_eq!(queued, 1);
+    assert_eq!(history.len(), 9);
+    // The login after the reconnect refused no challenge: the count went down.
+    let counts: Vec<u32> = all
+        .iter()
+        .filter_map(|e| match e {
+            UiEvent::LoggedIn { last_count, .. } => Some(*last_count),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        counts.len() >= 2 && counts.windows(2).all(|w| w[1] < w[0]),
+        "{counts:?}"
+    );
+    drop(handle);
+    stop(&rt, server);
+}
+
+#[test]
+fn a_gap_is_filled_from_history_exactly_once() {
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&rt, dir.path(), "127.0.0.1:0".parse().unwrap());
+    let alice = session(&rt, &server, "alice", true);
+    for i in 1..=320 {
+        rt.block_on(alice.send("lobby", &format!("m{i}"))).unwrap();
+    }
+    let bob = session(&rt, &server, "bob", true);
+    let inbox = Inbox::new(Arc::new(|| {}));
+    let mut rooms = Rooms::default();
+    // Bob held messages 1..=5 before he was cut off; 315 were posted since.
+    let (held, _) = rt
+        .block_on(bob.history(
+            "lobby",
+            chatroom_common::protocol::HistoryQuery::After { after: 0, limit: 5 },
+        ))
+        .unwrap();
+    let mut timeline = Timeline::new(4096);
+    for m in held {
+        timeline.insert(m);
+    }
+    let info = rt.block_on(bob.join("lobby")).unwrap().room;
+    rooms
+        .map
+        .insert("lobby".into(), RoomSync { info, timeline });
+    rt.block_on(sync::join(&bob, &inbox, &mut rooms, "lobby", false))
+        .unwrap();
+    let all = inbox.drain();
+    let seqs: Vec<Seq> = messages(&all, "lobby").iter().map(|m| m.seq).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seqs.len(), "no duplicates");
+    assert_eq!(sorted, (6..=320).collect::<Vec<_>>());
+    assert!(rooms.map["lobby"].timeline.missing().is_none());
+    // Fill-ins count as unread: they are news to this client.
+    assert!(
+        all.iter()
+            .all(|e| !matches!(e, UiEvent::Messages { unread: false, .. }))
+    );
+    // A resync from an old mark reports nothing new.
+    let sync = rooms.map.get_mut("lobby").unwrap();
+    rt.block_on(sync::resync(&bob, &inbox, sync, 3)).unwrap();
+    assert!(messages(&inbox.drain(), "lobby").is_empty());
+    stop(&rt, server);
+}
+
+#[test]
+fn a_wrong_passphrase_is_reported_and_not_retried() {
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&rt, dir.path(), "127.0.0.1:0".parse().unwrap());
+    drop(session(&rt, &server, "carol", true));
+    let handle = ChatHandle::spawn(Arc::new(|| {})).unwrap();
+    handle.send(Command::Login(Credentials {
+        server: server.addr.to_string(),
+        trust: server.pin.clone(),
+        username: "carol".into(),
+        passphrase: Secret::new("not the passphrase"),
+        last_count: None,
+        rooms: Vec::new(),
+    }));
+    let mut all = Vec::new();
+    collect_until(&handle, &mut all, "the failure", |all| {
+        all.iter().any(|e| matches!(e, UiEvent::LoginFailed(_)))
+    });
+    assert!(all.iter().any(|e| matches!(
+        e,
+        UiEvent::LoginFailed(super::LoginProblem::WrongPassphrase)
+    )));
+    std::thread::sleep(Duration::from_secs(1));
+    all.extend(handle.drain());
+    assert!(
+        !all.iter()
+            .any(|e| matches!(e, UiEvent::Status(ConnStatus::Reconnecting { .. })))
+    );
+    drop(handle);
+    stop(&rt, server);
+}

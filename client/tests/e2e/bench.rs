@@ -1,0 +1,141 @@
+//! The benchmark's pieces that can be wrong, against the in-process server:
+//! its counts, the relay (with and without loss), and the single-stream mode.
+//! Nothing here asserts timing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chatroom_client::Trust;
+use chatroom_client::bench::relay::{Relay, RelayConfig};
+use chatroom_client::bench::{self, BenchConfig, Report};
+use chatroom_client::connection::EventStreams;
+use chatroom_server::{Config, Server, StreamMode};
+use tokio::sync::oneshot;
+
+use crate::harness::bulk_limits;
+
+/// A server in the given stream mode; returns its address, its pin and a stopper.
+async fn server(dir: &Path, mode: StreamMode) -> (String, Trust, oneshot::Sender<()>) {
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir);
+    config.limits = bulk_limits();
+    config.stream_mode = mode;
+    let server = Server::bind(config).await.expect("server binds");
+    let addr = server.local_addr().unwrap().to_string();
+    let pin = Trust::parse_pin(server.ca_fingerprint()).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    (addr, pin, stop)
+}
+
+fn config(addr: &str, pin: Trust, clients: usize, messages: u64) -> BenchConfig {
+    let mut config = BenchConfig::new(addr, pin);
+    config.clients = clients;
+    config.messages = messages;
+    config.connections_per_endpoint = 2;
+    config.drain_timeout = Duration::from_secs(30);
+    config
+}
+
+fn assert_complete(report: &Report, clients: usize, messages: u64) {
+    let sent = clients as u64 * messages;
+    assert_eq!(report.send_errors, 0, "{:?}", report.first_send_error);
+    assert_eq!(report.sent, sent);
+    assert_eq!(report.expected_deliveries, sent * clients as u64);
+    assert_eq!(report.deliveries, report.expected_deliveries, "{report}");
+    assert_eq!(report.lost, 0);
+    assert_eq!(report.duplicates, 0);
+    assert_eq!(report.resyncs, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_run_counts_every_delivery_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pin, _stop) = server(dir.path(), StreamMode::PerMessage).await;
+    let report = bench::run(config(&addr, pin, 5, 20)).await.unwrap();
+    assert_complete(&report, 5, 20);
+    assert_eq!(report.clients, 5);
+    assert!(report.room.starts_with("bench-"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_sending_into_a_named_room_delivers_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pin, _stop) = server(dir.path(), StreamMode::PerMessage).await;
+    let mut cfg = config(&addr, pin.clone(), 3, 4);
+    cfg.rate = Some(50.0);
+    cfg.room = Some("benchroom".into());
+    assert_complete(&bench::run(cfg).await.unwrap(), 3, 4);
+    // A second run in the same room starts after the first run's messages.
+    let mut cfg = config(&addr, pin, 2, 3);
+    cfg.room = Some("benchroom".into());
+    assert_complete(&bench::run(cfg).await.unwrap(), 2, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_stream_mode_delivers_everything_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pin, _stop) = server(dir.path(), StreamMode::Single).await;
+    let mut cfg = config(&addr, pin.clone(), 4, 25);
+    cfg.event_streams = EventStreams::Single;
+    let report = bench::run(cfg).await.unwrap();
+    assert_complete(&report, 4, 25);
+    assert_eq!(report.stream_mode, "single");
+    // With one sender, each message is queued before it is acknowledged and so
+    // before the next is sent: on one stream they must arrive in order.
+    let mut cfg = config(&addr, pin, 1, 30);
+    cfg.event_streams = EventStreams::Single;
+    let report = bench::run(cfg).await.unwrap();
+    assert_complete(&report, 1, 30);
+    assert_eq!(report.out_of_order, 0);
+}
+
+/// Runs the benchmark through the relay; returns the report and the relay's counts.
+async fn through_relay(
+    mode: StreamMode,
+    loss_percent: f64,
+    clients: usize,
+    messages: u64,
+) -> (Report, bench::relay::RelayStats) {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, pin, _stop) = server(dir.path(), mode).await;
+    let mut relay_config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), addr.parse().unwrap());
+    relay_config.loss_percent = loss_percent;
+    relay_config.seed = 5;
+    let relay = Relay::bind(relay_config).await.unwrap();
+    let relay_addr = relay.local_addr().unwrap().to_string();
+    let (stop_relay, relay_stopped) = oneshot::channel::<()>();
+    let relay_task = tokio::spawn(relay.run(async {
+        let _ = relay_stopped.await;
+    }));
+    let mut cfg = config(&relay_addr, pin, clients, messages);
+    if mode == StreamMode::Single {
+        cfg.event_streams = EventStreams::Single;
+    }
+    let report = bench::run(cfg).await.unwrap();
+    let _ = stop_relay.send(());
+    let stats = relay_task.await.unwrap().unwrap();
+    (report, stats)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_without_loss_passes_everything() {
+    let (report, stats) = through_relay(StreamMode::PerMessage, 0.0, 3, 10).await;
+    assert_complete(&report, 3, 10);
+    assert_eq!(stats.up_dropped + stats.down_dropped, 0);
+    assert!(stats.up_forwarded > 0 && stats.down_forwarded > 0);
+    assert_eq!(stats.peers, 2, "one upstream socket per client endpoint");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_loss_both_modes_still_deliver_everything_once() {
+    for mode in [StreamMode::PerMessage, StreamMode::Single] {
+        let (report, stats) = through_relay(mode, 5.0, 3, 10).await;
+        assert_complete(&report, 3, 10);
+        assert!(
+            stats.up_dropped + stats.down_dropped > 0,
+            "{mode:?}: the relay dropped nothing"
+        );
+    }
+}

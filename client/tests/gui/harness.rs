@@ -1,0 +1,219 @@
+//! GUI test harness: a real server on its own background tokio runtime, the
+//! real app in an `egui_kittest::Harness` (its network worker runs in its own
+//! thread, as in production), and helpers that act like a person: find
+//! widgets by role and label, type, click, and wait for the screen to change.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chatroom_client::app::{AppOptions, ChatApp, Settings};
+use chatroom_client::{Session, Trust};
+use chatroom_common::protocol::OtpAlgorithm;
+use chatroom_server::{Config, Server};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A passphrase that satisfies the RFC's minimum.
+pub const PASS: &str = "correct horse battery";
+/// Longest wait for the screen to change.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A real server and the runtime it runs on.
+pub struct TestServer {
+    /// The runtime (server tasks and the test's own sessions).
+    pub rt: Runtime,
+    /// `127.0.0.1:port`.
+    pub addr: SocketAddr,
+    /// The CA fingerprint, hex.
+    pub fingerprint: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on 127.0.0.1:0 in `dir`.
+    pub fn start(dir: &Path) -> Self {
+        Self::start_at(dir, "127.0.0.1:0".parse().unwrap())
+    }
+
+    /// Starts a server at `addr` (a fixed port to restart on the same one).
+    pub fn start_at(dir: &Path, addr: SocketAddr) -> Self {
+        let rt = Runtime::new().unwrap();
+        let (addr, fingerprint, stop, task) = rt.block_on(async {
+            let server = Server::bind(Config::new(addr, dir))
+                .await
+                .expect("server binds");
+            let addr = server.local_addr().unwrap();
+            let fingerprint = server.ca_fingerprint().to_owned();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                server
+                    .run(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("server runs");
+            });
+            (addr, fingerprint, stop, task)
+        });
+        Self {
+            rt,
+            addr,
+            fingerprint,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server gracefully (clients are told it is shutting down).
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            self.rt.block_on(task).expect("server task");
+        }
+    }
+
+    /// Settings with this server filled in and its certificate pinned.
+    pub fn pinned_settings(&self, username: &str) -> Settings {
+        let mut settings = Settings {
+            server: self.addr.to_string(),
+            username: username.to_owned(),
+            ..Settings::default()
+        };
+        settings.set_pin(&self.addr.to_string(), &self.fingerprint);
+        settings
+    }
+
+    /// A logged-in session for `name`, registering first when asked.
+    pub fn session(&self, name: &str, register: bool) -> Session {
+        let trust = Trust::parse_pin(&self.fingerprint).unwrap();
+        self.rt.block_on(async {
+            let mut s = Session::connect(&self.addr.to_string(), &trust)
+                .await
+                .expect("connects");
+            if register {
+                s.register(
+                    name,
+                    &format!("{name}@example.org"),
+                    PASS,
+                    OtpAlgorithm::Md5,
+                )
+                .await
+                .expect("registers");
+            }
+            s.login(name, PASS, None).await.expect("logs in");
+            s
+        })
+    }
+}
+
+/// App options for tests: hosting on loopback only, data under `dir`.
+pub fn options(dir: &Path) -> AppOptions {
+    AppOptions {
+        host_dir: dir.join("hosted"),
+        host_listen: vec!["127.0.0.1:0".parse().unwrap()],
+        search_cjk_font: false,
+        ..AppOptions::default()
+    }
+}
+
+/// The app in a kittest harness (missing glyphs panic, as kittest sets them to).
+pub fn app(settings: Settings, options: AppOptions) -> Harness<'static, ChatApp> {
+    Harness::builder()
+        .with_size([1100.0, 720.0])
+        .build_eframe(move |cc| {
+            ChatApp::with_settings(&cc.egui_ctx, settings, options).expect("app starts")
+        })
+}
+
+/// Steps the UI until `done` holds, sleeping between frames so network events
+/// arrive; panics after a generous bound with `what` and the visible tree.
+pub fn wait_for(
+    harness: &mut Harness<'static, ChatApp>,
+    what: &str,
+    done: impl Fn(&Harness<'static, ChatApp>) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out waiting for {what}; the screen shows:\n{:#?}",
+                harness.root()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Whether a node with exactly this label exists.
+pub fn shows(harness: &Harness<'static, ChatApp>, label: &str) -> bool {
+    harness.query_all_by_label(label).next().is_some()
+}
+
+/// Whether a node whose label contains `part` exists.
+/// (A wrapped label also has a text-run node per line, so this may match several.)
+pub fn shows_part(harness: &Harness<'static, ChatApp>, part: &str) -> bool {
+    harness.query_all_by_label_contains(part).next().is_some()
+}
+
+/// Types into the text field labelled `label`, as a person would.
+pub fn fill(harness: &mut Harness<'static, ChatApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.step();
+    harness.get_by_label(label).type_text(text);
+    harness.step();
+}
+
+/// Clicks the button labelled `label`.
+pub fn click(harness: &mut Harness<'static, ChatApp>, label: &str) {
+    harness.get_by_role_and_label(Role::Button, label).click();
+    harness.step();
+    harness.step();
+}
+
+/// Logs in through the form (the server must be pinned in the settings).
+pub fn log_in(harness: &mut Harness<'static, ChatApp>, passphrase: &str) {
+    fill(harness, "Passphrase", passphrase);
+    click(harness, "Connect and log in");
+}
+
+/// Registers through the form with the server and username already filled in.
+pub fn register(harness: &mut Harness<'static, ChatApp>, email: &str) {
+    click(harness, "Register");
+    fill(harness, "E-mail", email);
+    fill(harness, "Passphrase", PASS);
+    fill(harness, "Passphrase again", PASS);
+    click(harness, "Create the account");
+}
+
+/// Waits until the chat screen shows the lobby.
+pub fn wait_for_lobby(harness: &mut Harness<'static, ChatApp>) {
+    wait_for(harness, "the lobby", |h| {
+        shows(h, "# lobby") && shows(h, "Log out")
+    });
+}
+
+/// Types a message and presses Enter.
+pub fn send(harness: &mut Harness<'static, ChatApp>, text: &str) {
+    fill(harness, "Message", text);
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+}
+
+/// The vertical position of the (single) label `text`, for order checks.
+pub fn top_of(harness: &Harness<'static, ChatApp>, text: &str) -> f32 {
+    let all = harness.get_all_by_label(text).collect::<Vec<_>>();
+    assert_eq!(all.len(), 1, "{text:?} is shown {} times", all.len());
+    all[0].rect().min.y
+}

@@ -1,0 +1,9 @@
+//! GUI tests: the real app, driven through egui_kittest by accessible role and
+//! label, against a real in-process server.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod chat;
+mod harness;
+mod login;
+mod text;
+mod trust;

@@ -1,0 +1,83 @@
+# Helpers shared by scripts/bench.sh and scripts/bench-loss.sh (sourced, not run).
+# Expects $root; sets $bin, $work and the cleanup trap.
+
+build_release() {
+  cargo build --release -q -p chatroom-server -p chatroom-client \
+    --bin chatroom-server --bin chatroom-bench
+  bin=${CARGO_TARGET_DIR:-$root/target}/release
+}
+
+work=$(mktemp -d)
+server_pid=""
+relay_pid=""
+cleanup() {
+  [[ -n "$relay_pid" ]] && kill "$relay_pid" 2>/dev/null || true
+  [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_server NAME [extra flags...]: a release server on a free loopback port
+# with a fresh data directory and flood control opened up; sets server_pid,
+# server_addr and server_pin.
+start_server() {
+  local name=$1
+  shift
+  RUST_LOG=${BENCH_SERVER_LOG:-warn} "$bin/chatroom-server" --listen 127.0.0.1:0 \
+    --data-dir "$work/$name" \
+    --send-rate 1000000 --send-burst 1000000 \
+    --registrations-per-hour 1000000000 --registration-burst 1000000 \
+    --max-connections-per-ip 100000 "$@" \
+    >"$work/$name.out" 2>"$work/$name.err" &
+  server_pid=$!
+  for _ in $(seq 300); do
+    grep -q "fingerprint" "$work/$name.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  server_addr=$(sed -n 's/^Chatroom server listening on \([^ ]*\).*/\1/p' "$work/$name.out")
+  server_pin=$(sed -n 's/^CA SHA-256 fingerprint: //p' "$work/$name.out")
+  if [[ -z "$server_addr" || -z "$server_pin" ]]; then
+    echo "bench: the server did not start" >&2
+    cat "$work/$name.err" >&2
+    exit 1
+  fi
+}
+
+stop_server() {
+  if [[ -n "$server_pid" ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+
+# start_relay NAME TO [flags...]: the lossy relay on a free loopback port; sets
+# relay_pid and relay_addr.
+start_relay() {
+  local name=$1 to=$2
+  shift 2
+  "$bin/chatroom-bench" relay --listen 127.0.0.1:0 --to "$to" "$@" 2>"$work/$name.relay" &
+  relay_pid=$!
+  for _ in $(seq 100); do
+    grep -q "^relaying" "$work/$name.relay" 2>/dev/null && break
+    sleep 0.1
+  done
+  relay_addr=$(sed -n 's/^relaying \([^ ]*\) .*/\1/p' "$work/$name.relay")
+  [[ -n "$relay_addr" ]] || { echo "bench: the relay did not start" >&2; cat "$work/$name.relay" >&2; exit 1; }
+}
+
+stop_relay() {
+  if [[ -n "$relay_pid" ]]; then
+    kill -TERM "$relay_pid" 2>/dev/null || true
+    wait "$relay_pid" 2>/dev/null || true
+    relay_pid=""
+  fi
+}
+
+# machine_line: what the numbers were measured on.
+machine_line() {
+  local cpu
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  echo "machine: $(nproc) cores ($cpu), load $(cut -d' ' -f1-3 /proc/loadavg); $(date -u +%Y-%m-%dT%H:%MZ); commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}

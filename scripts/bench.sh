@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The fan-out benchmark's standard scenarios against a release chatroom-server
+# on loopback (fresh temporary data directory and SQLite for each), printed as
+# a table. BENCH_SCALE=small runs reduced versions in well under a minute.
+# Arguments pick scenarios (default: S1 S2 S3); BENCH_ARGS adds chatroom-bench
+# flags (e.g. "--connections-per-endpoint 50"); BENCH_SERVER_ARGS adds server flags.
+#   S1 burst: 50 clients × 1,000 messages, unpaced, 64 B
+#   S2 paced: 50 clients × 40 msg/s for 5 s, 64 B
+#   S3 crowd: 1,000 clients × 1 msg/s for 20 s, 64 B
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh
+build_release
+
+scale=${BENCH_SCALE:-full}
+scenarios=("$@")
+[[ ${#scenarios[@]} -gt 0 ]] || scenarios=(S1 S2 S3)
+
+# scenario_args NAME: the chatroom-bench flags of a scenario at this scale.
+scenario_args() {
+  case "$scale:$1" in
+    full:S1) echo "--clients 50 --messages 1000" ;;
+    full:S2) echo "--clients 50 --rate 40 --messages 200" ;;
+    full:S3) echo "--clients 1000 --rate 1 --messages 20 --connections-per-endpoint 50" ;;
+    small:S1) echo "--clients 10 --messages 200" ;;
+    small:S2) echo "--clients 10 --rate 40 --messages 80" ;;
+    small:S3) echo "--clients 100 --rate 1 --messages 5 --connections-per-endpoint 50" ;;
+    *) echo "bench: unknown scenario $1 or BENCH_SCALE $scale" >&2; exit 2 ;;
+  esac
+}
+
+machine_line
+results=()
+for name in "${scenarios[@]}"; do
+  args=$(scenario_args "$name")
+  # shellcheck disable=SC2086 # the flags are meant to split
+  start_server "$name" ${BENCH_SERVER_ARGS:-}
+  echo "$name: chatroom-bench $args ${BENCH_ARGS:-}" >&2
+  # shellcheck disable=SC2086
+  if ! "$bin/chatroom-bench" --server "$server_addr" --pin "$server_pin" --payload 64 \
+      --server-pid "$server_pid" --json $args ${BENCH_ARGS:-} >"$work/$name.json"; then
+    echo "bench: $name failed" >&2
+    tail -5 "$work/$name.err" >&2
+  fi
+  stop_server
+  [[ -s "$work/$name.json" ]] && results+=("$name")
+done
+
+printf '\n| scenario | clients × msgs | deliveries | deliveries/s | p50 ms | p99 ms | p99.9 ms | max ms | lost | dup | resync | server µs/deliv | server peak RSS MiB | bench µs/deliv |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+for name in "${results[@]}"; do
+  jq -r --arg name "$name" '
+    def ms: . / 1000 | (. * 100 | round) / 100;
+    def r2: (. * 100 | round) / 100;
+    "| \($name) | \(.clients) × \(.messages_per_client)\(if .rate_per_client then " @\(.rate_per_client)/s" else "" end) | \(.deliveries)/\(.expected_deliveries) | \(.deliveries_per_second | round) | \(.latency_us.p50 | ms) | \(.latency_us.p99 | ms) | \(.latency_us.p999 | ms) | \(.latency_us.max | ms) | \(.lost) | \(.duplicates) | \(.resyncs) | \(.server.cpu_us_per_delivery | r2) | \(.server.peak_rss_mib | round) | \(.bench.cpu_us_per_delivery | r2) |"
+  ' "$work/$name.json"
+done
+if [[ -n "${BENCH_KEEP:-}" ]]; then
+  mkdir -p "$BENCH_KEEP"
+  cp "$work"/*.json "$BENCH_KEEP"/ 2>/dev/null || true
+fi
