@@ -55,4 +55,34 @@ kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""
 grep -q "shutdown complete" "$work/server.err"
-echo "smoke: 2 passed, 0 failed"
+
+# kill -9 right after acknowledgements: every acknowledged message survives.
+start_server() {
+  : >"$work/server.out"
+  "$bin/chatroom-server" --listen "$addr" --data-dir "$work/data" >"$work/server.out" 2>>"$work/server.err" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    grep -q "fingerprint" "$work/server.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "smoke: server did not restart"; cat "$work/server.err"; exit 1
+}
+start_server
+acked=()
+for i in 1 2 3 4 5; do
+  acked+=("$(cli --pin "$pin" --user alice send lobby "durable $i" | sed -n 's/^sent #//p')")
+done
+kill -KILL "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=""
+start_server
+cli --pin "$pin" --user alice history lobby --limit 50 >"$work/history.out"
+for i in 1 2 3 4 5; do
+  n=$(grep -c "alice: durable $i\$" "$work/history.out")
+  [[ "$n" == 1 ]] || { echo "smoke: 'durable $i' stored $n times after kill -9"; cat "$work/history.out"; exit 1; }
+  grep -q "^\[lobby#${acked[$((i-1))]}\] alice: durable $i\$" "$work/history.out" || { echo "smoke: 'durable $i' lost its sequence number"; exit 1; }
+done
+kill -TERM "$server_pid"
+wait "$server_pid"
+server_pid=""
+echo "smoke: 3 passed, 0 failed"

@@ -121,6 +121,8 @@ async fn main() {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Logs go to stderr; stdout carries only the address and fingerprint lines.
+        .with_writer(std::io::stderr)
         .init();
     if let Err(e) = run(Cli::parse()).await {
         eprintln!("chatroom-server: {e:#}");
