@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 /// A passphrase that satisfies the RFC's minimum.
 pub const PASS: &str = "correct horse battery";
 /// Longest wait for the screen to change.
-const WAIT: Duration = Duration::from_secs(30);
+const WAIT: Duration = Duration::from_secs(90);
 
 /// A real server and the runtime it runs on.
 pub struct TestServer {
