@@ -167,10 +167,20 @@ pub fn shows_part(harness: &Harness<'static, ChatApp>, part: &str) -> bool {
     harness.query_all_by_label_contains(part).next().is_some()
 }
 
-/// Types into the text field labelled `label`, as a person would.
+/// Types into the text field labelled `label`, as a person would: focus it,
+/// check that the cursor is there, then type.
 pub fn fill(harness: &mut Harness<'static, ChatApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.step();
+    for _ in 0..20 {
+        if harness.get_by_label(label).is_focused() {
+            break;
+        }
+        harness.get_by_label(label).focus();
+        harness.step();
+    }
+    assert!(
+        harness.get_by_label(label).is_focused(),
+        "{label} takes no focus"
+    );
     harness.get_by_label(label).type_text(text);
     harness.step();
 }
@@ -204,11 +214,16 @@ pub fn wait_for_lobby(harness: &mut Harness<'static, ChatApp>) {
     });
 }
 
-/// Types a message and presses Enter.
+/// Types a message and presses Enter; checks the composer took it.
 pub fn send(harness: &mut Harness<'static, ChatApp>, text: &str) {
     fill(harness, "Message", text);
+    assert_eq!(
+        harness.get_by_label("Message").value().as_deref(),
+        Some(text)
+    );
     harness.key_press(egui::Key::Enter);
     harness.step();
+    assert_eq!(harness.get_by_label("Message").value().as_deref(), Some(""));
 }
 
 /// The vertical position of the (single) label `text`, for order checks.
