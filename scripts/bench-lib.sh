@@ -1,9 +1,12 @@
 # Helpers shared by scripts/bench.sh and scripts/bench-loss.sh (sourced, not run).
 # Expects $root; sets $bin, $work and the cleanup trap.
 
+# BENCH_NO_BUILD=1 uses the binaries as they are (to compare runs of one build).
 build_release() {
-  cargo build --release -q -p chatroom-server -p chatroom-client \
-    --bin chatroom-server --bin chatroom-bench
+  if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
+    cargo build --release -q -p chatroom-server -p chatroom-client \
+      --bin chatroom-server --bin chatroom-bench
+  fi
   bin=${CARGO_TARGET_DIR:-$root/target}/release
 }
 

@@ -25,6 +25,10 @@ const EVENT_BUFFER: usize = 8192;
 /// How many pushed streams the server may have open towards us at once: enough
 /// for a busy room's burst, since the server's pushes stall at this limit.
 const MAX_PUSH_STREAMS: u32 = 4096;
+/// UDP socket buffers asked for: a busy room's burst overflows Linux's
+/// default 208 KiB, and a datagram dropped there is a retransmission later
+/// (the kernel caps the request at `net.core.rmem_max`/`wmem_max`).
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 
 /// An open, `Hello`-checked connection.
 pub struct Connection {
@@ -100,7 +104,25 @@ pub fn endpoint_for(addr: SocketAddr) -> Result<Endpoint, ClientError> {
     } else {
         (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
     };
-    Ok(Endpoint::client(bind)?)
+    // What `Endpoint::client` does, plus the socket buffers.
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(bind), Type::DGRAM, Some(Protocol::UDP))?;
+    if bind.is_ipv6() {
+        // Dual-stack where possible; an IPv6-only socket still reaches IPv6 servers.
+        let _ = socket.set_only_v6(false);
+    }
+    // Best effort: a smaller buffer only means more retransmissions under load.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    socket.bind(&bind.into())?;
+    let runtime = quinn::default_runtime()
+        .ok_or_else(|| ClientError::Io(std::io::Error::other("no async runtime")))?;
+    Ok(Endpoint::new(
+        quinn::EndpointConfig::default(),
+        None,
+        socket.into(),
+        runtime,
+    )?)
 }
 
 fn quinn_config(mut tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, ClientError> {

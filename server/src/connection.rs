@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use chatroom_common::codec;
 use chatroom_common::protocol::{
     ErrorCode, ErrorReply, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, Request, Response, close_code,
@@ -186,12 +187,12 @@ async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Vec<u8>, R
 /// only buffers, so a lost packet on one stream never holds up the next one.
 async fn write_events(conn: Connection, mut outbox: OutboxReceiver) {
     while let Some(event) = outbox.rx.recv().await {
-        if push(&conn, &event).await.is_err() {
+        if push(&conn, event).await.is_err() {
             return;
         }
         if outbox.rx.is_empty() {
             for resync in outbox.take_resyncs() {
-                if push(&conn, &resync).await.is_err() {
+                if push(&conn, resync).await.is_err() {
                     return;
                 }
             }
@@ -199,9 +200,11 @@ async fn write_events(conn: Connection, mut outbox: OutboxReceiver) {
     }
 }
 
-async fn push(conn: &Connection, bytes: &[u8]) -> Result<(), ()> {
+/// Pushes one event on a stream of its own. The bytes are handed to quinn as
+/// they are: every recipient's stream shares the one encoded buffer.
+async fn push(conn: &Connection, bytes: Bytes) -> Result<(), ()> {
     let mut stream = conn.open_uni().await.map_err(|_| ())?;
-    stream.write_all(bytes).await.map_err(|_| ())?;
+    stream.write_chunk(bytes).await.map_err(|_| ())?;
     stream.finish().map_err(|_| ())
 }
 
@@ -213,12 +216,12 @@ async fn write_framed_events(conn: Connection, mut outbox: OutboxReceiver) {
         return;
     };
     while let Some(event) = outbox.rx.recv().await {
-        if write_frame(&mut stream, &event).await.is_err() {
+        if write_frame(&mut stream, event).await.is_err() {
             return;
         }
         if outbox.rx.is_empty() {
             for resync in outbox.take_resyncs() {
-                if write_frame(&mut stream, &resync).await.is_err() {
+                if write_frame(&mut stream, resync).await.is_err() {
                     return;
                 }
             }
@@ -227,10 +230,10 @@ async fn write_framed_events(conn: Connection, mut outbox: OutboxReceiver) {
     let _ = stream.finish();
 }
 
-async fn write_frame(stream: &mut SendStream, bytes: &[u8]) -> Result<(), ()> {
+async fn write_frame(stream: &mut SendStream, bytes: Bytes) -> Result<(), ()> {
     let len = u32::try_from(bytes.len()).map_err(|_| ())?;
     stream.write_all(&len.to_be_bytes()).await.map_err(|_| ())?;
-    stream.write_all(bytes).await.map_err(|_| ())
+    stream.write_chunk(bytes).await.map_err(|_| ())
 }
 
 #[cfg(test)]

@@ -27,6 +27,13 @@ use crate::tls::{self, TlsError};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for connections to finish.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// UDP socket buffers asked for. Linux's default (208 KiB) overflows when
+/// many clients acknowledge a fan-out burst at once, and every datagram
+/// dropped there costs a retransmission; the kernel caps the request at
+/// `net.core.rmem_max`/`wmem_max`.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// Packets a client may receive before it must acknowledge (see [`ack_frequency`]).
+const ACK_ELICITING_THRESHOLD: u32 = 8;
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -124,11 +131,12 @@ impl Server {
             .max_idle_timeout(limits.idle_timeout.try_into().ok())
             // Clients never open unidirectional streams; the server pushes on them.
             .max_concurrent_uni_streams(VarInt::from_u32(0))
-            .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_concurrent_requests));
+            .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_concurrent_requests))
+            .ack_frequency_config(Some(ack_frequency()));
         server_config.transport_config(Arc::new(transport));
 
         let endpoint =
-            Endpoint::server(server_config, config.listen).map_err(|source| ServerError::Io {
+            bind_endpoint(server_config, config.listen).map_err(|source| ServerError::Io {
                 action: format!("binding UDP {}", config.listen),
                 source,
             })?;
@@ -252,6 +260,36 @@ impl Server {
         info!("shutdown complete");
         Ok(())
     }
+}
+
+/// Asks clients (QUIC ACK frequency extension, which quinn speaks on both
+/// ends) to acknowledge every few packets instead of every other one: a
+/// fan-out burst is mostly one-way, and processing acknowledgements was a
+/// large share of the server's time per delivery (docs/performance.md).
+fn ack_frequency() -> quinn::AckFrequencyConfig {
+    let mut config = quinn::AckFrequencyConfig::default();
+    config.ack_eliciting_threshold(VarInt::from_u32(ACK_ELICITING_THRESHOLD));
+    config
+}
+
+/// `Endpoint::server`, with larger socket buffers.
+fn bind_endpoint(
+    server_config: quinn::ServerConfig,
+    addr: SocketAddr,
+) -> std::io::Result<Endpoint> {
+    let socket = std::net::UdpSocket::bind(addr)?;
+    let sock = socket2::SockRef::from(&socket);
+    // Best effort: a smaller buffer only means more retransmissions under load.
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    let runtime = quinn::default_runtime()
+        .ok_or_else(|| std::io::Error::other("no async runtime for the QUIC endpoint"))?;
+    Endpoint::new(
+        quinn::EndpointConfig::default(),
+        Some(server_config),
+        socket,
+        runtime,
+    )
 }
 
 /// Opens the avatar directories and fills the pool with generated defaults,

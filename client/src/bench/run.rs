@@ -168,9 +168,21 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             setup_client(&config, index, &run_id, &room, &endpoint, false).await
         });
     }
+    let (mut setup_errors, mut first_setup_error) = (0usize, None::<String>);
     while let Some(joined) = setups.join_next().await {
-        let (client, _, events) =
-            joined.map_err(|e| BenchError::Invalid(format!("a setup task failed: {e}")))??;
+        let joined =
+            joined.map_err(|e| BenchError::Invalid(format!("a setup task failed: {e}")))?;
+        // A client that cannot connect is counted, not fatal: how many of a
+        // crowd get in is one of the results.
+        let (client, _, events) = match joined {
+            Ok(client) => client,
+            Err(e) => {
+                setup_errors += 1;
+                first_setup_error.get_or_insert_with(|| e.to_string());
+                bar.inc(1);
+                continue;
+            }
+        };
         ready.push(spawn_receiver(
             client,
             events,
@@ -188,7 +200,8 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
 
     // Measure: start the clocks, tell the receivers what to expect, send.
     let base = ready.iter().map(|r| r.latest_seq).max().unwrap_or(0);
-    let expected_per_receiver = config.clients as u64 * config.messages;
+    let connected = ready.len();
+    let expected_per_receiver = connected as u64 * config.messages;
     let server_before = config
         .server_pid
         .map(|pid| procstat::read(Process::Pid(pid)))
@@ -205,7 +218,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         let (config, session, room) = (config.clone(), session.clone(), canonical_room.clone());
         senders.spawn(async move { send_all(&config, &session, &room, index, t0).await });
     }
-    let receivers_total = config.clients as u64;
+    let receivers_total = connected as u64;
     let bar = progress_bar(
         &config,
         expected_per_receiver * receivers_total,
@@ -286,6 +299,9 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             EventStreams::Single => "single".into(),
         },
         clients: config.clients,
+        connected,
+        setup_errors,
+        first_setup_error,
         messages_per_client: config.messages,
         rate_per_client: config.rate,
         payload_bytes: config.payload,

@@ -68,8 +68,16 @@ pub struct Report {
     pub room: String,
     /// How events were pushed: `per-message` or `single`.
     pub stream_mode: String,
-    /// Clients that took part.
+    /// Clients asked for.
     pub clients: usize,
+    /// Clients that connected, registered, logged in and joined (the rest are
+    /// `setup_errors`); only these send and receive.
+    pub connected: usize,
+    /// Clients whose setup failed.
+    pub setup_errors: usize,
+    /// The first setup failure, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_setup_error: Option<String>,
     /// Messages each client sent.
     pub messages_per_client: u64,
     /// Messages per second per client, or `None` for unpaced.
@@ -127,7 +135,16 @@ impl fmt::Display for Report {
             self.stream_mode,
             self.room
         )?;
-        writeln!(f, "  setup           {:.1} s", self.setup_seconds)?;
+        writeln!(
+            f,
+            "  setup           {:.1} s, {} connected{}",
+            self.setup_seconds,
+            self.connected,
+            self.first_setup_error
+                .as_deref()
+                .map(|e| format!(", {} failed, first: {e}", self.setup_errors))
+                .unwrap_or_default()
+        )?;
         writeln!(
             f,
             "  sent            {} ({} errors{})",

@@ -121,6 +121,9 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         ))
     })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+    // Room for every statement the store prepares (rusqlite keeps 16 by
+    // default, fewer than there are), so none is parsed again per call.
+    conn.set_prepared_statement_cache_capacity(64);
     // Switching a new file to WAL needs an exclusive lock, and SQLite fails at once
     // rather than wait when another connection is switching it too (waiting could
     // deadlock), so that race is retried here for as long as the busy timeout.

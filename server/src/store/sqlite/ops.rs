@@ -381,23 +381,24 @@ pub(super) fn append_message(
         return Err(StoreError::NotFound("room"));
     };
     let seq = latest + 1;
-    tx.execute(
-        "UPDATE rooms SET latest_seq = ?1 WHERE id = ?2",
-        params![seq, message.room_id],
-    )
-    .map_err(map_err)?;
-    tx.execute(
+    // Cached statements: this is the hot path of every send.
+    tx.prepare_cached("UPDATE rooms SET latest_seq = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![seq, message.room_id]))
+        .map_err(map_err)?;
+    tx.prepare_cached(
         "INSERT INTO messages (room_id, seq, sender_id, text, sent_at, idem_key) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
             message.room_id,
             seq,
             message.sender_id,
             message.text,
             message.sent_at,
             &message.key.0[..]
-        ],
-    )
+        ])
+    })
     .map_err(|e| match map_err(e) {
         StoreError::NotFound(_) => StoreError::NotFound("user"),
         other => other,
