@@ -43,30 +43,7 @@ pub struct Connection {
 }
 
 /// How the server pushes events; the reader must match the server's mode.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum EventStreams {
-    /// One unidirectional stream per event (the protocol).
-    #[default]
-    PerMessage,
-    /// One stream carrying length-prefixed frames (u32 big-endian length, then
-    /// the encoded event): a server started with `--stream-mode single`, which
-    /// exists only for the head-of-line-blocking benchmark.
-    Single,
-}
-
-impl std::str::FromStr for EventStreams {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "per-message" => Ok(Self::PerMessage),
-            "single" => Ok(Self::Single),
-            other => Err(format!(
-                "unknown stream mode {other:?} (expected per-message or single)"
-            )),
-        }
-    }
-}
+pub use chatroom_common::protocol::StreamMode as EventStreams;
 
 /// How [`connect_with`] connects.
 #[derive(Debug, Clone, Default)]

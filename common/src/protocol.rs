@@ -53,6 +53,32 @@ pub mod close_code {
     pub const LIMIT: u32 = 4;
 }
 
+/// How the server pushes events; both ends must use the same mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StreamMode {
+    /// One unidirectional stream per event (the protocol).
+    #[default]
+    PerMessage,
+    /// One unidirectional stream per connection carrying length-prefixed
+    /// frames (u32 big-endian length, then the encoded `Event`). For the loss
+    /// benchmark's comparison only: a lost packet stalls every event behind it.
+    Single,
+}
+
+impl std::str::FromStr for StreamMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "per-message" => Ok(Self::PerMessage),
+            "single" => Ok(Self::Single),
+            other => Err(format!(
+                "unknown stream mode {other:?} (expected per-message or single)"
+            )),
+        }
+    }
+}
+
 /// A per-room sequence number, assigned when the message is stored; starts at 1.
 pub type Seq = u64;
 /// Milliseconds since the Unix epoch, UTC.

@@ -1,5 +1,6 @@
 //! Server configuration: where to listen, where data and certificates live, limits.
 
+pub use chatroom_common::protocol::StreamMode;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -168,32 +169,6 @@ pub struct Config {
     pub stream_mode: StreamMode,
     /// Registration mail and e-mail verification.
     pub mail: MailConfig,
-}
-
-/// How the server pushes events to a connection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum StreamMode {
-    /// One unidirectional stream per event (the protocol).
-    #[default]
-    PerMessage,
-    /// One unidirectional stream per connection carrying length-prefixed
-    /// frames (u32 big-endian length, then the encoded `Event`). For the
-    /// loss benchmark's comparison only: a lost packet stalls every event behind it.
-    Single,
-}
-
-impl std::str::FromStr for StreamMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "per-message" => Ok(Self::PerMessage),
-            "single" => Ok(Self::Single),
-            other => Err(format!(
-                "unknown stream mode {other:?} (expected per-message or single)"
-            )),
-        }
-    }
 }
 
 impl Config {
