@@ -98,7 +98,9 @@ impl AvatarHash {
     /// Parses 64 hex digits.
     pub fn from_hex(text: &str) -> Option<Self> {
         let text = text.trim();
-        if text.len() != 64 || !text.is_ascii() {
+        // Every byte is checked here because `from_str_radix` below would also
+        // take a sign: "+f" is 15 to it, so "+f+f…" would pass as a hash.
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut out = [0u8; 32];
@@ -201,6 +203,10 @@ pub struct RoomInfo {
     /// For a direct room, the other participant; `None` for public rooms.
     #[serde(default)]
     pub peer: Option<String>,
+    /// Whether the user asking is a member (joined it on any device); a client
+    /// logging in rejoins every room where this is true.
+    #[serde(default)]
+    pub member: bool,
 }
 
 /// A stored chat message.
@@ -564,5 +570,22 @@ impl fmt::Display for OtpAlgorithm {
 impl fmt::Display for Challenge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} {}", self.algorithm, self.count, self.seed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AvatarHash;
+
+    /// Found by the `protocol_decode` fuzz target: a `+` before a digit pair
+    /// was accepted, so the hash did not print back as the text it came from.
+    #[test]
+    fn avatar_hash_from_hex_takes_only_hex_digits() {
+        let hex = "2ff9a5a534b17b827e86b2776e76faf03a57ecbc98fe1638d5ac9164c4925d0b";
+        let hash = AvatarHash::from_hex(hex).expect("64 hex digits");
+        assert_eq!(hash.to_string(), hex);
+        assert_eq!(AvatarHash::from_hex(&hex.replace("d5", "+d")), None);
+        assert_eq!(AvatarHash::from_hex(&"+f".repeat(32)), None);
+        assert_eq!(AvatarHash::from_hex(&hex[..62]), None);
     }
 }
