@@ -57,6 +57,7 @@ impl Bench {
         let font = fonts::install(&ctx, true);
         eprintln!("CJK font: {font:?}");
         let mut view = RoomView::new(RoomInfo {
+            member: true,
             name: "lobby".into(),
             kind: RoomKind::Public,
             latest_seq: MESSAGES,
@@ -86,7 +87,7 @@ impl Bench {
                     me: "carol",
                     glyphs: &mut self.glyphs,
                     avatars: &mut self.avatars,
-                    offset: time::UtcOffset::UTC,
+                    zone: chatroom_client::app::messages::TimeZone::Fixed(time::UtcOffset::UTC),
                 };
                 list_ui(ui, &mut self.view, &mut cx);
             });

@@ -32,6 +32,11 @@ pub struct LoginOutcome {
     /// The challenge count that was answered (clients remember it to detect a
     /// server that asks for a count again: the small-n attack).
     pub answered_count: u32,
+    /// How many one-time passwords were used since the `last_count` given to
+    /// [`Session::login`] besides this one: logins from elsewhere, or a server
+    /// probing for a count an attacker could use (the small-n attack). Zero
+    /// when nothing was skipped or no `last_count` was given.
+    pub skipped: u32,
 }
 
 /// What a successful registration tells the caller.
@@ -214,6 +219,12 @@ impl Session {
                 challenge.count, last
             )));
         }
+        // The next count after `last` is `last - 1`; anything lower means
+        // passwords were used without this client: worth a warning, not a refusal,
+        // since the user may simply have logged in from another computer.
+        let skipped = last_count.map_or(0, |last| {
+            last.saturating_sub(1).saturating_sub(challenge.count)
+        });
         let response = skey::otp(
             challenge.algorithm,
             &challenge.seed,
@@ -242,6 +253,7 @@ impl Session {
             otp_remaining: remaining,
             reinitialised,
             answered_count: challenge.count,
+            skipped,
         })
     }
 

@@ -42,6 +42,10 @@ impl ChatApp {
                 } else {
                     self.form.error = Some(problem.to_string());
                 }
+                if problem == LoginProblem::EmailNotVerified {
+                    self.form.verifying = true;
+                }
+                self.form.info = None;
                 self.form.busy = false;
                 self.model = ChatModel::default();
             }
@@ -57,6 +61,9 @@ impl ChatApp {
                 self.settings.username = user.username.clone();
                 self.form.busy = false;
                 self.form.error = None;
+                self.form.info = None;
+                self.form.verifying = false;
+                self.form.code.clear();
                 self.model.apply(event);
             }
             UiEvent::Joined { ref room, .. } => {
@@ -76,6 +83,15 @@ impl ChatApp {
                 // A newcomer on a fresh server needs an account first.
                 self.form.register = true;
                 self.hosting = Some(info);
+            }
+            UiEvent::VerificationSent => {
+                self.form.busy = false;
+                self.form.error = None;
+                self.form.info = Some("A new code is on its way; check your mail.".into());
+            }
+            UiEvent::Notice(text) if self.screen() == Screen::Login => {
+                self.form.busy = false;
+                self.form.error = Some(text);
             }
             UiEvent::HostFailed(reason) => {
                 self.form.busy = false;
@@ -132,6 +148,8 @@ impl ChatApp {
     /// Checks the form and logs in (or registers); asks about an unknown certificate first.
     pub fn submit(&mut self, register: bool) {
         self.form.error = None;
+        self.form.info = None;
+        self.form.verifying = false;
         if let Err(message) = self.form.check(&self.settings, register) {
             self.form.error = Some(message);
             return;
@@ -175,6 +193,32 @@ impl ChatApp {
         } else {
             Command::Login(credentials)
         });
+    }
+
+    /// Sends the e-mail verification code; the worker logs in once it is accepted.
+    pub fn verify_code(&mut self) {
+        let code = self.form.code.trim().to_owned();
+        let digits = code.chars().filter(char::is_ascii_digit).count();
+        if digits != 6
+            || code
+                .chars()
+                .any(|c| !(c.is_ascii_digit() || c == ' ' || c == '-'))
+        {
+            self.form.error = Some("The code is the 6 digits from the mail.".into());
+            return;
+        }
+        self.form.error = None;
+        self.form.info = None;
+        self.form.busy = true;
+        self.chat.send(Command::VerifyEmail { code });
+    }
+
+    /// Asks for a new verification code.
+    pub fn resend_code(&mut self) {
+        self.form.error = None;
+        self.form.info = None;
+        self.form.busy = true;
+        self.chat.send(Command::ResendVerification);
     }
 
     /// The user compared the fingerprint and trusts it: pin it and continue.

@@ -1,9 +1,9 @@
-//! Avatars beside messages and in the user list. Until the protocol can fetch
-//! avatar bytes, a placeholder is drawn: a circle in a colour derived from the
-//! name, with the name's initial. [`AvatarCache`] is ready for real images:
-//! PNG bytes go in once per [`AvatarHash`], are checked against the hash,
-//! decoded once and kept as a texture; the hashes it was asked for and lacks
-//! are what a fetcher should request.
+//! Avatars beside messages and in the user list. [`AvatarCache`] keeps one
+//! texture per [`AvatarHash`]: PNG bytes from the worker are checked against
+//! the hash, decoded once and uploaded once. Hashes drawn but not held are
+//! collected each frame for the worker to fetch (each is asked for once);
+//! until a picture arrives, and for users without one, a placeholder is drawn:
+//! a circle in a colour derived from the name, with the name's initial.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Cursor;
@@ -34,8 +34,10 @@ pub enum AvatarError {
 pub struct AvatarCache {
     /// Textures decoded so far.
     textures: HashMap<AvatarHash, TextureHandle>,
-    /// Hashes asked for and not held: what to fetch.
+    /// Hashes drawn and not held nor asked for yet: what to fetch next.
     wanted: BTreeSet<AvatarHash>,
+    /// Hashes handed to the fetcher and not arrived yet.
+    requested: BTreeSet<AvatarHash>,
     /// Hashes whose bytes were refused, so they are not fetched again and again.
     refused: BTreeSet<AvatarHash>,
 }
@@ -43,7 +45,10 @@ pub struct AvatarCache {
 impl AvatarCache {
     /// The texture for `hash`, if its bytes arrived; otherwise notes it as wanted.
     pub fn get(&mut self, hash: &AvatarHash) -> Option<&TextureHandle> {
-        if !self.textures.contains_key(hash) && !self.refused.contains(hash) {
+        if !self.textures.contains_key(hash)
+            && !self.refused.contains(hash)
+            && !self.requested.contains(hash)
+        {
             self.wanted.insert(*hash);
         }
         self.textures.get(hash)
@@ -59,9 +64,19 @@ impl AvatarCache {
         self.textures.is_empty()
     }
 
-    /// Takes the hashes to fetch.
+    /// Takes the hashes to fetch; they are not offered again until
+    /// [`AvatarCache::missing`] or bytes settle them.
     pub fn take_wanted(&mut self) -> Vec<AvatarHash> {
-        std::mem::take(&mut self.wanted).into_iter().collect()
+        let wanted = std::mem::take(&mut self.wanted);
+        self.requested.extend(wanted.iter().copied());
+        wanted.into_iter().collect()
+    }
+
+    /// The server has no picture for `hash`: keep the placeholder, stop asking.
+    pub fn missing(&mut self, hash: AvatarHash) {
+        self.requested.remove(&hash);
+        self.wanted.remove(&hash);
+        self.refused.insert(hash);
     }
 
     /// Checks, decodes and uploads an avatar; bytes for a held hash are ignored.
@@ -75,6 +90,7 @@ impl AvatarCache {
             return Ok(());
         }
         self.wanted.remove(&hash);
+        self.requested.remove(&hash);
         let result = decode(hash, bytes);
         let image = match result {
             Ok(image) => image,
@@ -183,6 +199,9 @@ mod tests {
         let hash = hash_of(&bytes);
         assert!(cache.get(&hash).is_none());
         assert_eq!(cache.take_wanted(), vec![hash]);
+        // Asked for once: drawing it again while it is on its way asks for nothing.
+        assert!(cache.get(&hash).is_none());
+        assert!(cache.take_wanted().is_empty());
         assert_eq!(cache.insert_png(&ctx, hash, &bytes), Ok(()));
         assert_eq!(cache.get(&hash).map(|t| t.size()), Some([16, 16]));
         // Inserting again does not decode again.
@@ -207,6 +226,14 @@ mod tests {
         ));
         // Refused hashes are not asked for again.
         assert!(cache.get(&hash_of(&garbage)).is_none());
+        assert!(cache.take_wanted().is_empty());
+
+        // Nor are hashes the server does not have.
+        let gone = hash_of(b"gone");
+        assert!(cache.get(&gone).is_none());
+        assert_eq!(cache.take_wanted(), vec![gone]);
+        cache.missing(gone);
+        assert!(cache.get(&gone).is_none());
         assert!(cache.take_wanted().is_empty());
     }
 

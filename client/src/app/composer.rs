@@ -1,6 +1,7 @@
-//! The message input: multi-line; Enter sends, Shift+Enter adds a line.
+//! The message input: multi-line; Enter sends, Shift+Enter adds a line. Above
+//! it, while the server asks to slow down, a line says when queued messages go.
 
-use egui::{Key, KeyboardShortcut, Modifiers, TextEdit};
+use egui::{Color32, Key, KeyboardShortcut, Modifiers, TextEdit};
 
 use super::ChatApp;
 
@@ -8,6 +9,9 @@ use super::ChatApp;
 pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     let enabled = app.model.current().is_some();
     ui.add_space(4.0);
+    if let Some(slow) = &app.model.slow_down {
+        ui.colored_label(Color32::from_rgb(0xd0, 0x90, 0x20), slow);
+    }
     ui.horizontal(|ui| {
         let send_width = 64.0;
         let output = TextEdit::multiline(&mut app.composer)

@@ -22,6 +22,12 @@ pub struct LoginForm {
     pub error: Option<String>,
     /// Waiting for the worker.
     pub busy: bool,
+    /// The server wants the e-mail verification code before the first login.
+    pub verifying: bool,
+    /// The code being typed.
+    pub code: String,
+    /// Good news in plain words (a new code was sent).
+    pub info: Option<String>,
 }
 
 impl LoginForm {
@@ -135,6 +141,10 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             );
         });
         ui.add_space(8.0);
+        if app.form.verifying {
+            verify_ui(ui, app);
+            ui.add_space(8.0);
+        }
         let busy = app.form.busy;
         let label = if register { "Create the account" } else { "Connect and log in" };
         ui.horizontal(|ui| {
@@ -149,10 +159,41 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             app.submit(register);
         }
         trust::trust_ui(ui, app);
+        if let Some(info) = &app.form.info {
+            ui.colored_label(Color32::from_rgb(0x40, 0xa0, 0x60), info);
+        }
         if let Some(error) = app.form.error.clone() {
             let error = app.glyphs.clean(ui.ctx(), &error).into_owned();
             ui.colored_label(Color32::from_rgb(0xe0, 0x50, 0x50), error);
         }
+    });
+}
+
+/// The code from the registration mail, for servers that ask to confirm the address.
+fn verify_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(RichText::new("Confirm your e-mail address").strong());
+        ui.label(
+            RichText::new("The server mailed you a 6-digit code; it is valid for 15 minutes.")
+                .small(),
+        );
+        let code = field(ui, "Verification code", &mut app.form.code, false, "123456");
+        let entered = code.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        let busy = app.form.busy;
+        ui.horizontal(|ui| {
+            let confirm = ui
+                .add_enabled(!busy, egui::Button::new("Confirm the code"))
+                .clicked();
+            if (confirm || entered) && !busy {
+                app.verify_code();
+            }
+            if ui
+                .add_enabled(!busy, egui::Button::new("Send a new code"))
+                .clicked()
+            {
+                app.resend_code();
+            }
+        });
     });
 }
 

@@ -42,7 +42,7 @@ use model::ChatModel;
 pub use settings::Settings;
 use trust::TrustState;
 
-use crate::chat::{ChatHandle, HostInfo, Secret};
+use crate::chat::{ChatHandle, Command, HostInfo, Secret, UiEvent, WorkerOptions};
 
 /// The port "Host here" tries first.
 pub const HOST_PORT: u16 = 4433;
@@ -71,15 +71,20 @@ pub struct AppOptions {
     pub search_cjk_font: bool,
     /// Log in at start.
     pub auto_login: Option<AutoLogin>,
-    /// The local time zone's offset, read at start (see `bin/chatroom.rs`).
-    pub utc_offset: time::UtcOffset,
+    /// The zone message times are shown in.
+    pub time_zone: messages::TimeZone,
+    /// Where avatar pictures are kept between runs (memory only when `None`).
+    pub avatar_dir: Option<PathBuf>,
 }
 
 impl Default for AppOptions {
     fn default() -> Self {
-        let host_dir = directories::ProjectDirs::from("org", "Chatroom", "Chatroom")
+        let dirs = directories::ProjectDirs::from("org", "Chatroom", "Chatroom");
+        let host_dir = dirs
+            .as_ref()
             .map(|d| d.data_dir().join("server"))
             .unwrap_or_else(|| std::env::temp_dir().join("chatroom-server"));
+        let avatar_dir = dirs.as_ref().map(|d| d.cache_dir().join("avatars"));
         Self {
             host_dir,
             host_listen: vec![
@@ -88,7 +93,8 @@ impl Default for AppOptions {
             ],
             search_cjk_font: true,
             auto_login: None,
-            utc_offset: time::UtcOffset::UTC,
+            time_zone: messages::TimeZone::Local,
+            avatar_dir,
         }
     }
 }
@@ -139,7 +145,10 @@ impl ChatApp {
     ) -> std::io::Result<Self> {
         let cjk_font = fonts::install(ctx, options.search_cjk_font);
         let repaint_ctx = ctx.clone();
-        let chat = ChatHandle::spawn(Arc::new(move || repaint_ctx.request_repaint()))?;
+        let worker = WorkerOptions {
+            avatar_dir: options.avatar_dir.clone(),
+        };
+        let chat = ChatHandle::spawn_with(Arc::new(move || repaint_ctx.request_repaint()), worker)?;
         let mut app = Self {
             settings,
             chat,
@@ -171,10 +180,19 @@ impl ChatApp {
 }
 
 impl eframe::App for ChatApp {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         // Drain the worker's queue; the lock is held only for the swap.
         for event in self.chat.drain() {
-            self.handle(event);
+            match event {
+                // Pictures become textures here, where the context is at hand.
+                UiEvent::Avatar { hash, png } => {
+                    if let Err(e) = self.avatars.insert_png(ctx, hash, &png) {
+                        tracing::warn!("avatar {hash} not shown: {e}");
+                    }
+                }
+                UiEvent::AvatarMissing(hash) => self.avatars.missing(hash),
+                other => self.handle(other),
+            }
         }
     }
 
@@ -182,6 +200,11 @@ impl eframe::App for ChatApp {
         match self.screen() {
             Screen::Login => login::login_ui(ui, self),
             Screen::Chat => chat_ui::chat_ui(ui, self),
+        }
+        // The avatars drawn this frame and not held yet: fetch them once.
+        let wanted = self.avatars.take_wanted();
+        if !wanted.is_empty() {
+            self.chat.send(Command::FetchAvatars(wanted));
         }
     }
 

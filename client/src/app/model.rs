@@ -82,6 +82,8 @@ pub struct ChatModel {
     pub notice: Option<String>,
     /// A room the user asked to open; selected as soon as it is joined.
     pub open_next: Option<String>,
+    /// The server asked to slow down; shown by the composer until a send goes through.
+    pub slow_down: Option<String>,
 }
 
 impl Default for ChatModel {
@@ -95,6 +97,7 @@ impl Default for ChatModel {
             available: Vec::new(),
             notice: None,
             open_next: None,
+            slow_down: None,
         }
     }
 }
@@ -144,10 +147,14 @@ impl ChatModel {
             UiEvent::LoggedIn {
                 user,
                 otp_remaining,
+                warning,
                 ..
             } => {
                 self.me = Some(user);
                 self.otp_remaining = Some(otp_remaining);
+                if warning.is_some() {
+                    self.notice = warning;
+                }
             }
             UiEvent::RoomList(list) => self.available = list,
             UiEvent::Joined { room, online } => self.joined(room, online),
@@ -173,6 +180,7 @@ impl ChatModel {
                 }
             }
             UiEvent::Sent { room, key, .. } => {
+                self.slow_down = None;
                 if let Some(view) = self.rooms.get_mut(&room) {
                     view.pending.retain(|p| p.key != key);
                 }
@@ -197,6 +205,12 @@ impl ChatModel {
                 }
             }
             UiEvent::Notice(text) => self.notice = Some(text),
+            UiEvent::SlowDown { retry_in } => {
+                self.slow_down = Some(format!(
+                    "Slow down: the server takes a few messages a second. Yours go out by themselves in {:.1} s.",
+                    retry_in.as_secs_f32()
+                ));
+            }
             _ => return false,
         }
         true
@@ -232,6 +246,7 @@ mod tests {
             kind: RoomKind::Public,
             latest_seq: 0,
             peer: None,
+            member: true,
         }
     }
 
@@ -257,6 +272,7 @@ mod tests {
             },
             otp_remaining: 99,
             last_count: 1,
+            warning: None,
         });
         m.apply(UiEvent::Joined {
             room: room("lobby"),

@@ -24,9 +24,6 @@ struct Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Read first, while the process has one thread: that is the only time the
-    // time crate can read the local offset soundly on Unix.
-    let utc_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -41,7 +38,6 @@ fn main() -> anyhow::Result<()> {
         None
     };
     let options = AppOptions {
-        utc_offset,
         auto_login: demo.as_ref().map(|d| d.auto_login.clone()),
         ..AppOptions::default()
     };

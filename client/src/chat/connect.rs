@@ -3,6 +3,8 @@
 //! for every reconnect.
 
 use chatroom_common::protocol::{ErrorCode, Event, OtpAlgorithm};
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 use super::Credentials;
@@ -13,8 +15,8 @@ use crate::{ClientError, LoginOutcome, Session, Trust};
 
 /// A logged-in connection and its event stream.
 pub(super) struct Live {
-    /// The session.
-    pub(super) session: Session,
+    /// The session (shared with avatar fetches, which run beside the loop).
+    pub(super) session: Arc<Session>,
     /// Events pushed by the server; `None` from it means the connection closed.
     pub(super) events: mpsc::Receiver<Event>,
 }
@@ -40,6 +42,7 @@ pub(super) async fn connect(
     let events = session
         .take_events()
         .ok_or_else(|| ClientError::Protocol("the event stream was already taken".into()))?;
+    let session = Arc::new(session);
     Ok((Live { session, events }, outcome))
 }
 

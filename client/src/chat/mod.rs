@@ -13,10 +13,12 @@
 //! - `connect`: connecting, registering, logging in; failures in plain words.
 //! - `sync`: per-room timelines, joining, gap filling.
 //! - `outbox`: sends waiting for an acknowledgement, retried with the same key.
+//! - `avatars`: pictures from the disk cache or fetched once, beside the loop.
 //! - [`host`]: "Host a server on this computer".
 //! - [`backoff`]: reconnect delays.
 //! - [`problem`]: failures in plain words.
 
+mod avatars;
 pub mod backoff;
 mod connect;
 pub mod host;
@@ -34,7 +36,8 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use chatroom_common::protocol::{ChatMessage, IdempotencyKey, RoomInfo, Seq, UserInfo};
+use bytes::Bytes;
+use chatroom_common::protocol::{AvatarHash, ChatMessage, IdempotencyKey, RoomInfo, Seq, UserInfo};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -134,6 +137,17 @@ pub enum Command {
     },
     /// Ask the server for the list of rooms again.
     RefreshRooms,
+    /// Deliver these avatars' pictures ([`UiEvent::Avatar`]), from the disk
+    /// cache or the server; what cannot be fetched now is fetched after the next login.
+    FetchAvatars(Vec<AvatarHash>),
+    /// Confirm the e-mail address of the account whose login was refused with
+    /// [`LoginProblem::EmailNotVerified`], then log in.
+    VerifyEmail {
+        /// The code from the mail.
+        code: String,
+    },
+    /// Ask for a new verification code for that account.
+    ResendVerification,
     /// Close the connection, stop reconnecting and forget the passphrase.
     Logout,
     /// Start a server in this process; its fingerprint is reported for pinning.
@@ -191,6 +205,9 @@ pub enum UiEvent {
         otp_remaining: u32,
         /// What to pass as `last_count` next time (persist it).
         last_count: u32,
+        /// A warning to show: the server skipped one-time passwords since the
+        /// last login from this computer (a login elsewhere, or the small-n attack).
+        warning: Option<String>,
     },
     /// The server's list of public rooms and this user's direct rooms.
     RoomList(Vec<RoomInfo>),
@@ -241,8 +258,32 @@ pub enum UiEvent {
     Hosting(HostInfo),
     /// The hosted server could not start.
     HostFailed(String),
+    /// An avatar's PNG bytes (checked against the hash by the session).
+    Avatar {
+        /// The avatar.
+        hash: AvatarHash,
+        /// Its picture.
+        png: Bytes,
+    },
+    /// The server has no picture for this hash; keep the placeholder.
+    AvatarMissing(AvatarHash),
+    /// Sends are over the server's rate limit; queued ones go out by
+    /// themselves after `retry_in`.
+    SlowDown {
+        /// How long the server asked to wait.
+        retry_in: Duration,
+    },
+    /// A new verification code was mailed.
+    VerificationSent,
     /// A request failed; shown briefly, nothing else changes.
     Notice(String),
+}
+
+/// How the worker is set up.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// Where avatar pictures are kept between runs (memory only when `None`).
+    pub avatar_dir: Option<PathBuf>,
 }
 
 /// How long [`ChatHandle`]'s drop waits for the worker to close connections.
@@ -259,8 +300,13 @@ pub struct ChatHandle {
 }
 
 impl ChatHandle {
-    /// Starts the runtime thread; `waker` is called after events are queued.
+    /// Starts the runtime thread with default options; `waker` is called after events are queued.
     pub fn spawn(waker: Waker) -> std::io::Result<Self> {
+        Self::spawn_with(waker, WorkerOptions::default())
+    }
+
+    /// Starts the runtime thread; `waker` is called after events are queued.
+    pub fn spawn_with(waker: Waker, options: WorkerOptions) -> std::io::Result<Self> {
         let inbox = Inbox::new(waker);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -272,7 +318,7 @@ impl ChatHandle {
         let thread = std::thread::Builder::new()
             .name("chat-runtime".into())
             .spawn(move || {
-                runtime.block_on(worker::run(cmd_rx, worker_inbox));
+                runtime.block_on(worker::run(cmd_rx, worker_inbox, options));
                 runtime.shutdown_timeout(SHUTDOWN_WAIT);
             })?;
         Ok(Self {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use chatroom_common::protocol::ErrorCode;
+use chatroom_common::protocol::{ErrorCode, ErrorReply};
 
 use crate::ClientError;
 
@@ -33,6 +33,9 @@ pub enum LoginProblem {
         /// How long to wait, when the server said.
         retry_in: Option<Duration>,
     },
+    /// The account exists but its e-mail address is not confirmed yet: the
+    /// code from the registration mail is needed ([`super::Command::VerifyEmail`]).
+    EmailNotVerified,
     /// Refused for another reason the server explains (name taken, bad input).
     Refused(String),
     /// Anything else.
@@ -57,6 +60,9 @@ impl fmt::Display for LoginProblem {
                 write!(f, "The server's certificate is not trusted ({detail}).")
             }
             LoginProblem::WrongPassphrase => f.write_str("Wrong username or passphrase."),
+            LoginProblem::EmailNotVerified => f.write_str(
+                "Confirm your e-mail address first: enter the 6-digit code from the mail the server sent.",
+            ),
             LoginProblem::LockedOut { retry_in } => match retry_in {
                 Some(wait) => write!(
                     f,
@@ -89,6 +95,7 @@ impl LoginProblem {
             ClientError::Tls(detail) => LoginProblem::Untrusted(detail.clone()),
             ClientError::Server(reply) => match reply.code {
                 ErrorCode::AuthFailed => LoginProblem::WrongPassphrase,
+                ErrorCode::EmailNotVerified => LoginProblem::EmailNotVerified,
                 ErrorCode::LockedOut => LoginProblem::LockedOut {
                     retry_in: reply.retry_after_ms.map(Duration::from_millis),
                 },
@@ -96,6 +103,11 @@ impl LoginProblem {
             },
             other => LoginProblem::Other(capitalise(&other.to_string())),
         }
+    }
+
+    /// The server's own explanation, as a sentence.
+    pub fn refused(reply: &ErrorReply) -> Self {
+        LoginProblem::Refused(capitalise(&reply.message))
     }
 
     /// Whether trying again later, unchanged, may work (used while reconnecting).
@@ -123,8 +135,6 @@ fn capitalise(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chatroom_common::protocol::ErrorReply;
-
     use super::*;
 
     #[test]

@@ -1,25 +1,27 @@
-//! The worker's select loop: commands from the UI, events from the server, and
-//! two timers (the next reconnect attempt; a deferred gap check or send retry).
+//! The worker's select loop: commands from the UI, events from the server,
+//! finished avatar fetches, and two timers (the next reconnect attempt; a
+//! deferred gap check or send retry).
 //! It handles one thing at a time, so its state needs no locks; the UI never
 //! waits for it, since commands queue in an unbounded channel.
 
 use std::time::Duration;
 
-use chatroom_common::protocol::{ChatMessage, Event, RoomKind, UserInfo};
+use chatroom_common::protocol::{ChatMessage, ErrorCode, Event, RoomKind, UserInfo};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
+use super::avatars::{AvatarFetcher, Fetched};
 use super::backoff::Backoff;
 use super::connect::{Live, connect, describe};
 use super::host::{self, Hosted};
 use super::outbox::{Outbox, PendingSend};
 use super::problem::{self, LoginProblem};
 use super::sync::{self, Rooms};
-use super::{Command, ConnStatus, Credentials, Inbox, UiEvent};
+use super::{Command, ConnStatus, Credentials, Inbox, UiEvent, WorkerOptions};
 use crate::connection::probe_fingerprint;
 use crate::session::DEFAULT_CHAIN;
-use crate::{ClientError, LoginOutcome};
+use crate::{ClientError, LoginOutcome, Session};
 
 /// Messages arrive on separate streams, so a gap often closes by itself within
 /// milliseconds; only a gap still open after this is fetched from history.
@@ -39,11 +41,17 @@ enum Next {
     Retry,
     /// Time for the deferred gap check and send retry.
     Tick,
+    /// An avatar fetch ended.
+    Avatar(Option<Fetched>),
 }
 
 /// Runs until [`Command::Shutdown`] or until the UI drops its handle.
-pub(super) async fn run(mut cmd_rx: mpsc::UnboundedReceiver<Command>, inbox: Inbox) {
-    let mut worker = Worker::new(inbox);
+pub(super) async fn run(
+    mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+    inbox: Inbox,
+    options: WorkerOptions,
+) {
+    let mut worker = Worker::new(inbox, options);
     loop {
         match worker.next(&mut cmd_rx).await {
             Next::Command(None | Some(Command::Shutdown)) => break,
@@ -52,6 +60,8 @@ pub(super) async fn run(mut cmd_rx: mpsc::UnboundedReceiver<Command>, inbox: Inb
             Next::Event(None) => worker.lost(None).await,
             Next::Retry => worker.reconnect().await,
             Next::Tick => worker.tick().await,
+            Next::Avatar(Some(fetched)) => worker.avatars.finished(&fetched),
+            Next::Avatar(None) => {}
         }
     }
     worker.shutdown().await;
@@ -87,10 +97,14 @@ struct Worker {
     tick_at: Option<Instant>,
     /// The server this app hosts, if any.
     hosted: Option<(Hosted, host::HostInfo)>,
+    /// Avatar pictures asked for by the UI.
+    avatars: AvatarFetcher,
+    /// An account whose login waits for its e-mail verification code.
+    unverified: Option<Credentials>,
 }
 
 impl Worker {
-    fn new(inbox: Inbox) -> Self {
+    fn new(inbox: Inbox, options: WorkerOptions) -> Self {
         Self {
             inbox,
             account: None,
@@ -102,6 +116,8 @@ impl Worker {
             retry_at: None,
             tick_at: None,
             hosted: None,
+            avatars: AvatarFetcher::new(options.avatar_dir),
+            unverified: None,
         }
     }
 
@@ -120,6 +136,7 @@ impl Worker {
             event = events => Next::Event(event),
             () = sleep_until(self.retry_at) => Next::Retry,
             () = sleep_until(self.tick_at) => Next::Tick,
+            fetched = self.avatars.done_rx.recv() => Next::Avatar(fetched),
         }
     }
 
@@ -171,6 +188,12 @@ impl Worker {
                     Err(e) => self.failed("Could not list rooms", e).await,
                 }
             }
+            Command::FetchAvatars(hashes) => {
+                let session = self.live.as_ref().map(|l| &l.session);
+                self.avatars.want(hashes, session, &self.inbox);
+            }
+            Command::VerifyEmail { code } => self.verify_email(&code).await,
+            Command::ResendVerification => self.resend_verification().await,
             Command::Logout => self.logout().await,
             Command::Host { data_dir, listen } => self.host(data_dir, &listen).await,
             // Handled by the loop.
@@ -190,8 +213,70 @@ impl Worker {
             }
             Err(e) => {
                 let problem = describe(&e, &credentials).await;
+                if problem == LoginProblem::EmailNotVerified {
+                    // Kept so the code can be entered without typing the passphrase again.
+                    self.unverified = Some(credentials);
+                }
                 self.inbox.push(UiEvent::LoginFailed(problem));
                 self.inbox.push(UiEvent::Status(ConnStatus::Offline));
+            }
+        }
+    }
+
+    /// Confirms the waiting account's address with `code`, then logs it in.
+    async fn verify_email(&mut self, code: &str) {
+        let Some(credentials) = self.unverified.clone() else {
+            return self.inbox.push(UiEvent::LoginFailed(LoginProblem::Other(
+                "Log in or register first; then enter the code.".into(),
+            )));
+        };
+        let result = async {
+            let session = Session::connect(&credentials.server, &credentials.trust).await?;
+            let result = session.verify_email(&credentials.username, code).await;
+            session.close().await;
+            result
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                info!(user = %credentials.username, "e-mail address confirmed");
+                self.unverified = None;
+                self.login(credentials, None).await;
+            }
+            Err(e) => {
+                // A wrong or expired code is refused as "auth failed"; its
+                // message says which, while "wrong passphrase" would mislead.
+                let problem = match &e {
+                    ClientError::Server(reply) => LoginProblem::refused(reply),
+                    _ => describe(&e, &credentials).await,
+                };
+                self.inbox.push(UiEvent::LoginFailed(problem));
+            }
+        }
+    }
+
+    /// Asks the server to mail the waiting account a new code.
+    async fn resend_verification(&mut self) {
+        let Some(credentials) = self.unverified.clone() else {
+            return self.inbox.push(UiEvent::Notice(
+                "Log in or register first; then ask for a new code.".into(),
+            ));
+        };
+        let result = async {
+            let session = Session::connect(&credentials.server, &credentials.trust).await?;
+            let result = session.resend_verification(&credentials.username).await;
+            session.close().await;
+            result
+        }
+        .await;
+        match result {
+            Ok(()) => self.inbox.push(UiEvent::VerificationSent),
+            Err(e) => {
+                let problem = match &e {
+                    ClientError::Server(reply) => LoginProblem::refused(reply),
+                    _ => describe(&e, &credentials).await,
+                };
+                self.inbox.push(UiEvent::Notice(problem.to_string()));
             }
         }
     }
@@ -209,16 +294,19 @@ impl Worker {
             return;
         };
         account.last_count = Some(last_count);
+        let warning = (outcome.skipped > 0).then(|| skipped_warning(outcome.skipped));
         self.inbox.push(UiEvent::LoggedIn {
             server: account.server.clone(),
             user: outcome.user.clone(),
             otp_remaining: outcome.otp_remaining,
             last_count,
+            warning,
         });
         self.inbox.push(UiEvent::Status(ConnStatus::Online));
         self.me = Some(outcome.user);
         self.backoff.reset();
         self.retry_at = None;
+        self.avatars.start(&live.session, &self.inbox);
         self.live = Some(live);
         if let Err(e) = self.rejoin_all().await {
             return self.failed("Could not rejoin the rooms", e).await;
@@ -236,9 +324,10 @@ impl Worker {
         let mut wanted = vec![LOBBY.to_owned()];
         wanted.extend(account.rooms.iter().cloned());
         wanted.extend(self.rooms.public_names());
+        // Direct rooms, and public rooms joined on another device.
         wanted.extend(
             list.iter()
-                .filter(|r| r.kind == RoomKind::Direct)
+                .filter(|r| r.member || r.kind == RoomKind::Direct)
                 .map(|r| r.name.clone()),
         );
         self.inbox.push(UiEvent::RoomList(list));
@@ -282,8 +371,11 @@ impl Worker {
                     self.failed("Could not catch up", e).await;
                 }
             }
-            // Someone opened a conversation with us: what is in it is news.
-            Event::RoomAdded(room) => self.join(&room.name, true).await,
+            // Someone opened a conversation with us: what is in it is news. A
+            // public room joined on another device just appears, its history read.
+            Event::RoomAdded(room) => {
+                self.join(&room.name, room.kind == RoomKind::Direct).await;
+            }
         }
     }
 
@@ -347,9 +439,18 @@ impl Worker {
                 }
                 Err(e) if e.is_transient() => {
                     // Kept with its key; a lost connection resends after the
-                    // reconnect, anything else after a short pause.
+                    // reconnect, anything else after a pause (the server's own
+                    // figure when it gave one, as it does for "slow down").
                     debug!("send deferred: {e}");
-                    if !matches!(e, ClientError::Closed(_) | ClientError::Unreachable(_)) {
+                    if let ClientError::Server(reply) = &e {
+                        let wait = reply
+                            .retry_after_ms
+                            .map_or(SEND_RETRY, Duration::from_millis);
+                        if reply.code == ErrorCode::RateLimited {
+                            self.inbox.push(UiEvent::SlowDown { retry_in: wait });
+                        }
+                        self.tick_at = Some(Instant::now() + wait);
+                    } else if !matches!(e, ClientError::Closed(_) | ClientError::Unreachable(_)) {
                         self.tick_at = Some(Instant::now() + SEND_RETRY);
                     }
                     return;
@@ -438,6 +539,7 @@ impl Worker {
             live.session.close().await;
         }
         self.account = None;
+        self.unverified = None;
         self.me = None;
         self.rooms = Rooms::default();
         self.outbox.clear();
@@ -468,4 +570,17 @@ impl Worker {
             hosted.stop().await;
         }
     }
+}
+
+/// The words for one-time passwords used without this computer.
+fn skipped_warning(skipped: u32) -> String {
+    let what = if skipped == 1 {
+        "1 one-time password was".to_owned()
+    } else {
+        format!("{skipped} one-time passwords were")
+    };
+    format!(
+        "{what} used since your last login from this computer. If you did not log in \
+         elsewhere, someone may be trying to impersonate the server or you."
+    )
 }

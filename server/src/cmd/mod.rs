@@ -100,6 +100,8 @@ pub fn room_info(room: &RoomRecord, viewer_key: &str) -> RoomInfo {
         kind: room.kind,
         latest_seq: room.latest_seq,
         peer,
+        // Every answer but the room list is about a room the viewer is in.
+        member: true,
     }
 }
 

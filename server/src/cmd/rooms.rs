@@ -3,12 +3,14 @@
 use bytes::Bytes;
 use chatroom_common::codec;
 use chatroom_common::protocol::{
-    ErrorCode, ErrorReply, Event, HISTORY_ON_JOIN, HistoryQuery, Reply, Response, RoomKind,
+    ErrorCode, ErrorReply, Event, HISTORY_ON_JOIN, HistoryQuery, Reply, Response, RoomInfo,
+    RoomKind,
 };
 use chatroom_common::validate;
 
 use super::{find_room, invalid, room_info, store_error};
 use crate::context::Context;
+use crate::hub::ConnId;
 use crate::session::Session;
 use crate::store::{RoomRecord, StoreError};
 
@@ -18,9 +20,16 @@ pub async fn list(ctx: &Context, session: &Session) -> Response {
     let key = me.username.to_lowercase();
     let mut rooms = ctx.store.public_rooms().await.map_err(store_error)?;
     let mine = ctx.store.rooms_of_user(me.id).await.map_err(store_error)?;
+    let member: std::collections::HashSet<_> = mine.iter().map(|r| r.id).collect();
     rooms.extend(mine.into_iter().filter(|r| r.kind == RoomKind::Direct));
     Ok(Reply::Rooms(
-        rooms.iter().map(|r| room_info(r, &key)).collect(),
+        rooms
+            .iter()
+            .map(|r| RoomInfo {
+                member: member.contains(&r.id),
+                ..room_info(r, &key)
+            })
+            .collect(),
     ))
 }
 
@@ -37,8 +46,26 @@ pub async fn create(ctx: &Context, session: &Session, name: &str) -> Response {
         .add_member(room.id, me.id)
         .await
         .map_err(store_error)?;
-    ctx.hub.subscribe_user(me.id, room.id, &room.name);
-    Ok(Reply::Room(room_info(&room, &me.username.to_lowercase())))
+    let conns = ctx.hub.subscribe_user(me.id, room.id, &room.name);
+    let info = room_info(&room, &me.username.to_lowercase());
+    tell_other_devices(ctx, session, &conns, &info);
+    Ok(Reply::Room(info))
+}
+
+/// Tells the user's other connections (other devices) that they are now in
+/// `room`, so it appears there at once rather than with its first message.
+fn tell_other_devices(ctx: &Context, session: &Session, conns: &[ConnId], room: &RoomInfo) {
+    let others: Vec<ConnId> = conns
+        .iter()
+        .copied()
+        .filter(|&c| c != session.conn_id)
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    if let Ok(bytes) = codec::encode(&Event::RoomAdded(room.clone())) {
+        ctx.hub.send_to(&others, &Bytes::from(bytes));
+    }
 }
 
 /// `JoinRoom`: membership, recent history and who is online.
@@ -62,9 +89,15 @@ pub async fn join(ctx: &Context, session: &Session, name: &str) -> Response {
             .await
             .map_err(store_error)?;
     }
-    ctx.hub.subscribe_user(me.id, room.id, &room.name);
+    let conns = ctx.hub.subscribe_user(me.id, room.id, &room.name);
     if !was_member {
         broadcast_presence(ctx, &room, session, true);
+        tell_other_devices(
+            ctx,
+            session,
+            &conns,
+            &room_info(&room, &me.username.to_lowercase()),
+        );
     }
     let history = ctx
         .store

@@ -1,6 +1,11 @@
 //! Headless tests of the chat worker against the real server: reconnecting,
-//! filling gaps from history, and never showing a message twice.
+//! filling gaps from history, and never showing a message twice. The set-up
+//! here is shared with `account` (verification, slow down, rooms, warnings)
+//! and `avatars` (pictures from the server and the disk cache).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod account;
+mod avatars;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -32,11 +37,15 @@ struct TestServer {
 }
 
 fn start(rt: &Runtime, dir: &Path, addr: SocketAddr) -> TestServer {
+    // Flood control is tested on its own; these tests post in bulk.
+    let mut config = Config::new(addr, dir);
+    config.limits.send_rate = 100_000.0;
+    config.limits.send_burst = 100_000;
+    start_config(rt, config)
+}
+
+fn start_config(rt: &Runtime, config: Config) -> TestServer {
     rt.block_on(async {
-        // Flood control is tested on its own; these tests post in bulk.
-        let mut config = Config::new(addr, dir);
-        config.limits.send_rate = 100_000.0;
-        config.limits.send_burst = 100_000;
         let server = Server::bind(config).await.unwrap();
         let addr = server.local_addr().unwrap();
         let pin = Trust::parse_pin(server.ca_fingerprint()).unwrap();
@@ -61,6 +70,23 @@ fn start(rt: &Runtime, dir: &Path, addr: SocketAddr) -> TestServer {
 fn stop(rt: &Runtime, server: TestServer) {
     let _ = server.stop.send(());
     rt.block_on(server.task).unwrap();
+}
+
+/// Credentials for `name` on `server` with the test passphrase.
+fn credentials(server: &TestServer, name: &str) -> Credentials {
+    Credentials {
+        server: server.addr.to_string(),
+        trust: server.pin.clone(),
+        username: name.into(),
+        passphrase: Secret::new(PASS),
+        last_count: None,
+        rooms: Vec::new(),
+    }
+}
+
+/// Whether any collected event matches.
+fn any(all: &[UiEvent], f: impl Fn(&UiEvent) -> bool) -> bool {
+    all.iter().any(f)
 }
 
 fn session(rt: &Runtime, server: &TestServer, name: &str, register: bool) -> Session {
