@@ -54,6 +54,11 @@ impl AvatarCache {
         self.textures.get(hash)
     }
 
+    /// Whether the picture for `hash` is held (and so drawn instead of the placeholder).
+    pub fn holds(&self, hash: &AvatarHash) -> bool {
+        self.textures.contains_key(hash)
+    }
+
     /// Number of textures held.
     pub fn len(&self) -> usize {
         self.textures.len()

@@ -169,6 +169,11 @@ impl ChatApp {
         Ok(app)
     }
 
+    /// Whether the avatar picture for `hash` arrived and is drawn.
+    pub fn shows_avatar_picture(&self, hash: &chatroom_common::protocol::AvatarHash) -> bool {
+        self.avatars.holds(hash)
+    }
+
     /// Which screen is showing.
     pub fn screen(&self) -> Screen {
         if self.model.me.is_some() {

@@ -52,6 +52,23 @@ fn messages_flow_both_ways_and_direct_messages_start_from_the_user_list() {
         .block_on(bob.send("lobby", "hi alice, bob here"))
         .unwrap();
     wait_for(&mut h, "bob's message", |h| shows(h, "hi alice, bob here"));
+    // Both avatars beside the messages are the pictures the server assigned.
+    let bob_avatar = bob
+        .user()
+        .and_then(|u| u.avatar)
+        .expect("bob has an avatar");
+    wait_for(&mut h, "the avatar pictures", |h| {
+        let app = h.state();
+        let alice_avatar = app.model.me.as_ref().and_then(|me| me.avatar);
+        app.shows_avatar_picture(&bob_avatar)
+            && alice_avatar.is_some_and(|a| app.shows_avatar_picture(&a))
+    });
+    assert!(
+        dir.path()
+            .join("avatars")
+            .join(format!("{bob_avatar}.png"))
+            .is_file()
+    );
     assert!(top_of(&h, "hello from the app") < top_of(&h, "hi alice, bob here"));
     // Bob is in the online list; clicking his name opens a direct conversation.
     wait_for(&mut h, "bob online", |h| {

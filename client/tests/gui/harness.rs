@@ -43,11 +43,14 @@ impl TestServer {
 
     /// Starts a server at `addr` (a fixed port to restart on the same one).
     pub fn start_at(dir: &Path, addr: SocketAddr) -> Self {
+        Self::start_with(Config::new(addr, dir))
+    }
+
+    /// Starts a server with the given configuration.
+    pub fn start_with(config: Config) -> Self {
         let rt = Runtime::new().unwrap();
         let (addr, fingerprint, stop, task) = rt.block_on(async {
-            let server = Server::bind(Config::new(addr, dir))
-                .await
-                .expect("server binds");
+            let server = Server::bind(config).await.expect("server binds");
             let addr = server.local_addr().unwrap();
             let fingerprint = server.ca_fingerprint().to_owned();
             let (stop, stopped) = oneshot::channel::<()>();
@@ -120,6 +123,7 @@ pub fn options(dir: &Path) -> AppOptions {
         host_dir: dir.join("hosted"),
         host_listen: vec!["127.0.0.1:0".parse().unwrap()],
         search_cjk_font: false,
+        avatar_dir: Some(dir.join("avatars")),
         ..AppOptions::default()
     }
 }

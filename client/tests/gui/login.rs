@@ -103,3 +103,54 @@ fn host_here_lets_a_newcomer_register_with_no_set_up() {
     wait_for_lobby(&mut h);
     assert!(!shows(&h, "Trust and connect"));
 }
+
+#[test]
+fn a_server_that_wants_the_mailed_code_gets_it_on_the_login_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let mut config = chatroom_server::Config::new("127.0.0.1:0".parse().unwrap(), &data);
+    config.mail.require_verification = true;
+    let server = TestServer::start_with(config);
+    let mut h = app(server.pinned_settings("iris"), options(dir.path()));
+    register(&mut h, "iris@example.org");
+    wait_for(&mut h, "the code field", |h| shows(h, "Verification code"));
+    assert!(shows_part(&h, "enter the 6-digit code"));
+    // Not six digits: caught before anything is sent.
+    fill(&mut h, "Verification code", "12a");
+    click(&mut h, "Confirm the code");
+    assert!(shows(&h, "The code is the 6 digits from the mail."));
+    h.state_mut().form.code.clear();
+    let code = mailed_code(&data.join("outbox"));
+    fill(&mut h, "Verification code", &code);
+    click(&mut h, "Confirm the code");
+    wait_for_lobby(&mut h);
+    assert!(!shows(&h, "Verification code"));
+    drop(h);
+    server.stop();
+}
+
+/// The six-digit line of the first mail in the server's file outbox (waits for it).
+fn mailed_code(outbox: &std::path::Path) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let found = std::fs::read_dir(outbox)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .find_map(|e| {
+                let raw = std::fs::read(e.path()).ok()?;
+                let message = mail_parser::MessageParser::default().parse(&raw)?;
+                let text = message.body_text(0)?.into_owned();
+                text.lines()
+                    .map(str::trim)
+                    .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+                    .map(str::to_owned)
+            });
+        if let Some(code) = found {
+            return code;
+        }
+        assert!(std::time::Instant::now() < deadline, "no code was mailed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
