@@ -345,6 +345,7 @@ impl ChatApp {
     pub fn logout(&mut self) {
         self.chat.send(Command::Logout);
         self.model = ChatModel::default();
+        self.profile = super::profile::ProfileState::default();
         self.trust = TrustState::None;
         self.form.busy = false;
     }

@@ -3,7 +3,7 @@
 
 use egui::{Color32, RichText};
 
-use super::{ChatApp, composer, messages, rooms, users};
+use super::{ChatApp, composer, messages, profile, rooms, users};
 use crate::chat::ConnStatus;
 
 /// The banner's text for a connection state; `None` when all is well.
@@ -58,6 +58,9 @@ pub fn chat_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         .show(ui, |ui| users::users_ui(ui, app));
     egui::Panel::bottom("composer").show(ui, |ui| composer::composer_ui(ui, app));
     egui::CentralPanel::default().show(ui, |ui| messages::messages_ui(ui, app));
+    if app.profile.open {
+        profile::profile_ui(ui.ctx(), app);
+    }
 }
 
 fn top_bar_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
@@ -79,6 +82,9 @@ fn top_bar_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button("Log out").clicked() {
                 app.logout();
+            }
+            if ui.button("Change picture").clicked() {
+                app.open_profile();
             }
         });
     });

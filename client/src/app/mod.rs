@@ -11,6 +11,7 @@
 //! - [`chat_ui`]: `chat_ui` (top bar, connection banner, panels).
 //! - [`rooms`], [`users`], [`messages`], [`composer`]: the chat screen's panels.
 //! - [`avatars`]: placeholders and the texture cache.
+//! - [`profile`]: "Your picture" (pick from the pool, upload a file).
 //! - [`fonts`]: CJK fallback font and the missing-glyph guard.
 //! - [`demo`]: `--demo`: a local server with a short conversation.
 //! - [`actions`]: what buttons do (send commands, update settings).
@@ -24,6 +25,7 @@ pub mod fonts;
 pub mod login;
 pub mod messages;
 pub mod model;
+pub mod profile;
 pub mod rooms;
 pub mod settings;
 pub mod store;
@@ -119,6 +121,8 @@ pub struct ChatApp {
     avatars: AvatarCache,
     /// The server this app hosts, once running.
     pub hosting: Option<HostInfo>,
+    /// The "Your picture" window.
+    pub profile: profile::ProfileState,
     /// The message being typed.
     pub composer: String,
     /// The room name typed in "join or create".
@@ -159,6 +163,7 @@ impl ChatApp {
             glyphs: GlyphGuard::default(),
             avatars: AvatarCache::default(),
             hosting: None,
+            profile: profile::ProfileState::default(),
             composer: String::new(),
             room_field: String::new(),
             cjk_font,
@@ -196,6 +201,7 @@ impl eframe::App for ChatApp {
                     }
                 }
                 UiEvent::AvatarMissing(hash) => self.avatars.missing(hash),
+                UiEvent::AvatarPool(pool) => self.profile.pool = pool,
                 other => self.handle(other),
             }
         }

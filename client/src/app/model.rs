@@ -205,6 +205,18 @@ impl ChatModel {
                 }
             }
             UiEvent::Notice(text) => self.notice = Some(text),
+            UiEvent::AvatarChanged(avatar) => {
+                if let Some(me) = self.me.as_mut() {
+                    me.avatar = Some(avatar);
+                }
+                // Our own entries in the online lists show the new picture too.
+                let key = self.me.as_ref().map(|m| m.username.to_lowercase());
+                for view in self.rooms.values_mut() {
+                    if let Some(user) = key.as_ref().and_then(|k| view.online.get_mut(k)) {
+                        user.avatar = Some(avatar);
+                    }
+                }
+            }
             UiEvent::SlowDown { retry_in } => {
                 self.slow_down = Some(format!(
                     "Slow down: the server takes a few messages a second. Yours go out by themselves in {:.1} s.",

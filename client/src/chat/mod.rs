@@ -140,6 +140,13 @@ pub enum Command {
     /// Deliver these avatars' pictures ([`UiEvent::Avatar`]), from the disk
     /// cache or the server; what cannot be fetched now is fetched after the next login.
     FetchAvatars(Vec<AvatarHash>),
+    /// List the pictures the server offers ([`UiEvent::AvatarPool`]).
+    AvatarPool,
+    /// Use a pool picture as this user's avatar.
+    ChooseAvatar(AvatarHash),
+    /// Upload an image file (PNG, JPEG, GIF or WebP) as this user's avatar;
+    /// the server checks and re-encodes it.
+    UploadAvatar(PathBuf),
     /// Confirm the e-mail address of the account whose login was refused with
     /// [`LoginProblem::EmailNotVerified`], then log in.
     VerifyEmail {
@@ -267,6 +274,10 @@ pub enum UiEvent {
     },
     /// The server has no picture for this hash; keep the placeholder.
     AvatarMissing(AvatarHash),
+    /// The pictures the server offers to pick from.
+    AvatarPool(Vec<AvatarHash>),
+    /// This user's avatar is now `0` (picked or uploaded).
+    AvatarChanged(AvatarHash),
     /// Sends are over the server's rate limit; queued ones go out by
     /// themselves after `retry_in`.
     SlowDown {

@@ -192,6 +192,25 @@ impl Worker {
                 let session = self.live.as_ref().map(|l| &l.session);
                 self.avatars.want(hashes, session, &self.inbox);
             }
+            Command::AvatarPool => {
+                let Some(live) = &self.live else {
+                    return self.offline_notice();
+                };
+                match live.session.avatar_pool().await {
+                    Ok(pool) => self.inbox.push(UiEvent::AvatarPool(pool)),
+                    Err(e) => self.failed("Could not list the pictures", e).await,
+                }
+            }
+            Command::ChooseAvatar(hash) => {
+                let Some(live) = &self.live else {
+                    return self.offline_notice();
+                };
+                match live.session.choose_avatar(hash).await {
+                    Ok(avatar) => self.avatar_changed(avatar),
+                    Err(e) => self.failed("Could not change your picture", e).await,
+                }
+            }
+            Command::UploadAvatar(path) => self.upload_avatar(&path).await,
             Command::VerifyEmail { code } => self.verify_email(&code).await,
             Command::ResendVerification => self.resend_verification().await,
             Command::Logout => self.logout().await,
@@ -221,6 +240,43 @@ impl Worker {
                 self.inbox.push(UiEvent::Status(ConnStatus::Offline));
             }
         }
+    }
+
+    /// Reads an image file (refusing a large one before reading it all) and uploads it.
+    async fn upload_avatar(&mut self, path: &std::path::Path) {
+        let Some(live) = &self.live else {
+            return self.offline_notice();
+        };
+        let limit = chatroom_common::protocol::MAX_UPLOAD_BYTES;
+        let read = match tokio::fs::metadata(path).await {
+            Ok(meta) if meta.len() > limit as u64 => Err(format!(
+                "it is {} KiB; pictures up to {} KiB are accepted",
+                meta.len() / 1024,
+                limit / 1024
+            )),
+            Ok(_) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                return self.inbox.push(UiEvent::Notice(format!(
+                    "Could not use {}: {why}.",
+                    path.display()
+                )));
+            }
+        };
+        match live.session.upload_avatar(bytes).await {
+            Ok(avatar) => self.avatar_changed(avatar),
+            Err(e) => self.failed("That picture was not accepted", e).await,
+        }
+    }
+
+    fn avatar_changed(&mut self, avatar: chatroom_common::protocol::AvatarHash) {
+        if let Some(me) = self.me.as_mut() {
+            me.avatar = Some(avatar);
+        }
+        self.inbox.push(UiEvent::AvatarChanged(avatar));
     }
 
     /// Confirms the waiting account's address with `code`, then logs it in.

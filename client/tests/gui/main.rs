@@ -5,5 +5,6 @@
 mod chat;
 mod harness;
 mod login;
+mod profile;
 mod text;
 mod trust;
