@@ -34,6 +34,9 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 /// Packets a client may receive before it must acknowledge (see [`ack_frequency`]).
 const ACK_ELICITING_THRESHOLD: u32 = 8;
+/// How often the listener looks at its load figures; a `load` line is logged
+/// at debug level only when they changed, so an idle server stays quiet.
+const LOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +195,9 @@ impl Server {
             stop_rx.clone(),
         ));
         tokio::pin!(shutdown);
+        let mut load_tick = tokio::time::interval(LOAD_INTERVAL);
+        load_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_load = None;
         loop {
             tokio::select! {
                 incoming = self.endpoint.accept() => {
@@ -228,6 +234,21 @@ impl Server {
                     });
                 }
                 Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
+                _ = load_tick.tick() => {
+                    // What the fault tests (and an operator) watch to see that
+                    // dropped connections really go away: handler tasks, routed
+                    // connections and every task on the runtime.
+                    let load = (
+                        handlers.len(),
+                        self.ctx.hub.connection_count(),
+                        tokio::runtime::Handle::current().metrics().num_alive_tasks(),
+                    );
+                    if last_load != Some(load) {
+                        let (handlers, connections, tasks) = load;
+                        debug!(handlers, connections, tasks, "load");
+                        last_load = Some(load);
+                    }
+                }
                 () = &mut shutdown => break,
             }
         }

@@ -43,6 +43,13 @@ struct Cli {
     /// Most simultaneous connections from one IP address (default 1,000).
     #[arg(long)]
     max_connections_per_ip: Option<usize>,
+    /// Events queued for one connection before it is told to resync instead (default 1,024).
+    #[arg(long)]
+    outbound_queue: Option<usize>,
+    /// Seconds without traffic before a connection is closed (default 30; clients
+    /// send keep-alives every 5 s, so keep it above that).
+    #[arg(long)]
+    idle_timeout_secs: Option<u64>,
     /// Messages a user may send per second, sustained (flood control; benchmarks raise it).
     #[arg(long)]
     send_rate: Option<f64>,
@@ -145,6 +152,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let limits = &mut config.limits;
     if let Some(n) = cli.max_connections_per_ip {
         limits.max_connections_per_ip = n;
+    }
+    if let Some(n) = cli.outbound_queue {
+        limits.outbound_queue = n;
+    }
+    if let Some(secs) = cli.idle_timeout_secs {
+        limits.idle_timeout = std::time::Duration::from_secs(secs);
     }
     if let Some(rate) = cli.send_rate {
         limits.send_rate = rate;
