@@ -6,6 +6,7 @@ mod avatars;
 mod bench;
 mod chat;
 mod cli;
+mod faults;
 mod harness;
 mod mail;
 mod mysql;
