@@ -1,9 +1,14 @@
-//! Fuzz target: `chatroom_server::avatars::normalize_avatar` on arbitrary bytes.
+//! Fuzz target: `chatroom_server::avatars::validate_avatar` on arbitrary bytes:
+//! everything in avatar validation that reads untrusted bytes (length,
+//! sniffing, header, decoding under limits, cropping and scaling).
 //!
 //! Uploaded and crawled images are hostile. Validation must refuse with an
 //! `AvatarError` or succeed, never panic; an accepted image must come out as
-//! a 128×128 PNG whose hash is the SHA-256 of its bytes, because the pool and
-//! clients address avatars by that hash.
+//! 128×128 pixels. The PNG encoding that `normalize_avatar` adds afterwards
+//! sees only those pixels, never input bytes, and cost 90 % of each run
+//! (best compression, about 1.5 ms), so it is left to the unit tests; an
+//! earlier 54-minute run of the whole `normalize_avatar` (1.57 million
+//! inputs, no crash) is recorded in docs/security.md.
 //!
 //! The limits are the defaults except for the decoded size: at most 1024×1024
 //! pixels and 8 MiB of pixel memory instead of 8192×8192 and 64 MiB. A few
@@ -13,17 +18,11 @@
 //! smaller canvases do not. Headers above these limits still take the refusal
 //! path (`DecompressionBomb`), and the unit tests in `image_check.rs` cover
 //! the default limits themselves.
-//!
-//! This is still the slowest target (a few hundred runs a second): every
-//! accepted image is re-encoded at the best PNG compression, about 1.5 ms
-//! even with the encoder left uninstrumented (`fuzz/rustc-wrapper.sh`).
 
 #![no_main]
 
-use chatroom_server::avatars::{AVATAR_SIZE, AvatarLimits, normalize_avatar};
-use image::ImageFormat;
+use chatroom_server::avatars::{AVATAR_SIZE, AvatarLimits, validate_avatar};
 use libfuzzer_sys::fuzz_target;
-use sha2::{Digest, Sha256};
 
 fuzz_target!(|data: &[u8]| {
     let limits = AvatarLimits {
@@ -32,16 +31,12 @@ fuzz_target!(|data: &[u8]| {
         max_alloc: 8 * 1024 * 1024,
         ..AvatarLimits::default()
     };
-    let Ok(avatar) = normalize_avatar(data, &limits) else {
+    let Ok(square) = validate_avatar(data, &limits) else {
         return;
     };
-    let hash: [u8; 32] = Sha256::digest(&avatar.png).into();
-    assert_eq!(avatar.hash, hash, "the hash is not that of the PNG");
-    let decoded = image::load_from_memory_with_format(&avatar.png, ImageFormat::Png)
-        .expect("the output is a PNG");
     assert_eq!(
-        (decoded.width(), decoded.height()),
+        square.dimensions(),
         (AVATAR_SIZE, AVATAR_SIZE),
-        "the output is not 128×128"
+        "the result is not 128×128"
     );
 });

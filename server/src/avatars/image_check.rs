@@ -123,13 +123,24 @@ pub enum AvatarError {
 }
 
 /// Validates `bytes` as an avatar and normalises it to a centred, square 128×128 PNG.
-///
-/// The checks run from cheapest to dearest: byte length, format sniffing,
-/// header dimensions, then a full decode under `limits`.
 pub fn normalize_avatar(
     bytes: &[u8],
     limits: &AvatarLimits,
 ) -> Result<NormalizedAvatar, AvatarError> {
+    let square = validate_avatar(bytes, limits)?;
+    encode_png(&square).map(NormalizedAvatar::from_png)
+}
+
+/// Validates `bytes` as an avatar and returns its centred 128×128 pixels:
+/// everything that reads untrusted bytes (the encoding afterwards only sees
+/// these pixels, so the fuzz target stops here).
+///
+/// The checks run from cheapest to dearest: byte length, format sniffing,
+/// header dimensions, then a full decode under `limits`.
+pub fn validate_avatar(
+    bytes: &[u8],
+    limits: &AvatarLimits,
+) -> Result<image::RgbaImage, AvatarError> {
     if bytes.len() > limits.max_bytes {
         return Err(AvatarError::TooLarge {
             len: bytes.len(),
@@ -154,8 +165,7 @@ pub fn normalize_avatar(
         .decode()
         .map_err(decode_error)?;
 
-    let square = centre_square(&image);
-    encode_png(&square).map(NormalizedAvatar::from_png)
+    Ok(centre_square(&image))
 }
 
 /// Lower-case hex SHA-256 of `bytes`.

@@ -30,5 +30,6 @@ pub mod pool;
 pub use identicon::identicon;
 pub use image_check::{
     AVATAR_SIZE, AvatarError, AvatarLimits, NormalizedAvatar, normalize_avatar, sha256_hex,
+    validate_avatar,
 };
 pub use pool::{AvatarPool, PoolError};
