@@ -85,18 +85,20 @@ fn window_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 for (i, hash) in app.profile.pool.iter().enumerate() {
                     let label = format!("Picture {}", i + 1);
                     let current = me.as_ref().and_then(|m| m.avatar) == Some(*hash);
-                    let response = match app.avatars.get(hash) {
-                        Some(texture) => ui.add(
-                            egui::Button::image(
-                                egui::Image::new(texture).fit_to_exact_size(Vec2::splat(PICTURE)),
-                            )
-                            .selected(current),
+                    // The id comes from the hash, and both kinds of button are laid
+                    // out alike, so a click is not lost when the picture arrives
+                    // between two frames and replaces the placeholder.
+                    let button = match app.avatars.get(hash) {
+                        Some(texture) => egui::Button::image(
+                            egui::Image::new(texture).fit_to_exact_size(Vec2::splat(PICTURE)),
                         ),
-                        None => ui.add_sized(
-                            Vec2::splat(PICTURE + 8.0),
-                            egui::Button::new("…").selected(current),
-                        ),
+                        None => egui::Button::new("…"),
                     };
+                    let response = ui
+                        .push_id(hash, |ui| {
+                            ui.add_sized(Vec2::splat(PICTURE + 8.0), button.selected(current))
+                        })
+                        .inner;
                     if response.accessible_name(&label).clicked() {
                         picked = Some(*hash);
                     }

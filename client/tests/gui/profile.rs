@@ -46,13 +46,14 @@ fn a_picture_is_picked_from_the_pool_or_uploaded_and_others_see_it() {
     let pool = h.state().profile.pool.clone();
     let target = *pool.iter().find(|p| **p != before).unwrap();
     let index = pool.iter().position(|p| *p == target).unwrap();
+    // The pool's pictures are fetched and drawn, not left as placeholders;
+    // a person clicks the picture they see.
+    wait_for(&mut h, "the pool's pictures", |h| {
+        pool.iter().all(|p| h.state().shows_avatar_picture(p))
+    });
     click(&mut h, &format!("Picture {}", index + 1));
     wait_for(&mut h, "the picked picture", |h| me(h) == Some(target));
     assert_eq!(seen_by_kim(&server), Some(target));
-    // The pool's pictures were fetched and drawn, not left as placeholders.
-    wait_for(&mut h, "the pool's pictures", |h| {
-        h.state().shows_avatar_picture(&target)
-    });
 
     // An upload: the server's re-encoded picture, not one of the pool's.
     let file = dir.path().join("me.png");
