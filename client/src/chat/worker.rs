@@ -300,12 +300,7 @@ impl Worker {
                 self.login(credentials, None).await;
             }
             Err(e) => {
-                // A wrong or expired code is refused as "auth failed"; its
-                // message says which, while "wrong passphrase" would mislead.
-                let problem = match &e {
-                    ClientError::Server(reply) => LoginProblem::refused(reply),
-                    _ => describe(&e, &credentials).await,
-                };
+                let problem = verification_problem(&e, &credentials).await;
                 self.inbox.push(UiEvent::LoginFailed(problem));
             }
         }
@@ -328,10 +323,7 @@ impl Worker {
         match result {
             Ok(()) => self.inbox.push(UiEvent::VerificationSent),
             Err(e) => {
-                let problem = match &e {
-                    ClientError::Server(reply) => LoginProblem::refused(reply),
-                    _ => describe(&e, &credentials).await,
-                };
+                let problem = verification_problem(&e, &credentials).await;
                 self.inbox.push(UiEvent::Notice(problem.to_string()));
             }
         }
@@ -625,6 +617,16 @@ impl Worker {
         if let Some((hosted, _)) = self.hosted.take() {
             hosted.stop().await;
         }
+    }
+}
+
+/// Plain words for a failed verification request. A wrong or expired code is
+/// refused as "auth failed"; the server's message says which, while "wrong
+/// passphrase" would mislead.
+async fn verification_problem(err: &ClientError, credentials: &Credentials) -> LoginProblem {
+    match err {
+        ClientError::Server(reply) => LoginProblem::refused(reply),
+        _ => describe(err, credentials).await,
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chatroom_client::{Session, Trust};
 use chatroom_common::protocol::{Event, OtpAlgorithm, Seq};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::harness::PASS;
@@ -22,22 +23,28 @@ pub struct Chatter {
     pub resyncs: Arc<AtomicUsize>,
 }
 
+/// Registers `name`, logs in and joins the lobby; returns the session and its events.
+pub async fn in_lobby(addr: &str, pin: &Trust, name: &str) -> (Session, mpsc::Receiver<Event>) {
+    let mut session = Session::connect(addr, pin).await.expect("connects");
+    session
+        .register(
+            name,
+            &format!("{name}@example.org"),
+            PASS,
+            OtpAlgorithm::Md5,
+        )
+        .await
+        .expect("registers");
+    session.login(name, PASS, None).await.expect("logs in");
+    let events = session.take_events().expect("events");
+    session.join("lobby").await.expect("joins the lobby");
+    (session, events)
+}
+
 impl Chatter {
     /// Registers `name`, logs in, joins the lobby and starts recording.
     pub async fn join(addr: &str, pin: &Trust, name: &str) -> Self {
-        let mut session = Session::connect(addr, pin).await.expect("connects");
-        session
-            .register(
-                name,
-                &format!("{name}@example.org"),
-                PASS,
-                OtpAlgorithm::Md5,
-            )
-            .await
-            .expect("registers");
-        session.login(name, PASS, None).await.expect("logs in");
-        let mut events = session.take_events().expect("events");
-        session.join("lobby").await.expect("joins the lobby");
+        let (session, mut events) = in_lobby(addr, pin, name).await;
         let received = Arc::new(Mutex::new(Vec::new()));
         let resyncs = Arc::new(AtomicUsize::new(0));
         let (r, n) = (received.clone(), resyncs.clone());

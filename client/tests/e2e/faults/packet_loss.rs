@@ -7,33 +7,30 @@ use std::time::Duration;
 
 use chatroom_client::Session;
 use chatroom_client::bench::relay::{Relay, RelayConfig};
-use chatroom_common::protocol::{ChatMessage, Event, OtpAlgorithm, Seq};
+use chatroom_common::protocol::{ChatMessage, Event, Seq};
 use chatroom_common::timeline::{Inserted, Timeline};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use crate::harness::{PASS, TestServer};
+use super::chatters::in_lobby;
+use crate::harness::TestServer;
 
 /// Messages each of the two posts.
 const PER_CLIENT: usize = 40;
 
-/// Registers, logs in and joins the lobby through `addr`; returns the session and its events.
-async fn client(addr: &str, server: &TestServer, name: &str) -> (Session, mpsc::Receiver<Event>) {
-    let mut session = Session::connect(addr, &server.pin)
-        .await
-        .expect("connects through the lossy relay");
-    session
-        .register(
-            name,
-            &format!("{name}@example.org"),
-            PASS,
-            OtpAlgorithm::Md5,
-        )
-        .await
-        .expect("registers");
-    session.login(name, PASS, None).await.expect("logs in");
-    let events = session.take_events().unwrap();
-    session.join("lobby").await.expect("joins");
-    (session, events)
+/// Posts `PER_CLIENT` messages, each after the previous one was acknowledged;
+/// returns their seqs and texts.
+async fn post(session: &Session, name: &str) -> Vec<(Seq, String)> {
+    let mut sent = Vec::new();
+    for i in 0..PER_CLIENT {
+        let text = format!("{name} {i}");
+        let seq = session
+            .send("lobby", &text)
+            .await
+            .expect("acknowledged")
+            .seq;
+        sent.push((seq, text));
+    }
+    sent
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,33 +47,10 @@ async fn ten_percent_loss_each_way_delivers_every_message_once_in_seq_order() {
         let _ = relay_stopped.await;
     }));
 
-    let (alice, mut alice_events) = client(&relay_addr, &server, "alice").await;
-    let (bob, mut bob_events) = client(&relay_addr, &server, "bob").await;
+    let (alice, mut alice_events) = in_lobby(&relay_addr, &server.pin, "alice").await;
+    let (bob, mut bob_events) = in_lobby(&relay_addr, &server.pin, "bob").await;
     // Both post at once, each message after the previous one was acknowledged.
-    let (a_sent, b_sent) = tokio::join!(
-        async {
-            let mut sent = Vec::new();
-            for i in 0..PER_CLIENT {
-                let text = format!("alice {i}");
-                sent.push((
-                    alice.send("lobby", &text).await.expect("acknowledged").seq,
-                    text,
-                ));
-            }
-            sent
-        },
-        async {
-            let mut sent = Vec::new();
-            for i in 0..PER_CLIENT {
-                let text = format!("bob {i}");
-                sent.push((
-                    bob.send("lobby", &text).await.expect("acknowledged").seq,
-                    text,
-                ));
-            }
-            sent
-        }
-    );
+    let (a_sent, b_sent) = tokio::join!(post(&alice, "alice"), post(&bob, "bob"));
     let sent: BTreeMap<Seq, String> = a_sent.into_iter().chain(b_sent).collect();
     assert_eq!(sent.len(), 2 * PER_CLIENT, "no seq was acknowledged twice");
     let (first, last) = (*sent.keys().next().unwrap(), *sent.keys().last().unwrap());
