@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
             appends_are_numbered_from_one,
             a_retried_append_returns_the_first_message,
             concurrent_appends_get_contiguous_numbers,
+            a_burst_of_appends_fails_only_its_bad_messages,
             history_pages_backwards_and_forwards,
             history_respects_limits,
             registration_queues_its_mail_atomically,

@@ -8,6 +8,7 @@
 //! Writers take SQLite's write lock up front (`BEGIN IMMEDIATE`), so even two
 //! processes sharing one file hand out each sequence number exactly once.
 
+mod group_commit;
 mod mail;
 mod ops;
 
@@ -39,6 +40,8 @@ pub struct SqliteStore {
     /// The one connection; the mutex serialises this process's statements, and
     /// SQLite's own locking serialises writers across processes.
     conn: Arc<Mutex<Connection>>,
+    /// Message appends waiting for the next group commit.
+    appends: Arc<group_commit::AppendQueue>,
     /// The database file, for error messages.
     path: PathBuf,
 }
@@ -62,6 +65,7 @@ impl SqliteStore {
         Ok((
             Self {
                 conn: Arc::new(Mutex::new(conn)),
+                appends: Arc::default(),
                 path,
             },
             applied,
@@ -310,8 +314,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_message(&self, message: NewMessage) -> Result<(ChatMessage, bool), StoreError> {
-        self.call(move |conn| ops::append_message(conn, &message))
-            .await
+        group_commit::append(&self.appends, &self.conn, message).await
     }
 
     async fn history(

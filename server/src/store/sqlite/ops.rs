@@ -358,16 +358,39 @@ fn message_by_key(
     query_one(conn, &sql, params![sender, &key.0[..]], message_from_row)
 }
 
-pub(super) fn append_message(
+/// Stores a batch of messages in one write transaction (group commit): one
+/// commit, and so one write-ahead-log sync, for every send that queued while
+/// the previous batch was being written. Each message runs inside a savepoint,
+/// so one that fails (an unknown room or sender) is rolled back alone and gets
+/// its own error; an error of the transaction itself fails the whole batch.
+pub(super) fn append_messages(
     conn: &mut Connection,
-    message: &NewMessage,
-) -> Result<(ChatMessage, bool), StoreError> {
+    batch: &[NewMessage],
+) -> Result<Vec<Result<(ChatMessage, bool), StoreError>>, StoreError> {
     // BEGIN IMMEDIATE takes the database's write lock now, so the duplicate check,
     // the sequence number and the insert are one serial step, across processes too.
-    let tx = conn
+    let mut tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
-    if let Some(earlier) = message_by_key(&tx, message.sender_id, &message.key)? {
+    let mut results = Vec::with_capacity(batch.len());
+    for message in batch {
+        let savepoint = tx.savepoint().map_err(map_err)?;
+        match append_one(&savepoint, message) {
+            Ok(stored) => {
+                savepoint.commit().map_err(map_err)?;
+                results.push(Ok(stored));
+            }
+            // Dropping the savepoint rolls this message back.
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(results)
+}
+
+/// One message of [`append_messages`], inside the batch's transaction.
+fn append_one(tx: &Connection, message: &NewMessage) -> Result<(ChatMessage, bool), StoreError> {
+    if let Some(earlier) = message_by_key(tx, message.sender_id, &message.key)? {
         return Ok((earlier, true));
     }
     let latest: Option<i64> = tx
@@ -404,10 +427,9 @@ pub(super) fn append_message(
         other => other,
     })?;
     let sql = format!("{MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq = ?2");
-    let stored = query_one(&tx, &sql, params![message.room_id, seq], message_from_row)?
-        .ok_or_else(|| StoreError::Other("a message vanished inside its own transaction".into()))?;
-    tx.commit().map_err(map_err)?;
-    Ok((stored, false))
+    query_one(tx, &sql, params![message.room_id, seq], message_from_row)?
+        .ok_or_else(|| StoreError::Other("a message vanished inside its own transaction".into()))
+        .map(|stored| (stored, false))
 }
 
 pub(super) fn history(

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chatroom_common::protocol::{HistoryQuery, MAX_HISTORY_PAGE, Seq};
-use chatroom_server::store::Store;
+use chatroom_server::store::{self, Store};
 
 use super::{append_many, new_message, room, seqs, user};
 
@@ -112,6 +112,74 @@ pub async fn concurrent_appends_get_contiguous_numbers(store: Arc<dyn Store>) {
         .await,
         got
     );
+}
+
+/// A burst of appends, as under load (where SQLite commits them in groups):
+/// bad ones fail alone and take no number, a key repeated inside the burst is
+/// stored once, and every good one is stored under a contiguous number.
+pub async fn a_burst_of_appends_fails_only_its_bad_messages(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let general = room(&store, "general").await;
+    let other = room(&store, "other").await;
+    let (no_room, no_user) = (general + other + 1000, alice + 1000);
+    let tasks: Vec<_> = (0..120u128)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            // Every tenth goes to a room that does not exist, every tenth
+            // (offset by five) comes from a user that does not exist; the
+            // rest alternate between two rooms, and keys 100.. repeat 0..
+            // (each pair racing in the same burst).
+            let (room_id, sender) = match i % 10 {
+                3 => (no_room, alice),
+                8 => (general, no_user),
+                _ if i % 2 == 0 => (general, alice),
+                _ => (other, alice),
+            };
+            let key = if i >= 100 { i - 100 } else { i };
+            tokio::spawn(async move {
+                let result = store
+                    .append_message(new_message(room_id, sender, &format!("burst {i}"), key))
+                    .await;
+                (i, room_id, sender, key, result)
+            })
+        })
+        .collect();
+    let mut stored: std::collections::HashMap<u128, Seq> = std::collections::HashMap::new();
+    let mut per_room: std::collections::HashMap<i64, Vec<Seq>> = std::collections::HashMap::new();
+    for task in tasks {
+        let (i, room_id, sender, key, result) = task.await.expect("task");
+        if room_id == no_room || sender == no_user {
+            assert!(
+                matches!(result, Err(store::StoreError::NotFound(_))),
+                "append {i} should fail with NotFound, got {result:?}"
+            );
+            continue;
+        }
+        // Which of a repeated pair is first depends on the race; both must
+        // name the same stored message.
+        let (sent, _duplicate) = result.unwrap_or_else(|e| panic!("append {i}: {e}"));
+        if let Some(&seq) = stored.get(&key) {
+            assert_eq!(sent.seq, seq, "key {key} stored twice");
+        } else {
+            stored.insert(key, sent.seq);
+            per_room.entry(room_id).or_default().push(sent.seq);
+        }
+    }
+    for (room_id, mut got) in per_room {
+        got.sort_unstable();
+        let n = Seq::try_from(got.len()).expect("small");
+        assert_eq!(got, (1..=n).collect::<Vec<Seq>>(), "room {room_id}");
+        let listed = seqs(
+            &store,
+            room_id,
+            HistoryQuery::After {
+                after: 0,
+                limit: 100,
+            },
+        )
+        .await;
+        assert_eq!(listed, got, "room {room_id}: history");
+    }
 }
 
 pub async fn history_pages_backwards_and_forwards(store: Arc<dyn Store>) {
