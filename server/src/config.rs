@@ -40,6 +40,13 @@ pub struct Limits {
     pub max_concurrent_requests: u32,
     /// Events queued for one connection before it is told to resync instead.
     pub outbound_queue: usize,
+    /// Bytes of pushed events sent to one connection and not yet acknowledged
+    /// (QUIC's send window). Past it the connection's writer waits, so a slow
+    /// reader's events wait in its bounded outbox instead of as QUIC stream
+    /// state, and it is told to resync sooner: this bounds server memory per
+    /// connection. It also caps one connection's push rate at this window per
+    /// round trip (256 KiB over 100 ms is about 1,700 events/s).
+    pub push_window: u64,
     /// Failed logins for one user before a lock-out starts.
     pub login_failures_per_user: u32,
     /// Failed logins from one IP address before a lock-out starts.
@@ -69,6 +76,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             max_concurrent_requests: 64,
             outbound_queue: 1024,
+            push_window: 256 * 1024,
             login_failures_per_user: 5,
             login_failures_per_ip: 50,
             lockout_base: Duration::from_secs(1),

@@ -135,6 +135,7 @@ impl Server {
             // Clients never open unidirectional streams; the server pushes on them.
             .max_concurrent_uni_streams(VarInt::from_u32(0))
             .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_concurrent_requests))
+            .send_window(limits.push_window)
             .ack_frequency_config(Some(ack_frequency()));
         server_config.transport_config(Arc::new(transport));
 

@@ -46,6 +46,10 @@ struct Cli {
     /// Events queued for one connection before it is told to resync instead (default 1,024).
     #[arg(long)]
     outbound_queue: Option<usize>,
+    /// KiB of pushed events in flight (sent, not yet acknowledged) per
+    /// connection before its writer waits (default 256).
+    #[arg(long)]
+    push_window_kib: Option<u64>,
     /// Seconds without traffic before a connection is closed (default 30; clients
     /// send keep-alives every 5 s, so keep it above that).
     #[arg(long)]
@@ -155,6 +159,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(n) = cli.outbound_queue {
         limits.outbound_queue = n;
+    }
+    if let Some(kib) = cli.push_window_kib {
+        limits.push_window = kib.saturating_mul(1024).max(1024);
     }
     if let Some(secs) = cli.idle_timeout_secs {
         limits.idle_timeout = std::time::Duration::from_secs(secs);
