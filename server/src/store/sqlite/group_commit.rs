@@ -10,7 +10,6 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chatroom_common::protocol::ChatMessage;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -21,8 +20,7 @@ use crate::store::{NewMessage, StoreError};
 /// (and acknowledged) in steps rather than all at the end.
 const MAX_BATCH: usize = 256;
 
-/// What an append answers: the stored message and whether it was a repeat.
-type Outcome = Result<(ChatMessage, bool), StoreError>;
+use ops::Appended as Outcome;
 
 /// Appends waiting for the writer, and whether a writer is running.
 #[derive(Default)]

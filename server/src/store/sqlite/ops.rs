@@ -358,6 +358,9 @@ fn message_by_key(
     query_one(conn, &sql, params![sender, &key.0[..]], message_from_row)
 }
 
+/// What one append gives: the stored message and whether it was a repeat.
+pub(super) type Appended = Result<(ChatMessage, bool), StoreError>;
+
 /// Stores a batch of messages in one write transaction (group commit): one
 /// commit, and so one write-ahead-log sync, for every send that queued while
 /// the previous batch was being written. Each message runs inside a savepoint,
@@ -366,7 +369,7 @@ fn message_by_key(
 pub(super) fn append_messages(
     conn: &mut Connection,
     batch: &[NewMessage],
-) -> Result<Vec<Result<(ChatMessage, bool), StoreError>>, StoreError> {
+) -> Result<Vec<Appended>, StoreError> {
     // BEGIN IMMEDIATE takes the database's write lock now, so the duplicate check,
     // the sequence number and the insert are one serial step, across processes too.
     let mut tx = conn
