@@ -32,7 +32,7 @@ pub type UserId = i64;
 pub type RoomId = i64;
 
 /// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The username (case-insensitively) is taken.
     #[error("the username is already taken")]

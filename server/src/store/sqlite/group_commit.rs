@@ -13,14 +13,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::ops;
+use super::ops::{self, Appended};
 use crate::store::{NewMessage, StoreError};
 
 /// The most messages written in one transaction, so a long queue is committed
 /// (and acknowledged) in steps rather than all at the end.
 const MAX_BATCH: usize = 256;
-
-use ops::Appended as Outcome;
 
 /// Appends waiting for the writer, and whether a writer is running.
 #[derive(Default)]
@@ -30,7 +28,7 @@ pub(super) struct AppendQueue {
 
 #[derive(Default)]
 struct QueueState {
-    waiting: Vec<(NewMessage, oneshot::Sender<Outcome>)>,
+    waiting: Vec<(NewMessage, oneshot::Sender<Appended>)>,
     /// True while a blocking task is draining `waiting`; it alone clears it.
     writing: bool,
 }
@@ -47,7 +45,7 @@ pub(super) async fn append(
     queue: &Arc<AppendQueue>,
     conn: &Arc<Mutex<Connection>>,
     message: NewMessage,
-) -> Outcome {
+) -> Appended {
     let (done, answer) = oneshot::channel();
     let start_writer = {
         let mut state = queue.lock();
@@ -81,12 +79,8 @@ fn write_batches(queue: &AppendQueue, conn: &Mutex<Connection>) {
             state.waiting.drain(..n).collect()
         };
         let (messages, senders): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let results = {
-            // A panic while the lock was held cannot leave a transaction open
-            // (rusqlite rolls back on drop), so a poisoned connection is still sound.
-            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            ops::append_messages(&mut conn, &messages)
-        };
+        // The connection is released before the callers are answered.
+        let results = ops::append_messages(&mut super::lock(conn), &messages);
         match results {
             Ok(results) => {
                 for (sender, result) in senders.into_iter().zip(results) {
@@ -95,7 +89,7 @@ fn write_batches(queue: &AppendQueue, conn: &Mutex<Connection>) {
             }
             Err(e) => {
                 for sender in senders {
-                    let _ = sender.send(Err(batch_error(&e)));
+                    let _ = sender.send(Err(e.clone()));
                 }
             }
         }
@@ -112,16 +106,5 @@ impl Drop for StopWriting<'_> {
         if std::thread::panicking() {
             self.0.lock().writing = false;
         }
-    }
-}
-
-/// The error every message of a failed transaction gets.
-fn batch_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::UsernameTaken => StoreError::UsernameTaken,
-        StoreError::RoomExists => StoreError::RoomExists,
-        StoreError::NotFound(what) => StoreError::NotFound(what),
-        StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
-        StoreError::Other(why) => StoreError::Other(why.clone()),
     }
 }

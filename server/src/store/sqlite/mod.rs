@@ -13,7 +13,7 @@ mod mail;
 mod ops;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -84,14 +84,15 @@ impl SqliteStore {
         T: Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
-        blocking(move || {
-            // A panic while the lock was held cannot leave a transaction open
-            // (rusqlite rolls back on drop), so a poisoned connection is still sound.
-            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            op(&mut guard)
-        })
-        .await
+        blocking(move || op(&mut lock(&conn))).await
     }
+}
+
+/// Takes the connection. A panic while the lock was held cannot leave a
+/// transaction open (rusqlite rolls back on drop), so a poisoned connection is
+/// still sound.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Applies pending migrations to the SQLite file at `path` and returns their versions.

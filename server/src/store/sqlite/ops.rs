@@ -392,7 +392,7 @@ pub(super) fn append_messages(
 }
 
 /// One message of [`append_messages`], inside the batch's transaction.
-fn append_one(tx: &Connection, message: &NewMessage) -> Result<(ChatMessage, bool), StoreError> {
+fn append_one(tx: &Connection, message: &NewMessage) -> Appended {
     if let Some(earlier) = message_by_key(tx, message.sender_id, &message.key)? {
         return Ok((earlier, true));
     }
