@@ -9,6 +9,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod byte_fields;
+mod otp;
+
+pub use byte_fields::{AvatarHash, IdempotencyKey, OtpValue};
+pub use otp::{Challenge, OtpAlgorithm, OtpInit};
+
 /// The ALPN token; a peer speaking anything else fails the TLS handshake.
 pub const ALPN: &[u8] = b"chatroom/1";
 /// Bumped whenever a change is not backwards compatible. `Hello` never changes
@@ -83,94 +89,6 @@ impl std::str::FromStr for StreamMode {
 pub type Seq = u64;
 /// Milliseconds since the Unix epoch, UTC.
 pub type Timestamp = i64;
-
-/// SHA-256 of an avatar's PNG bytes: avatars are content-addressed.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct AvatarHash(pub [u8; 32]);
-
-impl fmt::Debug for AvatarHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AvatarHash({self})")
-    }
-}
-
-impl AvatarHash {
-    /// Parses 64 hex digits.
-    pub fn from_hex(text: &str) -> Option<Self> {
-        let text = text.trim();
-        // Every byte is checked here because `from_str_radix` below would also
-        // take a sign: "+f" is 15 to it, so "+f+f…" would pass as a hash.
-        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(Self(out))
-    }
-}
-
-impl fmt::Display for AvatarHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-/// A 64-bit one-time password value (RFC 2289's folded hash).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct OtpValue(pub [u8; 8]);
-
-impl fmt::Debug for OtpValue {
-    // One-time passwords never reach a log, even in debug output.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OtpValue(..)")
-    }
-}
-
-/// A client-chosen key that makes a send idempotent: a retry with the same key
-/// returns the first send's result instead of posting twice.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-pub struct IdempotencyKey(pub [u8; 16]);
-
-/// The hash behind an S/KEY chain.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-pub enum OtpAlgorithm {
-    /// `otp-md4`, kept for RFC completeness.
-    Md4,
-    /// `otp-md5`, the RFC's common choice.
-    Md5,
-    /// `otp-sha1`.
-    Sha1,
-}
-
-/// The S/KEY set-up a client sends at registration or re-initialisation: the
-/// server learns the chain's `count`-th value, never the passphrase.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub struct OtpInit {
-    /// Hash algorithm of the chain.
-    pub algorithm: OtpAlgorithm,
-    /// Seed, 1–16 alphanumerics, lower case.
-    pub seed: String,
-    /// How many times the hash was applied to produce `otp`.
-    pub count: u32,
-    /// The `count`-th one-time password.
-    pub otp: OtpValue,
-}
-
-/// An S/KEY challenge: answer with the OTP for `count` (written `otp-md5 499 ke1234`).
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-pub struct Challenge {
-    /// Hash algorithm of the chain.
-    pub algorithm: OtpAlgorithm,
-    /// The sequence number the response must be computed for.
-    pub count: u32,
-    /// The chain's seed.
-    pub seed: String,
-}
 
 /// A user as others see them.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -387,7 +305,8 @@ pub enum Reply {
     LoggedIn {
         /// The account.
         user: UserInfo,
-        /// How many more logins the chain allows (the challenge count that comes next).
+        /// How many more logins the chain allows: the chain's stored count,
+        /// one above the count the next challenge will ask for.
         otp_remaining: u32,
     },
     /// Answer to `ReinitOtp`.
@@ -555,37 +474,4 @@ pub enum Event {
     },
     /// The user was added to a room (someone opened a direct conversation).
     RoomAdded(RoomInfo),
-}
-
-impl fmt::Display for OtpAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            OtpAlgorithm::Md4 => "otp-md4",
-            OtpAlgorithm::Md5 => "otp-md5",
-            OtpAlgorithm::Sha1 => "otp-sha1",
-        })
-    }
-}
-
-impl fmt::Display for Challenge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.algorithm, self.count, self.seed)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::AvatarHash;
-
-    /// Found by the `protocol_decode` fuzz target: a `+` before a digit pair
-    /// was accepted, so the hash did not print back as the text it came from.
-    #[test]
-    fn avatar_hash_from_hex_takes_only_hex_digits() {
-        let hex = "2ff9a5a534b17b827e86b2776e76faf03a57ecbc98fe1638d5ac9164c4925d0b";
-        let hash = AvatarHash::from_hex(hex).expect("64 hex digits");
-        assert_eq!(hash.to_string(), hex);
-        assert_eq!(AvatarHash::from_hex(&hex.replace("d5", "+d")), None);
-        assert_eq!(AvatarHash::from_hex(&"+f".repeat(32)), None);
-        assert_eq!(AvatarHash::from_hex(&hex[..62]), None);
-    }
 }
