@@ -202,10 +202,29 @@ async fn write_events(conn: Connection, mut outbox: OutboxReceiver) {
 
 /// Pushes one event on a stream of its own. The bytes are handed to quinn as
 /// they are: every recipient's stream shares the one encoded buffer.
-async fn push(conn: &Connection, bytes: Bytes) -> Result<(), ()> {
-    let mut stream = conn.open_uni().await.map_err(|_| ())?;
-    stream.write_chunk(bytes).await.map_err(|_| ())?;
-    stream.finish().map_err(|_| ())
+async fn push(conn: &Connection, bytes: Bytes) -> Result<(), PushError> {
+    let mut stream = conn.open_uni().await?;
+    stream.write_chunk(bytes).await?;
+    stream.finish()?;
+    Ok(())
+}
+
+/// Why an event could not be pushed: the connection is gone or going, so the
+/// writer stops (the client catches up from history when it comes back).
+#[derive(Debug, thiserror::Error)]
+enum PushError {
+    /// No stream could be opened.
+    #[error("opening a stream: {0}")]
+    Open(#[from] quinn::ConnectionError),
+    /// The stream broke while writing.
+    #[error("writing: {0}")]
+    Write(#[from] quinn::WriteError),
+    /// The stream was already closed.
+    #[error("finishing: {0}")]
+    Finish(#[from] quinn::ClosedStream),
+    /// A frame longer than its u32 length prefix can say.
+    #[error("an event of {0} bytes does not fit a frame")]
+    TooLong(usize),
 }
 
 /// The benchmark's comparison mode ([`StreamMode::Single`]): every event goes
@@ -230,10 +249,11 @@ async fn write_framed_events(conn: Connection, mut outbox: OutboxReceiver) {
     let _ = stream.finish();
 }
 
-async fn write_frame(stream: &mut SendStream, bytes: Bytes) -> Result<(), ()> {
-    let len = u32::try_from(bytes.len()).map_err(|_| ())?;
-    stream.write_all(&len.to_be_bytes()).await.map_err(|_| ())?;
-    stream.write_chunk(bytes).await.map_err(|_| ())
+async fn write_frame(stream: &mut SendStream, bytes: Bytes) -> Result<(), PushError> {
+    let len = u32::try_from(bytes.len()).map_err(|_| PushError::TooLong(bytes.len()))?;
+    stream.write_all(&len.to_be_bytes()).await?;
+    stream.write_chunk(bytes).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -244,6 +244,22 @@ impl Hub {
         }
     }
 
+    /// Encodes `event` once and queues it for every connection subscribed to
+    /// the room (see [`Hub::broadcast`]). An event that cannot be encoded is a
+    /// bug, logged rather than sent.
+    pub fn broadcast_event(&self, room: RoomId, room_name: &str, seq: Option<Seq>, event: &Event) {
+        if let Some(bytes) = encode(event) {
+            self.broadcast(room, room_name, seq, &bytes);
+        }
+    }
+
+    /// Encodes `event` once and queues it for specific connections.
+    pub fn send_event_to(&self, conns: &[ConnId], event: &Event) {
+        if let Some(bytes) = encode(event) {
+            self.send_to(conns, &bytes);
+        }
+    }
+
     /// Queues an encoded event for specific connections.
     pub fn send_to(&self, conns: &[ConnId], event: &Bytes) {
         let inner = self.lock();
@@ -273,6 +289,17 @@ fn deliver(outbox: &Outbox, room_name: &str, seq: Option<Seq>, event: &Bytes) {
             }
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {}
+    }
+}
+
+/// An event's wire bytes, shared by every recipient's queue.
+fn encode(event: &Event) -> Option<Bytes> {
+    match codec::encode(event) {
+        Ok(bytes) => Some(Bytes::from(bytes)),
+        Err(e) => {
+            tracing::warn!("encoding an event failed: {e}");
+            None
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`server`]: the `Server` (bind, accept loop with connection limits, graceful shutdown) and [`run`].
+//! - [`running`]: [`spawn`] a server as a task and [`Running::stop`] it: how code starts servers.
 //! - [`connection`]: one connection's handler: a task per request stream, a writer for events.
 //! - [`avatars`]: avatar images: validation, the pool, generated defaults, the crawler.
 //! - [`cmd`]: request handlers, one module per area (auth, rooms, messages).
@@ -24,10 +25,12 @@ pub mod guard;
 pub mod hub;
 pub mod mail;
 pub mod ratelimit;
+pub mod running;
 pub mod server;
 pub mod session;
 pub mod store;
 pub mod tls;
 
 pub use config::{Config, Limits, MailConfig, StreamMode, TlsSource};
+pub use running::{Running, StopError, spawn};
 pub use server::{Server, ServerError, run};

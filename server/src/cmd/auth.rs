@@ -1,8 +1,6 @@
 //! Hello, registration and S/KEY login (RFC 2289): challenge, response,
 //! compare-and-swap, back-off; chain re-initialisation; disconnect presence.
 
-use bytes::Bytes;
-use chatroom_common::codec;
 use chatroom_common::protocol::{
     Challenge, ErrorCode, ErrorReply, Event, MAX_TEXT_BYTES, OtpAlgorithm, OtpInit, OtpValue,
     PROTOCOL_VERSION, Reply, Response, UserInfo,
@@ -18,8 +16,9 @@ use crate::hub::ConnId;
 use crate::session::{LoggedIn, Pending, Session};
 use crate::store::{MailKind, NewMail, NewUser, OtpState, StoreError};
 
-/// Longest S/KEY chain a client may register (bounds the client's hashing work too).
-pub const MAX_CHAIN: u32 = 100_000;
+/// Longest S/KEY chain a client may register (bounds the client's hashing
+/// work too): the S/KEY module's largest count.
+pub use chatroom_common::skey::MAX_COUNT as MAX_CHAIN;
 
 /// `Hello`: checks the protocol version.
 pub fn hello(ctx: &Context, session: &Session, version: u32, client: &str) -> Response {
@@ -66,7 +65,8 @@ pub async fn register(
     validate::username_key(username).map_err(invalid)?;
     validate::email(email).map_err(invalid)?;
     // The address must be one mail can be sent to, before any account exists.
-    crate::mail::parse_address(email).map_err(|e| ErrorReply::new(ErrorCode::InvalidInput, e))?;
+    crate::mail::parse_address(email)
+        .map_err(|e| ErrorReply::new(ErrorCode::InvalidInput, e.to_string()))?;
     let seed = validate_init(&otp)?;
     ctx.register_limiter
         .check(&session.remote.ip())
@@ -330,9 +330,6 @@ pub fn disconnected(ctx: &Context, conn: ConnId) {
             user: user.clone(),
             online: false,
         };
-        if let Ok(bytes) = codec::encode(&event) {
-            ctx.hub
-                .broadcast(room_id, &room_name, None, &Bytes::from(bytes));
-        }
+        ctx.hub.broadcast_event(room_id, &room_name, None, &event);
     }
 }

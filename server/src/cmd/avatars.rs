@@ -1,7 +1,5 @@
 //! Avatar requests: fetch by hash, list the pool, choose from it, upload.
 
-use bytes::Bytes;
-use chatroom_common::codec;
 use chatroom_common::protocol::{AvatarHash, ErrorCode, ErrorReply, Event, Reply, Response};
 use tracing::{info, warn};
 
@@ -128,10 +126,7 @@ async fn set(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
             user: me.info(),
             online: true,
         };
-        if let Ok(bytes) = codec::encode(&event) {
-            ctx.hub
-                .broadcast(room.id, &room.name, None, &Bytes::from(bytes));
-        }
+        ctx.hub.broadcast_event(room.id, &room.name, None, &event);
     }
     info!(user = %me.username, avatar = %hash, "avatar changed");
     Ok(Reply::AvatarChanged { avatar: hash })

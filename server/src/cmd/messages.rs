@@ -1,12 +1,9 @@
 //! Message requests: send (stored, acknowledged, then fanned out) and history.
 
-use bytes::Bytes;
-use chatroom_common::codec;
 use chatroom_common::protocol::{
     ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey, MAX_HISTORY_PAGE, Reply, Response,
 };
 use chatroom_common::validate;
-use tracing::warn;
 
 use super::rooms::check_readable;
 use super::{find_room, invalid, store_error};
@@ -48,15 +45,16 @@ pub async fn send(
         })
         .await
         .map_err(store_error)?;
-    // Fanned out even for a duplicate: the first attempt may have been stored
-    // and then lost its reply before being broadcast. Clients drop repeats by seq.
-    // Encoded once; every recipient's queue shares these bytes.
-    match codec::encode(&Event::Message(message.clone())) {
-        Ok(bytes) => {
-            ctx.hub
-                .broadcast(room.id, &room.name, Some(message.seq), &Bytes::from(bytes));
-        }
-        Err(e) => warn!("encoding a message event failed: {e}"),
+    // A retry posts nothing: the first attempt was broadcast when it was
+    // stored. Had the server died in between, members find the message by its
+    // seq (a gap, or the history fetched at their next login).
+    if !duplicate {
+        ctx.hub.broadcast_event(
+            room.id,
+            &room.name,
+            Some(message.seq),
+            &Event::Message(message.clone()),
+        );
     }
     Ok(Reply::Sent {
         seq: message.seq,

@@ -1,7 +1,5 @@
 //! Room requests: list, create, join, leave, direct conversations, who is online.
 
-use bytes::Bytes;
-use chatroom_common::codec;
 use chatroom_common::protocol::{
     ErrorCode, ErrorReply, Event, HISTORY_ON_JOIN, HistoryQuery, Reply, Response, RoomInfo,
     RoomKind,
@@ -63,9 +61,8 @@ fn tell_other_devices(ctx: &Context, session: &Session, conns: &[ConnId], room: 
     if others.is_empty() {
         return;
     }
-    if let Ok(bytes) = codec::encode(&Event::RoomAdded(room.clone())) {
-        ctx.hub.send_to(&others, &Bytes::from(bytes));
-    }
+    ctx.hub
+        .send_event_to(&others, &Event::RoomAdded(room.clone()));
 }
 
 /// `JoinRoom`: membership, recent history and who is online.
@@ -180,9 +177,7 @@ pub async fn open_direct(ctx: &Context, session: &Session, user: &str) -> Respon
     let peer_conns = ctx.hub.subscribe_user(peer.id, room.id, &room.name);
     if !peer_was_member {
         let event = Event::RoomAdded(room_info(&room, &peer.username.to_lowercase()));
-        if let Ok(bytes) = codec::encode(&event) {
-            ctx.hub.send_to(&peer_conns, &Bytes::from(bytes));
-        }
+        ctx.hub.send_event_to(&peer_conns, &event);
     }
     Ok(Reply::Room(room_info(&room, &me.username.to_lowercase())))
 }
@@ -191,18 +186,7 @@ pub async fn open_direct(ctx: &Context, session: &Session, user: &str) -> Respon
 pub async fn who(ctx: &Context, session: &Session, name: &str) -> Response {
     let me = session.user()?;
     let room = find_room(ctx, name).await?;
-    if room.kind == RoomKind::Direct
-        && !ctx
-            .store
-            .is_member(room.id, me.id)
-            .await
-            .map_err(store_error)?
-    {
-        return Err(ErrorReply::new(
-            ErrorCode::NotMember,
-            "not your conversation",
-        ));
-    }
+    check_readable(ctx, me.id, &room).await?;
     Ok(Reply::Online(ctx.hub.online_in(room.id)))
 }
 
@@ -214,10 +198,7 @@ pub fn broadcast_presence(ctx: &Context, room: &RoomRecord, session: &Session, o
         user: me.info(),
         online,
     };
-    if let Ok(bytes) = codec::encode(&event) {
-        ctx.hub
-            .broadcast(room.id, &room.name, None, &Bytes::from(bytes));
-    }
+    ctx.hub.broadcast_event(room.id, &room.name, None, &event);
 }
 
 /// Checks that the user may read a room: any public room, or their own direct room.

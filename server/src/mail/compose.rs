@@ -22,7 +22,7 @@ pub enum ComposeError {
     /// The recipient address does not parse (it passed at registration, so the
     /// parser changed or the database was edited).
     #[error("recipient: {0}")]
-    Recipient(String),
+    Recipient(#[from] super::BadAddress),
     /// lettre refused the message.
     #[error("building the message: {0}")]
     Build(#[from] lettre::error::Error),
@@ -58,7 +58,7 @@ pub struct Welcome<'a> {
 /// The recipient: the username as display name (lettre encodes it), the address
 /// as lettre parses it.
 pub fn recipient(username: &str, email: &str) -> Result<Mailbox, ComposeError> {
-    let address = super::parse_address(email).map_err(ComposeError::Recipient)?;
+    let address = super::parse_address(email).map_err(ComposeError::from)?;
     Ok(Mailbox::new(Some(header_text(username)), address))
 }
 

@@ -95,9 +95,16 @@ impl Mailer {
     }
 }
 
-/// Parses an address the way the mail is addressed (lettre's parser), with a
-/// reason a user understands when it fails.
-pub fn parse_address(email: &str) -> Result<Address, String> {
+/// An e-mail address mail cannot be sent to, with a reason a user understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("that is not an e-mail address mail can be sent to: {why}")]
+pub struct BadAddress {
+    /// What is wrong with it.
+    pub why: &'static str,
+}
+
+/// Parses an address the way the mail is addressed (lettre's parser).
+pub fn parse_address(email: &str) -> Result<Address, BadAddress> {
     Address::from_str(email).map_err(|e| {
         let why = match e {
             AddressError::MissingParts => "it needs a name, an @ and a domain",
@@ -107,7 +114,7 @@ pub fn parse_address(email: &str) -> Result<Address, String> {
             AddressError::InvalidInput => "it contains characters an address cannot have",
             _ => "it is not a valid address",
         };
-        format!("that is not an e-mail address mail can be sent to: {why}")
+        BadAddress { why }
     })
 }
 
@@ -138,7 +145,10 @@ mod tests {
             "alice",
         ] {
             let e = parse_address(bad).expect_err(bad);
-            assert!(e.contains("not an e-mail address"), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("not an e-mail address"),
+                "{bad}: {e}"
+            );
         }
     }
 

@@ -132,6 +132,7 @@ pub struct NewMessage {
 /// sender's avatar filled in, ready for the wire.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    #[cfg(feature = "test-support")]
     /// Creates a user; `UsernameTaken` when the case-folded name exists.
     async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError>;
     /// Finds a user by name, case-insensitively.
@@ -165,6 +166,7 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError>;
     /// Whether the user is a member of the room.
     async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+    #[cfg(feature = "test-support")]
     /// Usernames of the room's members (for presence and direct rooms).
     async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError>;
 
@@ -189,6 +191,7 @@ pub trait Store: Send + Sync + 'static {
         mail: NewMail,
         verify_email: bool,
     ) -> Result<UserRecord, StoreError>;
+    #[cfg(feature = "test-support")]
     /// Queues a mail for a user, due at once.
     async fn enqueue_mail(&self, user: UserId, mail: NewMail) -> Result<MailId, StoreError>;
     /// Claims up to `limit` queued mails due at `now`, earliest due first, and
@@ -216,6 +219,7 @@ pub trait Store: Send + Sync + 'static {
     /// Delivery is given up: the mail leaves the queue, keeping `error`.
     async fn mail_given_up(&self, id: MailId, at: Timestamp, error: &str)
     -> Result<(), StoreError>;
+    #[cfg(feature = "test-support")]
     /// A mail's delivery record.
     async fn mail_status(&self, id: MailId) -> Result<Option<MailStatus>, StoreError>;
 

@@ -7,8 +7,6 @@
 //! them instead, for a developer without MariaDB (never set it in CI).
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -16,88 +14,15 @@ use std::time::{Duration, Instant};
 use chatroom_common::protocol::{HistoryQuery, Seq};
 use chatroom_server::store::mysql::MysqlStore;
 use chatroom_server::store::{self, Store, StoreError};
+use chatroom_testkit::mysql::{ADMIN_URL, MysqlDb, RestartGuard, admin, restart_mariadb};
 use mysql_async::prelude::Queryable;
 
 use crate::store_conformance::{Backend, conformance_tests, new_message, new_user};
 
-/// Where the tests find MariaDB, as an administrator.
-const ADMIN_URL: &str = "mysql://root@127.0.0.1:3306";
-
-/// A connection as root, without a default database.
-async fn admin() -> Result<mysql_async::Conn, String> {
-    let opts = mysql_async::Opts::from_url(ADMIN_URL).map_err(|e| e.to_string())?;
-    match tokio::time::timeout(Duration::from_secs(10), mysql_async::Conn::new(opts)).await {
-        Ok(conn) => conn.map_err(|e| e.to_string()),
-        Err(_) => Err("no answer within 10 s".into()),
-    }
-}
-
-/// A uniquely named database, created for one test and dropped after it.
-struct MysqlDb {
-    /// The database name, `chatroom_test_<random>`.
-    name: String,
-}
-
-impl MysqlDb {
-    /// Creates the database, or returns `None` when `CHATROOM_SKIP_MYSQL=1`.
-    /// Panics when MariaDB is unreachable: a missing database is a failure.
-    async fn create() -> Option<Self> {
-        Self::create_with("CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").await
-    }
-
-    /// [`MysqlDb::create`] with the given database options.
-    async fn create_with(options: &str) -> Option<Self> {
-        if std::env::var("CHATROOM_SKIP_MYSQL").as_deref() == Ok("1") {
-            eprintln!("CHATROOM_SKIP_MYSQL=1: skipping a MySQL test");
-            return None;
-        }
-        let mut conn = admin().await.unwrap_or_else(|e| {
-            panic!(
-                "MariaDB at 127.0.0.1:3306 is unreachable ({e}); start it with scripts/mariadb.sh \
-                 (or set CHATROOM_SKIP_MYSQL=1 to skip the MySQL tests)"
-            )
-        });
-        let name = format!("chatroom_test_{:016x}", rand::random::<u64>());
-        conn.query_drop(format!("CREATE DATABASE `{name}` {options}"))
-            .await
-            .expect("create test database");
-        conn.disconnect().await.expect("disconnect");
-        Some(Self { name })
-    }
-}
-
+/// The conformance suite reaches a test database through its URL.
 impl Backend for MysqlDb {
     fn url(&self) -> String {
-        format!("{ADMIN_URL}/{}", self.name)
-    }
-}
-
-impl Drop for MysqlDb {
-    fn drop(&mut self) {
-        // Drop runs inside the test's runtime, which cannot be blocked on, so the
-        // database is dropped from a thread with a runtime of its own.
-        let name = self.name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let mut conn = admin().await.ok()?;
-                // A transaction left open by a failed test must not block this forever.
-                conn.query_drop("SET SESSION lock_wait_timeout = 10")
-                    .await
-                    .ok()?;
-                conn.query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
-                    .await
-                    .ok()?;
-                conn.disconnect().await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
+        MysqlDb::url(self)
     }
 }
 
@@ -287,57 +212,6 @@ fn urls_are_redacted() {
     assert!(!store::redact_url("mysql://chat:p%40ss@db/chat").contains("p%40ss"));
 }
 
-/// Runs `scripts/mariadb.sh`, which starts MariaDB if it is down and waits for it.
-fn ensure_mariadb_running() -> bool {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mariadb.sh");
-    Command::new("bash")
-        .arg(script)
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Whether MariaDB answers a ping.
-fn mariadb_answers() -> bool {
-    Command::new("mariadb-admin")
-        .args([
-            "--host=127.0.0.1",
-            "--port=3306",
-            "--user=root",
-            "--connect-timeout=2",
-            "ping",
-        ])
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
-/// Makes sure MariaDB runs again when the restart test ends, however it ends.
-struct RestartGuard;
-
-impl Drop for RestartGuard {
-    fn drop(&mut self) {
-        if !ensure_mariadb_running() {
-            eprintln!("MariaDB is NOT running after the restart test; run scripts/mariadb.sh");
-        }
-    }
-}
-
-/// Shuts MariaDB down, waits until it is gone, and starts it again.
-fn restart_mariadb() {
-    let shutdown = Command::new("mariadb-admin")
-        .args(["--user=root", "shutdown"])
-        .status()
-        .expect("run mariadb-admin");
-    assert!(shutdown.success(), "mariadb-admin shutdown failed");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while mariadb_answers() {
-        assert!(Instant::now() < deadline, "MariaDB did not stop");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // Let the writers run into the outage for a moment.
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(ensure_mariadb_running(), "MariaDB did not come back");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "restarts MariaDB: run alone, with --run-ignored only"]
 async fn mysql_restart_keeps_acknowledged_messages() {
@@ -402,7 +276,7 @@ async fn mysql_restart_keeps_acknowledged_messages() {
         .collect();
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    tokio::task::spawn_blocking(restart_mariadb)
+    tokio::task::spawn_blocking(|| restart_mariadb(Duration::from_millis(1500)))
         .await
         .expect("restart");
     let outages_seen = outages.load(Ordering::Relaxed);

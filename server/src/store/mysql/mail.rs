@@ -90,6 +90,7 @@ pub(super) async fn create_user_with_mail(
     Ok(new_user_record(id, user))
 }
 
+#[cfg(feature = "test-support")]
 pub(super) async fn enqueue_mail(
     mut conn: Conn,
     user: UserId,
@@ -186,6 +187,7 @@ pub(super) async fn mail_given_up(
     expect_mail(&conn)
 }
 
+#[cfg(feature = "test-support")]
 pub(super) async fn mail_status(mut conn: Conn, id: MailId) -> Result<Option<MailStatus>, Failure> {
     let row: Option<Row> = conn
         .exec_first(

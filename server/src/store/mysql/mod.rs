@@ -251,6 +251,7 @@ pub async fn migrate(url: &str) -> Result<Vec<u32>, StoreError> {
 
 #[async_trait]
 impl Store for MysqlStore {
+    #[cfg(feature = "test-support")]
     async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
         // Not repeatable: a lost acknowledgement would turn into `UsernameTaken`.
         self.run(false, |conn| ops::create_user(conn, user.clone()))
@@ -324,6 +325,7 @@ impl Store for MysqlStore {
             .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError> {
         self.run(true, |conn| ops::member_names(conn, room)).await
     }
@@ -356,6 +358,7 @@ impl Store for MysqlStore {
         .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn enqueue_mail(&self, user: UserId, mail: NewMail) -> Result<MailId, StoreError> {
         // Not repeatable: a lost acknowledgement would queue the mail twice.
         self.run(false, |conn| mail::enqueue_mail(conn, user, mail))
@@ -406,6 +409,7 @@ impl Store for MysqlStore {
         .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn mail_status(&self, id: MailId) -> Result<Option<MailStatus>, StoreError> {
         self.run(true, |conn| mail::mail_status(conn, id)).await
     }

@@ -103,6 +103,7 @@ pub(super) fn inserted_id(conn: &Conn) -> Result<i64, Failure> {
         .ok_or_else(|| StoreError::Other("MySQL reported no id for the inserted row".into()).into())
 }
 
+#[cfg(feature = "test-support")]
 pub(super) async fn create_user(mut conn: Conn, user: NewUser) -> Result<UserRecord, Failure> {
     insert_user(&mut conn, &user).await?;
     Ok(new_user_record(inserted_id(&conn)?, user))
@@ -330,6 +331,7 @@ pub(super) async fn is_member(mut conn: Conn, room: RoomId, user: UserId) -> Res
     Ok(row.is_some())
 }
 
+#[cfg(feature = "test-support")]
 pub(super) async fn member_names(mut conn: Conn, room: RoomId) -> Result<Vec<String>, Failure> {
     let rows: Vec<Row> = conn
         .exec(

@@ -86,6 +86,7 @@ pub(super) fn create_user_with_mail(
     Ok(record)
 }
 
+#[cfg(feature = "test-support")]
 pub(super) fn enqueue_mail(
     conn: &mut Connection,
     user: UserId,
@@ -181,6 +182,7 @@ pub(super) fn mail_given_up(
     expect_mail(changed)
 }
 
+#[cfg(feature = "test-support")]
 pub(super) fn mail_status(
     conn: &mut Connection,
     id: MailId,

@@ -191,20 +191,13 @@ fn apply_migrations(conn: &mut Connection) -> Result<Vec<u32>, StoreError> {
             .map_err(|e| StoreError::Other(format!("SQLite migration {version} failed: {e}")))?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            rusqlite::params![version, now_ms()],
+            rusqlite::params![version, crate::context::now_ms()],
         )
         .map_err(map_err)?;
         applied.push(version);
     }
     tx.commit().map_err(map_err)?;
     Ok(applied)
-}
-
-/// The current time in milliseconds since the Unix epoch.
-fn now_ms() -> Timestamp {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Maps a SQLite error that has no operation-specific meaning.
@@ -240,6 +233,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 
 #[async_trait]
 impl Store for SqliteStore {
+    #[cfg(feature = "test-support")]
     async fn create_user(&self, user: NewUser) -> Result<UserRecord, StoreError> {
         self.call(move |conn| ops::create_user(conn, &user)).await
     }
@@ -310,6 +304,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError> {
         self.call(move |conn| ops::member_names(conn, room)).await
     }
@@ -336,6 +331,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn enqueue_mail(&self, user: UserId, mail: NewMail) -> Result<MailId, StoreError> {
         self.call(move |conn| mail::enqueue_mail(conn, user, mail))
             .await
@@ -381,6 +377,7 @@ impl Store for SqliteStore {
             .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn mail_status(&self, id: MailId) -> Result<Option<MailStatus>, StoreError> {
         self.call(move |conn| mail::mail_status(conn, id)).await
     }

@@ -338,6 +338,7 @@ pub(super) fn is_member(
     Ok(found.is_some())
 }
 
+#[cfg(feature = "test-support")]
 pub(super) fn member_names(conn: &mut Connection, room: RoomId) -> Result<Vec<String>, StoreError> {
     query_all(
         conn,
