@@ -4,7 +4,7 @@
 # BENCH_NO_BUILD=1 uses the binaries as they are (to compare runs of one build).
 build_release() {
   if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
-    cargo build --release -q -p chatroom-server -p chatroom-client \
+    cargo build --release -q -p chatroom-server -p chatroom-bench \
       --bin chatroom-server --bin chatroom-bench
   fi
   bin=${CARGO_TARGET_DIR:-$root/target}/release

@@ -2,8 +2,9 @@
 # Runs every cargo-fuzz target in fuzz/ for FUZZ_SECONDS seconds each (default
 # 10), one after another, and fails on the first crash, hang or panic.
 #
-# Installs cargo-fuzz if it is missing, builds into fuzz/target (so the main
-# target/ cache is left alone), and fuzzes a scratch copy of each seed corpus
+# Installs cargo-fuzz if it is missing, builds into CHATROOM_FUZZ_TARGET_DIR
+# (default ~/.cache/chatroom/fuzz-target: outside the clone, so CI's fresh
+# clones reuse the instrumented build, and apart from the main target cache), and fuzzes a scratch copy of each seed corpus
 # in fuzz/corpus/ so that a run never grows the committed corpus. A crashing
 # input is saved under fuzz/artifacts/<target>/ and the command to replay it is
 # printed. Usage: FUZZ_SECONDS=600 scripts/fuzz.sh [target...]
@@ -32,7 +33,7 @@ fi
 # could only find memory errors inside dependencies.
 # Debug assertions and overflow checks stay on (cargo fuzz's default), so an
 # arithmetic overflow is a crash, not a silent wrap.
-export CARGO_TARGET_DIR="$root/fuzz/target"
+export CARGO_TARGET_DIR="${CHATROOM_FUZZ_TARGET_DIR:-$HOME/.cache/chatroom/fuzz-target}"
 # Leaves the PNG encoder's deflate uninstrumented: it made avatar_validate
 # twenty times slower and is not attack surface (see the wrapper).
 export RUSTC_WRAPPER="$root/fuzz/rustc-wrapper.sh"

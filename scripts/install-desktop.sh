@@ -28,7 +28,7 @@ fi
 
 bin="${1:-}"
 if [[ -z "$bin" ]]; then
-  (cd "$root" && cargo build --release -p chatroom-client --bin chatroom)
+  (cd "$root" && cargo build --release -p chatroom-app --bin chatroom)
   bin="${CARGO_TARGET_DIR:-$root/target}/release/chatroom"
 fi
 [[ -x "$bin" ]] || { echo "install-desktop.sh: $bin is not an executable" >&2; exit 1; }

@@ -3,4 +3,4 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
-exec cargo run --release --manifest-path "$root/Cargo.toml" -p chatroom-client --bin chatroom -- "$@"
+exec cargo run --release --manifest-path "$root/Cargo.toml" -p chatroom-app --bin chatroom -- "$@"

@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cargo build -q -p chatroom-server -p chatroom-client --bin chatroom-server --bin chatroom-cli
+cargo build -q --workspace --bin chatroom-server --bin chatroom-cli
 bin=${CARGO_TARGET_DIR:-$root/target}/debug
 work=$(mktemp -d)
 server_pid=""

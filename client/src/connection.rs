@@ -128,7 +128,7 @@ fn connection_error(e: ConnectionError) -> ClientError {
                 t.reason
             ))
         }
-        ConnectionError::TransportError(t) => ClientError::Tls(t.to_string()),
+        ConnectionError::TransportError(t) => ClientError::Transport(t.to_string()),
         ConnectionError::ApplicationClosed(close) => {
             ClientError::Closed(String::from_utf8_lossy(&close.reason).into_owned())
         }

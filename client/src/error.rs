@@ -13,9 +13,14 @@ pub enum ClientError {
     /// No answer from the server (down, wrong port, or network gone).
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
-    /// The server's certificate is not trusted, or TLS failed.
+    /// The server's certificate is not trusted, or the TLS set-up failed.
     #[error("certificate problem: {0}")]
     Tls(String),
+    /// The QUIC transport failed for a reason other than the certificate
+    /// (a protocol violation, flow control, an internal error): apart from
+    /// [`ClientError::Tls`] so it is never read as "the certificate changed".
+    #[error("transport error: {0}")]
+    Transport(String),
     /// The connection closed; the text says why.
     #[error("connection closed: {0}")]
     Closed(String),
@@ -48,7 +53,10 @@ impl ClientError {
     /// Whether retrying later (on a new connection) may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            ClientError::Unreachable(_) | ClientError::Closed(_) | ClientError::Io(_) => true,
+            ClientError::Unreachable(_)
+            | ClientError::Closed(_)
+            | ClientError::Transport(_)
+            | ClientError::Io(_) => true,
             ClientError::Server(reply) => matches!(
                 reply.code,
                 ErrorCode::StorageUnavailable | ErrorCode::RateLimited | ErrorCode::Internal

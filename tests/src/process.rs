@@ -3,7 +3,7 @@
 //! and the `load` lines it logs at debug level.
 //!
 //! The binary is found in this order: `CHATROOM_SERVER_BIN` if set (to test a
-//! release or installed build), else `cargo build -p chatroom-server --bin
+//! release or installed build), else `cargo build --workspace --bin
 //! chatroom-server` is run and its reported executable used. Building rather
 //! than guessing `target/debug/chatroom-server` means a test never runs a stale
 //! binary when only the client package was rebuilt; when it is current the build
@@ -14,8 +14,8 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use chatroom_bench::procstat::{self, Process};
 use chatroom_client::Trust;
-use chatroom_client::bench::procstat::{self, Process};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -67,14 +67,7 @@ pub fn server_binary() -> PathBuf {
             }
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let out = std::process::Command::new(cargo)
-                .args([
-                    "build",
-                    "-q",
-                    "-p",
-                    "chatroom-server",
-                    "--bin",
-                    "chatroom-server",
-                ])
+                .args(["build", "-q", "--workspace", "--bin", "chatroom-server"])
                 .arg("--message-format=json")
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .stderr(Stdio::inherit())

@@ -2,7 +2,7 @@
 //! frame (egui pass plus tessellation), which is what grows with the number
 //! of messages; rasterising the visible rows costs the same for any room size.
 //!
-//! Run: `cargo bench -p chatroom-client --bench frame_time` (numbers go to
+//! Run: `cargo bench -p chatroom-app --bench frame_time` (numbers go to
 //! docs/performance.md). Scenarios: the first frame (every height estimated),
 //! sitting at the bottom, scrolling with the mouse wheel, and a new message
 //! arriving every frame.
@@ -10,10 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use chatroom_client::app::avatars::AvatarCache;
-use chatroom_client::app::fonts::{self, GlyphGuard};
-use chatroom_client::app::messages::{RowContext, list_ui};
-use chatroom_client::app::model::RoomView;
+use chatroom_app::avatars::AvatarCache;
+use chatroom_app::fonts::{self, GlyphGuard};
+use chatroom_app::messages::{RowContext, list_ui};
+use chatroom_app::model::RoomView;
 use chatroom_common::protocol::{ChatMessage, RoomInfo, RoomKind};
 use egui::{Event, Pos2, RawInput, Rect, Vec2};
 
@@ -87,7 +87,7 @@ impl Bench {
                     me: "carol",
                     glyphs: &mut self.glyphs,
                     avatars: &mut self.avatars,
-                    zone: chatroom_client::app::messages::TimeZone::Fixed(time::UtcOffset::UTC),
+                    zone: chatroom_app::messages::TimeZone::Fixed(time::UtcOffset::UTC),
                 };
                 list_ui(ui, &mut self.view, &mut cx);
             });

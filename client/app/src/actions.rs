@@ -6,12 +6,13 @@ use std::path::Path;
 use chatroom_common::protocol::RoomKind;
 use chatroom_common::{skey, validate};
 
+use super::host::HostEvent;
 use super::settings::account_key;
 use super::trust::TrustState;
 use super::{AutoLogin, ChatApp, model::ChatModel};
-use crate::Trust;
-use crate::chat::{Command, Credentials, LoginProblem, Secret, UiEvent};
-use crate::session::new_key;
+use chatroom_client::Trust;
+use chatroom_client::chat::{Command, Credentials, LoginProblem, Secret, UiEvent};
+use chatroom_client::session::new_key;
 
 /// The screens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,16 +75,6 @@ impl ChatApp {
                 }
                 self.model.apply(event);
             }
-            UiEvent::Hosting(info) => {
-                self.settings
-                    .set_pin(&info.local_address, &info.fingerprint);
-                self.settings.server = info.local_address.clone();
-                self.form.busy = false;
-                self.form.error = None;
-                // A newcomer on a fresh server needs an account first.
-                self.form.register = true;
-                self.hosting = Some(info);
-            }
             UiEvent::VerificationSent => {
                 self.form.busy = false;
                 self.form.error = None;
@@ -92,10 +83,6 @@ impl ChatApp {
             UiEvent::Notice(text) if self.screen() == Screen::Login => {
                 self.form.busy = false;
                 self.form.error = Some(text);
-            }
-            UiEvent::HostFailed(reason) => {
-                self.form.busy = false;
-                self.form.error = Some(format!("Could not start a server here: {reason}"));
             }
             other => {
                 self.model.apply(other);
@@ -119,7 +106,7 @@ impl ChatApp {
             Ok(fp) => {
                 self.trust = TrustState::Prompt {
                     server,
-                    fingerprint: crate::tls::fingerprint_hex(&fp),
+                    fingerprint: chatroom_client::tls::fingerprint_hex(&fp),
                     register,
                 };
             }
@@ -354,10 +341,30 @@ impl ChatApp {
     pub fn host_here(&mut self) {
         self.form.busy = true;
         self.form.error = None;
-        self.chat.send(Command::Host {
-            data_dir: self.options.host_dir.clone(),
-            listen: self.options.host_listen.clone(),
-        });
+        self.host.start(
+            self.options.host_dir.clone(),
+            self.options.host_listen.clone(),
+        );
+    }
+
+    /// What hosting reported: pin and fill in the hosted server, or say why not.
+    pub(crate) fn hosted(&mut self, event: HostEvent) {
+        match event {
+            HostEvent::Hosting(info) => {
+                self.settings
+                    .set_pin(&info.local_address, &info.fingerprint);
+                self.settings.server = info.local_address.clone();
+                self.form.busy = false;
+                self.form.error = None;
+                // A newcomer on a fresh server needs an account first.
+                self.form.register = true;
+                self.hosting = Some(info);
+            }
+            HostEvent::Failed(reason) => {
+                self.form.busy = false;
+                self.form.error = Some(format!("Could not start a server here: {reason}"));
+            }
+        }
     }
 
     /// Asks for the room list again (to offer rooms to join).

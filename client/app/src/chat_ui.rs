@@ -4,7 +4,7 @@
 use egui::{Color32, RichText};
 
 use super::{ChatApp, composer, messages, profile, rooms, users};
-use crate::chat::ConnStatus;
+use chatroom_client::chat::ConnStatus;
 
 /// The banner's text for a connection state; `None` when all is well.
 pub fn banner_text(status: &ConnStatus) -> Option<String> {

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chatroom_common::protocol::OtpAlgorithm;
-use chatroom_server::{Config, Server};
+use chatroom_server::{Config, Running};
 
 use super::AutoLogin;
-use crate::chat::Secret;
-use crate::{Session, Trust};
+use chatroom_client::chat::Secret;
+use chatroom_client::{Session, Trust};
 
 /// The demo accounts' passphrase (they live only in a temporary directory).
 const PASSPHRASE: &str = "demo passphrase 123";
@@ -22,6 +22,8 @@ pub const DEMO_USER: &str = "sam";
 pub struct Demo {
     /// The server's data and the app's demo settings; deleted when the demo ends.
     _dir: tempfile::TempDir,
+    /// The demo server; it stops with the runtime.
+    _server: Running,
     /// Runs the server and the other users' sessions.
     _runtime: tokio::runtime::Runtime,
     /// How the app logs in.
@@ -43,9 +45,10 @@ pub fn start() -> anyhow::Result<Demo> {
         .enable_all()
         .build()
         .context("starting the demo runtime")?;
-    let auto_login = runtime.block_on(setup(dir.path()))?;
+    let (auto_login, server) = runtime.block_on(setup(dir.path()))?;
     Ok(Demo {
         _dir: dir,
+        _server: server,
         _runtime: runtime,
         auto_login,
     })
@@ -61,18 +64,14 @@ async fn user(server: &str, trust: &Trust, name: &str, email: &str) -> anyhow::R
     Ok(session)
 }
 
-async fn setup(dir: &std::path::Path) -> anyhow::Result<AutoLogin> {
+async fn setup(dir: &std::path::Path) -> anyhow::Result<(AutoLogin, Running)> {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let server = Server::bind(Config::new(listen, dir))
+    let server = chatroom_server::spawn(Config::new(listen, dir))
         .await
         .context("starting the demo server")?;
-    let address = server.local_addr()?.to_string();
-    let fingerprint = server.ca_fingerprint().to_owned();
+    let address = server.addr.to_string();
+    let fingerprint = server.fingerprint.clone();
     let trust = Trust::parse_pin(&fingerprint)?;
-    tokio::spawn(async move {
-        // Runs until the runtime is dropped with the demo.
-        let _ = server.run(std::future::pending()).await;
-    });
 
     let alice = user(&address, &trust, "alice", "alice@example.org").await?;
     let bob = user(&address, &trust, "bob", "bob@example.org").await?;
@@ -124,10 +123,11 @@ async fn setup(dir: &std::path::Path) -> anyhow::Result<AutoLogin> {
         std::future::pending::<()>().await;
     });
 
-    Ok(AutoLogin {
+    let auto_login = AutoLogin {
         server: address,
         fingerprint,
         username: DEMO_USER.to_owned(),
         passphrase: Secret::new(PASSPHRASE),
-    })
+    };
+    Ok((auto_login, server))
 }

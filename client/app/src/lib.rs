@@ -14,6 +14,7 @@
 //! - [`profile`]: "Your picture" (pick from the pool, upload a file).
 //! - [`fonts`]: CJK fallback font and the missing-glyph guard.
 //! - [`demo`]: `--demo`: a local server with a short conversation.
+//! - [`host`]: "Host a server on this computer" (the real server on a runtime of its own).
 //! - [`actions`]: what buttons do (send commands, update settings).
 
 mod actions;
@@ -22,6 +23,7 @@ pub mod chat_ui;
 pub mod composer;
 pub mod demo;
 pub mod fonts;
+pub mod host;
 pub mod login;
 pub mod messages;
 pub mod model;
@@ -44,7 +46,8 @@ use model::ChatModel;
 pub use settings::Settings;
 use trust::TrustState;
 
-use crate::chat::{ChatHandle, Command, HostInfo, Secret, UiEvent, WorkerOptions};
+use chatroom_client::chat::{ChatHandle, Command, Secret, UiEvent, WorkerOptions};
+use host::{Host, HostInfo};
 
 /// The port "Host here" tries first.
 pub const HOST_PORT: u16 = 4433;
@@ -119,6 +122,8 @@ pub struct ChatApp {
     glyphs: GlyphGuard,
     /// Avatar textures.
     avatars: AvatarCache,
+    /// Starts and stops the server this app hosts.
+    host: Host,
     /// The server this app hosts, once running.
     pub hosting: Option<HostInfo>,
     /// The "Your picture" window.
@@ -152,7 +157,8 @@ impl ChatApp {
         let worker = WorkerOptions {
             avatar_dir: options.avatar_dir.clone(),
         };
-        let chat = ChatHandle::spawn_with(Arc::new(move || repaint_ctx.request_repaint()), worker)?;
+        let waker: chatroom_client::chat::Waker = Arc::new(move || repaint_ctx.request_repaint());
+        let chat = ChatHandle::spawn_with(waker.clone(), worker)?;
         let mut app = Self {
             settings,
             chat,
@@ -162,6 +168,7 @@ impl ChatApp {
             model: ChatModel::default(),
             glyphs: GlyphGuard::default(),
             avatars: AvatarCache::default(),
+            host: Host::new(waker),
             hosting: None,
             profile: profile::ProfileState::default(),
             composer: String::new(),
@@ -204,6 +211,9 @@ impl eframe::App for ChatApp {
                 UiEvent::AvatarPool(pool) => self.profile.pool = pool,
                 other => self.handle(other),
             }
+        }
+        for event in self.host.drain() {
+            self.hosted(event);
         }
     }
 

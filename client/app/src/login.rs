@@ -214,7 +214,7 @@ fn host_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
 }
 
 /// What others need to join the server this app hosts.
-pub fn host_info_ui(ui: &mut egui::Ui, info: &crate::chat::HostInfo) {
+pub fn host_info_ui(ui: &mut egui::Ui, info: &crate::host::HostInfo) {
     ui.label(RichText::new(format!("Hosting a server on port {}", info.port)).strong());
     if info.addresses.is_empty() {
         ui.label(format!(

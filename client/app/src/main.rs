@@ -1,5 +1,5 @@
 //! `chatroom`: the desktop app. Parses flags, sets up logging and the window,
-//! and hands over to `chatroom_client::app::ChatApp`.
+//! and hands over to `chatroom_app::ChatApp`.
 //!
 //! `chatroom --demo` starts a throw-away local server with a short
 //! conversation and logs in to it (for screenshots and first looks).
@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chatroom_client::app::{AppOptions, ChatApp, demo};
+use chatroom_app::{AppOptions, ChatApp, demo};
 use clap::Parser;
 
 /// The window icon, drawn by scripts/make-icon.py.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chatroom_common::protocol::{IdempotencyKey, RoomInfo, RoomKind, Seq, UserInfo};
 
 use super::store::MessageStore;
-use crate::chat::{ConnStatus, UiEvent};
+use chatroom_client::chat::{ConnStatus, UiEvent};
 
 /// A message the user sent that the server has not acknowledged yet.
 #[derive(Debug, Clone, PartialEq, Eq)]

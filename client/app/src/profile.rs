@@ -7,7 +7,7 @@ use egui::{RichText, Vec2};
 
 use super::ChatApp;
 use super::avatars::avatar_ui;
-use crate::chat::Command;
+use chatroom_client::chat::Command;
 
 /// Side of the pictures in the window.
 const PICTURE: f32 = 48.0;

@@ -139,7 +139,7 @@ mod tests {
         assert_eq!(pretty.lines().count(), 2);
         assert!(pretty.starts_with("ab:ab:"));
         assert_eq!(
-            crate::tls::parse_fingerprint(&pretty.replace('\n', ":")).ok(),
+            chatroom_client::tls::parse_fingerprint(&pretty.replace('\n', ":")).ok(),
             Some([0xab; 32])
         );
     }

@@ -30,11 +30,11 @@ pub enum BenchError {
         /// Which client.
         index: usize,
         /// What went wrong.
-        source: crate::ClientError,
+        source: chatroom_client::ClientError,
     },
     /// The client library failed outside a particular client's setup.
     #[error(transparent)]
-    Client(#[from] crate::ClientError),
+    Client(#[from] chatroom_client::ClientError),
     /// Reading `/proc` failed or was not understood.
     #[error("reading {path}: {reason}")]
     Proc {

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use chatroom_bench::relay::{Relay, RelayConfig};
+use chatroom_bench::{self as bench, BenchConfig};
 use chatroom_client::Trust;
-use chatroom_client::bench::relay::{Relay, RelayConfig};
-use chatroom_client::bench::{self, BenchConfig};
 use chatroom_client::connection::EventStreams;
 use clap::{Args, Parser, Subcommand};
 

@@ -2,7 +2,7 @@
 //! from `/proc/PID/stat` (all threads), `VmHWM` (peak resident set) and
 //! `VmRSS` from `/proc/PID/status`.
 
-use super::BenchError;
+use crate::BenchError;
 
 /// Clock ticks per second in `/proc/PID/stat`: `USER_HZ`, which Linux fixes
 /// at 100 in its user-space ABI on every mainstream architecture.

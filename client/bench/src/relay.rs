@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::BenchError;
+use crate::BenchError;
 
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_535;

@@ -14,12 +14,12 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::procstat::{self, Process, Usage};
-use super::stats::{self, Latency, ProcReport, Report};
-use super::tracker::{Recorded, SeqTracker};
-use super::{BenchError, payload};
-use crate::connection::{self, ConnectOptions, EventStreams};
-use crate::{ClientError, Session, Trust};
+use crate::procstat::{self, Process, Usage};
+use crate::stats::{self, Latency, ProcReport, Report};
+use crate::tracker::{Recorded, SeqTracker};
+use crate::{BenchError, payload};
+use chatroom_client::connection::{self, ConnectOptions, EventStreams};
+use chatroom_client::{ClientError, Session, Trust};
 
 /// The passphrase of every benchmark account (S/KEY chains are computed here).
 const PASSPHRASE: &str = "chatroom benchmark passphrase";

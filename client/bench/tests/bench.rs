@@ -1,32 +1,24 @@
 //! The benchmark's pieces that can be wrong, against the in-process server:
 //! its counts, the relay (with and without loss), and the single-stream mode.
 //! Nothing here asserts timing.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::Path;
 use std::time::Duration;
 
+use chatroom_bench::relay::{Relay, RelayConfig};
+use chatroom_bench::{self as bench, BenchConfig, Report};
 use chatroom_client::Trust;
-use chatroom_client::bench::relay::{Relay, RelayConfig};
-use chatroom_client::bench::{self, BenchConfig, Report};
 use chatroom_client::connection::EventStreams;
-use chatroom_server::{Config, Server, StreamMode};
+use chatroom_server::StreamMode;
+use chatroom_testkit::TestServer;
 use tokio::sync::oneshot;
 
-use crate::harness::bulk_limits;
-
-/// A server in the given stream mode; returns its address, its pin and a stopper.
-async fn server(dir: &Path, mode: StreamMode) -> (String, Trust, oneshot::Sender<()>) {
-    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir);
-    config.limits = bulk_limits();
+/// A server in the given stream mode (bulk limits).
+async fn server(dir: &Path, mode: StreamMode) -> TestServer {
+    let mut config = chatroom_testkit::server::config(dir).await;
     config.stream_mode = mode;
-    let server = Server::bind(config).await.expect("server binds");
-    let addr = server.local_addr().unwrap().to_string();
-    let pin = Trust::parse_pin(server.ca_fingerprint()).unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server.run(async {
-        let _ = stopped.await;
-    }));
-    (addr, pin, stop)
+    TestServer::start_config(config).await
 }
 
 fn config(addr: &str, pin: Trust, clients: usize, messages: u64) -> BenchConfig {
@@ -52,7 +44,8 @@ fn assert_complete(report: &Report, clients: usize, messages: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_run_counts_every_delivery_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, pin, _stop) = server(dir.path(), StreamMode::PerMessage).await;
+    let server = server(dir.path(), StreamMode::PerMessage).await;
+    let (addr, pin) = (server.addr.clone(), server.pin.clone());
     let report = bench::run(config(&addr, pin, 5, 20)).await.unwrap();
     assert_complete(&report, 5, 20);
     assert_eq!(report.clients, 5);
@@ -62,7 +55,8 @@ async fn a_small_run_counts_every_delivery_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paced_sending_into_a_named_room_delivers_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, pin, _stop) = server(dir.path(), StreamMode::PerMessage).await;
+    let server = server(dir.path(), StreamMode::PerMessage).await;
+    let (addr, pin) = (server.addr.clone(), server.pin.clone());
     let mut cfg = config(&addr, pin.clone(), 3, 4);
     cfg.rate = Some(50.0);
     cfg.room = Some("benchroom".into());
@@ -76,7 +70,8 @@ async fn paced_sending_into_a_named_room_delivers_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_stream_mode_delivers_everything_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, pin, _stop) = server(dir.path(), StreamMode::Single).await;
+    let server = server(dir.path(), StreamMode::Single).await;
+    let (addr, pin) = (server.addr.clone(), server.pin.clone());
     let mut cfg = config(&addr, pin.clone(), 4, 25);
     cfg.event_streams = EventStreams::Single;
     let report = bench::run(cfg).await.unwrap();
@@ -99,7 +94,8 @@ async fn through_relay(
     messages: u64,
 ) -> (Report, bench::relay::RelayStats) {
     let dir = tempfile::tempdir().unwrap();
-    let (addr, pin, _stop) = server(dir.path(), mode).await;
+    let server = server(dir.path(), mode).await;
+    let (addr, pin) = (server.addr.clone(), server.pin.clone());
     let mut relay_config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), addr.parse().unwrap());
     relay_config.loss_percent = loss_percent;
     relay_config.seed = 5;

@@ -1,4 +1,5 @@
 //! The `chatroom-cli` binary against a real server: two terminals chatting.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use crate::harness::{PASS, TestServer};
+use chatroom_testkit::{PASS, TestServer};
 
 fn cli(server: &TestServer, pin: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatroom-cli"));
@@ -24,10 +25,7 @@ fn cli(server: &TestServer, pin: &str) -> Command {
 async fn two_cli_processes_chat() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
-    let pin = match &server.pin {
-        chatroom_client::Trust::Pin(p) => chatroom_client::tls::fingerprint_hex(p),
-        other => panic!("{other:?}"),
-    };
+    let pin = server.fingerprint.clone();
     for (user, email) in [("alice", "alice@example.org"), ("bob", "bob@example.org")] {
         let out = cli(&server, &pin)
             .args(["register", user, email])

@@ -14,24 +14,19 @@
 //! - `sync`: per-room timelines, joining, gap filling.
 //! - `outbox`: sends waiting for an acknowledgement, retried with the same key.
 //! - `avatars`: pictures from the disk cache or fetched once, beside the loop.
-//! - [`host`]: "Host a server on this computer".
 //! - [`backoff`]: reconnect delays.
 //! - [`problem`]: failures in plain words.
 
 mod avatars;
 pub mod backoff;
 mod connect;
-pub mod host;
 pub mod inbox;
 mod outbox;
 pub mod problem;
 mod sync;
-#[cfg(test)]
-mod tests;
 mod worker;
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -41,7 +36,6 @@ use chatroom_common::protocol::{AvatarHash, ChatMessage, IdempotencyKey, RoomInf
 use tokio::sync::mpsc;
 use tracing::warn;
 
-pub use host::HostInfo;
 pub use inbox::{Inbox, Waker};
 pub use problem::LoginProblem;
 
@@ -157,14 +151,7 @@ pub enum Command {
     ResendVerification,
     /// Close the connection, stop reconnecting and forget the passphrase.
     Logout,
-    /// Start a server in this process; its fingerprint is reported for pinning.
-    Host {
-        /// Where its database and certificates live.
-        data_dir: PathBuf,
-        /// Addresses to try in order (e.g. port 4433, then any free port).
-        listen: Vec<SocketAddr>,
-    },
-    /// Stop everything: close the connection and the hosted server.
+    /// Stop everything: close the connection.
     Shutdown,
 }
 
@@ -261,10 +248,6 @@ pub enum UiEvent {
         /// True when they came.
         online: bool,
     },
-    /// The hosted server is running.
-    Hosting(HostInfo),
-    /// The hosted server could not start.
-    HostFailed(String),
     /// An avatar's PNG bytes (checked against the hash by the session).
     Avatar {
         /// The avatar.

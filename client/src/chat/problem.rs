@@ -82,11 +82,12 @@ impl LoginProblem {
     /// "the certificate changed".
     pub fn from_error(err: &ClientError, server: &str, pinned: bool) -> Self {
         match err {
-            ClientError::Unreachable(_) | ClientError::Io(_) | ClientError::Closed(_) => {
-                LoginProblem::Unreachable {
-                    server: server.to_owned(),
-                }
-            }
+            ClientError::Unreachable(_)
+            | ClientError::Io(_)
+            | ClientError::Closed(_)
+            | ClientError::Transport(_) => LoginProblem::Unreachable {
+                server: server.to_owned(),
+            },
             ClientError::Address(detail) => LoginProblem::BadAddress(detail.clone()),
             ClientError::Tls(_) if pinned => LoginProblem::CertificateChanged {
                 server: server.to_owned(),
@@ -150,6 +151,13 @@ mod tests {
             LoginProblem::from_error(&tls, "h:1", true),
             LoginProblem::CertificateChanged { .. }
         ));
+        // A transport failure with a pinned server is not a changed certificate.
+        let transport = ClientError::Transport("PROTOCOL_VIOLATION".into());
+        assert!(matches!(
+            LoginProblem::from_error(&transport, "h:1", true),
+            LoginProblem::Unreachable { .. }
+        ));
+        assert!(transport.is_transient());
         let locked = ClientError::Server(ErrorReply {
             code: ErrorCode::LockedOut,
             message: "locked".into(),

@@ -14,7 +14,6 @@ use tracing::{debug, info};
 use super::avatars::{AvatarFetcher, Fetched};
 use super::backoff::Backoff;
 use super::connect::{Live, connect, describe};
-use super::host::{self, Hosted};
 use super::outbox::{Outbox, PendingSend};
 use super::problem::{self, LoginProblem};
 use super::sync::{self, Rooms};
@@ -95,8 +94,6 @@ struct Worker {
     retry_at: Option<Instant>,
     /// When to look for gaps and retry sends.
     tick_at: Option<Instant>,
-    /// The server this app hosts, if any.
-    hosted: Option<(Hosted, host::HostInfo)>,
     /// Avatar pictures asked for by the UI.
     avatars: AvatarFetcher,
     /// An account whose login waits for its e-mail verification code.
@@ -115,7 +112,6 @@ impl Worker {
             backoff: Backoff::new(),
             retry_at: None,
             tick_at: None,
-            hosted: None,
             avatars: AvatarFetcher::new(options.avatar_dir),
             unverified: None,
         }
@@ -214,7 +210,6 @@ impl Worker {
             Command::VerifyEmail { code } => self.verify_email(&code).await,
             Command::ResendVerification => self.resend_verification().await,
             Command::Logout => self.logout().await,
-            Command::Host { data_dir, listen } => self.host(data_dir, &listen).await,
             // Handled by the loop.
             Command::Shutdown => {}
         }
@@ -597,25 +592,9 @@ impl Worker {
         self.inbox.push(UiEvent::Status(ConnStatus::Offline));
     }
 
-    async fn host(&mut self, data_dir: std::path::PathBuf, listen: &[std::net::SocketAddr]) {
-        if let Some((_, info)) = &self.hosted {
-            return self.inbox.push(UiEvent::Hosting(info.clone()));
-        }
-        match host::start(data_dir, listen).await {
-            Ok((hosted, info)) => {
-                self.inbox.push(UiEvent::Hosting(info.clone()));
-                self.hosted = Some((hosted, info));
-            }
-            Err(e) => self.inbox.push(UiEvent::HostFailed(e)),
-        }
-    }
-
     async fn shutdown(&mut self) {
         if let Some(live) = self.live.take() {
             live.session.close().await;
-        }
-        if let Some((hosted, _)) = self.hosted.take() {
-            hosted.stop().await;
         }
     }
 }

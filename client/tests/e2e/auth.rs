@@ -4,7 +4,7 @@ use chatroom_client::{ClientError, Session, Trust};
 use chatroom_common::protocol::{ErrorCode, OtpAlgorithm, PROTOCOL_VERSION, Reply, Request};
 use chatroom_common::skey;
 
-use crate::harness::{PASS, TestServer};
+use chatroom_testkit::{PASS, TestServer};
 
 fn code(e: &ClientError) -> Option<ErrorCode> {
     e.code()

@@ -6,7 +6,7 @@ use chatroom_client::avatar_cache::AvatarCache;
 use chatroom_common::protocol::{ErrorCode, Event};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{TestServer, next_event};
+use chatroom_testkit::{TestServer, next_event};
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
     encode(width, height, image::ImageFormat::Jpeg)

@@ -4,7 +4,7 @@ use chatroom_client::session::new_key;
 use chatroom_common::protocol::{ErrorCode, Event, HistoryQuery, RoomKind};
 use chatroom_common::timeline::Timeline;
 
-use crate::harness::{TestServer, next_event, presence};
+use chatroom_testkit::{TestServer, next_event, presence};
 
 #[tokio::test]
 async fn two_users_chat_and_see_ordered_messages() {
@@ -266,6 +266,61 @@ async fn a_retried_send_posts_once() {
     assert!(again.duplicate);
     let next = alice.send("lobby", "twice?").await.unwrap();
     assert_eq!(next.seq, first.seq + 1);
+    server.stop().await;
+}
+
+/// A retry is answered with the first seq and pushes nothing: every member
+/// connection (the sender's own included) gets one `Message` stream for it.
+#[tokio::test]
+async fn a_retried_send_pushes_nothing_to_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let mut alice = server.user("alice").await;
+    let mut bob = server.user("bob").await;
+    // Alice's second device, logged in as the same user.
+    let mut phone = server.login("alice").await;
+    let mut streams = Vec::new();
+    for s in [&mut alice, &mut bob, &mut phone] {
+        streams.push(s.take_events().unwrap());
+        s.join("lobby").await.unwrap();
+    }
+    let key = new_key();
+    let first = alice.send_with_key("lobby", "once", key).await.unwrap();
+    for _ in 0..3 {
+        let again = alice.send_with_key("lobby", "once", key).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.seq, first.seq);
+    }
+    let marker = alice.send("lobby", "after the retries").await.unwrap();
+    for events in &mut streams {
+        let mut pushed = 0;
+        // Everything queued before the marker has been pushed once the marker
+        // is read; a short drain after it catches a stream that raced it.
+        loop {
+            let m = next_event(events, |e| match e {
+                Event::Message(m) => Some(m),
+                _ => None,
+            })
+            .await;
+            pushed += usize::from(m.seq == first.seq);
+            if m.seq == marker.seq {
+                break;
+            }
+        }
+        let drain = tokio::time::sleep(std::time::Duration::from_millis(300));
+        tokio::pin!(drain);
+        loop {
+            tokio::select! {
+                _ = &mut drain => break,
+                e = events.recv() => match e {
+                    Some(Event::Message(m)) => pushed += usize::from(m.seq == first.seq),
+                    Some(_) => {}
+                    None => break,
+                },
+            }
+        }
+        assert_eq!(pushed, 1, "one pushed stream per member for the message");
+    }
     server.stop().await;
 }
 

@@ -9,7 +9,6 @@ mod abrupt_disconnects;
 mod chatters;
 mod garbage;
 mod packet_loss;
-mod process;
 mod raw;
 mod secrets_in_logs;
 mod slow_consumer;

@@ -3,9 +3,7 @@
 //! parse with mail-parser. Also the file transport, e-mail verification and
 //! bad addresses.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chatroom_client::ClientError;
@@ -14,133 +12,10 @@ use chatroom_common::skey;
 use chatroom_server::MailConfig;
 use mail_parser::{MessageParser, MimeHeaders};
 
-use crate::harness::{PASS, TestServer, bulk_limits};
-
-/// How long a mail may take to arrive.
-const MAIL_WAIT: Duration = Duration::from_secs(30);
-
-/// A real SMTP server (`python3 -m aiosmtpd`) on 127.0.0.1, killed by PID when dropped.
-struct SmtpServer {
-    /// The aiosmtpd process.
-    child: Child,
-}
-
-impl SmtpServer {
-    /// Starts aiosmtpd on `port`, delivering into the Maildir `maildir`, and
-    /// waits until it accepts connections.
-    fn start(port: u16, maildir: &Path) -> Self {
-        // Debian's interpreter, where apt installed aiosmtpd (a pyenv one may be first on PATH).
-        let python = if Path::new("/usr/bin/python3").exists() {
-            "/usr/bin/python3"
-        } else {
-            "python3"
-        };
-        let child = Command::new(python)
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3-aiosmtpd must be installed (scripts/apt-packages.txt)");
-        let mut server = Self { child };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("aiosmtpd exited at start: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A loopback port nobody listens on (now).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// Mail settings for an SMTP server on `port`, with short retries.
-fn smtp_mail(port: u16) -> MailConfig {
-    MailConfig {
-        smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
-        from: "Chatroom Test <chat@example.org>".into(),
-        retry_first: Duration::from_millis(200),
-        retry_max: Duration::from_secs(1),
-        ..MailConfig::default()
-    }
-}
-
-/// The raw mails in a Maildir (`new/`) or a directory of `.eml` files.
-fn raw_mails(dir: &Path) -> Vec<Vec<u8>> {
-    let dirs = [dir.join("new"), dir.join("cur"), dir.to_owned()];
-    let mut mails = Vec::new();
-    for d in dirs {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let is_mail =
-                path.is_file() && (d != dir || path.extension().is_some_and(|e| e == "eml"));
-            if is_mail && let Ok(bytes) = std::fs::read(&path) {
-                mails.push(bytes);
-            }
-        }
-    }
-    mails
-}
-
-/// The mails for `recipient`, once there are at least `count` of them.
-async fn mails_to(dir: &Path, recipient: &str, count: usize) -> Vec<Vec<u8>> {
-    let deadline = Instant::now() + MAIL_WAIT;
-    loop {
-        let mails: Vec<Vec<u8>> = raw_mails(dir)
-            .into_iter()
-            .filter(|raw| to_address(raw).as_deref() == Some(recipient))
-            .collect();
-        if mails.len() >= count {
-            return mails;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{count} mail(s) to {recipient} did not arrive in {MAIL_WAIT:?} (got {})",
-            mails.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The first `To:` address of a raw mail.
-fn to_address(raw: &[u8]) -> Option<String> {
-    let message = MessageParser::default().parse(raw)?;
-    Some(message.to()?.first()?.address()?.to_owned())
-}
-
-/// The verification code in a mail's text: the line that is six digits.
-fn code_in(raw: &[u8]) -> String {
-    let message = MessageParser::default().parse(raw).expect("parses");
-    let text = message.body_text(0).expect("a text body").into_owned();
-    text.lines()
-        .map(str::trim)
-        .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("no code in:\n{text}"))
-        .to_owned()
-}
+use chatroom_testkit::mail::{
+    SmtpServer, code_in, free_port, mails_to, raw_mails, smtp_mail, to_address,
+};
+use chatroom_testkit::{PASS, TestServer, bulk_limits};
 
 fn server_error(e: &ClientError) -> (ErrorCode, String, Option<u64>) {
     match e {
@@ -328,7 +203,7 @@ async fn verification_gates_login_with_limited_tries_and_resends() {
     assert!(message.contains("code"), "{message}");
 
     let welcome = mails_to(&maildir, "carol@example.org", 1).await.remove(0);
-    let first = code_in(&welcome);
+    let first = code_in(&welcome).expect("a code");
     let wrong = format!("{:06}", (first.parse::<u32>().unwrap() + 1) % 1_000_000);
 
     // A wrong code, counted.
@@ -372,7 +247,7 @@ async fn verification_gates_login_with_limited_tries_and_resends() {
                 .is_some_and(|m| m.subject() == Some("Your Chatroom verification code"))
         })
         .expect("the verification mail");
-    let second = code_in(second);
+    let second = code_in(second).expect("a code");
     if second != first {
         // The old code no longer works.
         s.verify_email("carol", &first).await.unwrap_err();
@@ -413,7 +288,7 @@ async fn expired_codes_are_refused() {
         .await
         .unwrap();
     let welcome = mails_to(&maildir, "dave@example.org", 1).await.remove(0);
-    let expired = code_in(&welcome);
+    let expired = code_in(&welcome).expect("a code");
     assert!(
         MessageParser::default()
             .parse(&welcome)
@@ -431,7 +306,7 @@ async fn expired_codes_are_refused() {
     let mails = mails_to(&maildir, "dave@example.org", 2).await;
     let fresh = mails
         .iter()
-        .map(|raw| code_in(raw))
+        .filter_map(|raw| code_in(raw))
         .find(|c| *c != expired)
         .unwrap_or(expired.clone());
     s.verify_email("dave", &fresh).await.unwrap();

@@ -3,11 +3,8 @@
 
 mod auth;
 mod avatars;
-mod bench;
 mod chat;
-mod cli;
 mod faults;
-mod harness;
 mod mail;
 mod mysql;
 mod robustness;

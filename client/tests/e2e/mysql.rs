@@ -2,57 +2,21 @@
 //! restart under load that loses no acknowledged message.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chatroom_client::ClientError;
 use chatroom_client::session::new_key;
 use chatroom_common::protocol::{ErrorCode, HistoryQuery, Seq};
-use mysql_async::prelude::Queryable;
 
-use crate::harness::{TestServer, bulk_limits};
-
-/// A fresh database on the local MariaDB, dropped when the value is.
-struct Database {
-    name: String,
-}
-
-const BASE: &str = "mysql://root@127.0.0.1:3306";
-
-impl Database {
-    async fn create() -> Self {
-        let name = format!("chatroom_e2e_{}", hex::encode(rand::random::<[u8; 6]>()));
-        let mut conn = mysql_async::Conn::from_url(format!("{BASE}/test"))
-            .await
-            .expect("MariaDB on 127.0.0.1:3306 (scripts/mariadb.sh starts it)");
-        conn.query_drop(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .await
-        .unwrap();
-        let _ = conn.disconnect().await;
-        Self { name }
-    }
-
-    fn url(&self) -> String {
-        format!("{BASE}/{}", self.name)
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let _ = Command::new("mariadb")
-            .args(["-h", "127.0.0.1", "-u", "root", "-e"])
-            .arg(format!("DROP DATABASE IF EXISTS `{}`", self.name))
-            .status();
-    }
-}
+use chatroom_testkit::mysql::{MysqlDb, RestartGuard, restart_mariadb};
+use chatroom_testkit::{TestServer, bulk_limits};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_database_hand_out_contiguous_sequence_numbers() {
-    let db = Database::create().await;
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = TestServer::start_with(dir_a.path(), Some(db.url()), bulk_limits()).await;
     let b = TestServer::start_with(dir_b.path(), Some(db.url()), bulk_limits()).await;
@@ -80,39 +44,13 @@ async fn two_servers_on_one_database_hand_out_contiguous_sequence_numbers() {
     b.stop().await;
 }
 
-fn restart_mariadb() {
-    let status = Command::new("mariadb-admin")
-        .args(["-h", "127.0.0.1", "-u", "root", "shutdown"])
-        .status()
-        .expect("mariadb-admin runs");
-    assert!(status.success());
-    std::thread::sleep(Duration::from_millis(1500));
-    start_mariadb();
-}
-
-fn start_mariadb() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mariadb.sh");
-    let ok = Command::new("bash")
-        .arg(script)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "MariaDB came back");
-}
-
-/// Leaves MariaDB running however the test ends.
-struct Restart;
-
-impl Drop for Restart {
-    fn drop(&mut self) {
-        start_mariadb();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "restarts MariaDB: run alone, with --run-ignored only"]
 async fn a_database_restart_loses_no_acknowledged_message() {
-    let _restart = Restart;
-    let db = Database::create().await;
+    let _restart = RestartGuard;
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_with(dir.path(), Some(db.url()), bulk_limits()).await;
     let mut writers = tokio::task::JoinSet::new();
@@ -145,7 +83,9 @@ async fn a_database_restart_loses_no_acknowledged_message() {
         });
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    tokio::task::spawn_blocking(restart_mariadb).await.unwrap();
+    tokio::task::spawn_blocking(|| restart_mariadb(Duration::from_millis(1500)))
+        .await
+        .unwrap();
     let mut acked = BTreeMap::new();
     let mut unavailable = 0;
     while let Some(r) = writers.join_next().await {

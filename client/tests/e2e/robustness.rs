@@ -6,7 +6,7 @@ use chatroom_client::ClientError;
 use chatroom_common::codec;
 use chatroom_common::protocol::{ErrorCode, Event, MAX_REQUEST_BYTES, MAX_TEXT_BYTES, Response};
 
-use crate::harness::{TestServer, next_event};
+use chatroom_testkit::{TestServer, next_event};
 
 /// Sends raw bytes on a new request stream and decodes the answer.
 async fn raw_request(conn: &quinn::Connection, bytes: &[u8]) -> Option<Response> {
@@ -68,7 +68,7 @@ async fn a_stream_never_finished_times_out_without_harm() {
     let dir = tempfile::tempdir().unwrap();
     let limits = chatroom_server::Limits {
         request_timeout: Duration::from_millis(300),
-        ..crate::harness::bulk_limits()
+        ..chatroom_testkit::bulk_limits()
     };
     let server = TestServer::start_with(dir.path(), None, limits).await;
     let alice = server.user("alice").await;
@@ -184,7 +184,7 @@ async fn flooding_gets_slow_down_with_a_retry_time_and_the_retry_works() {
             .register(
                 &format!("user{i}"),
                 "u@example.org",
-                crate::harness::PASS,
+                chatroom_testkit::PASS,
                 chatroom_common::protocol::OtpAlgorithm::Md5,
             )
             .await

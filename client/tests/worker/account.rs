@@ -2,55 +2,20 @@
 //! verification code, "slow down" with automatic retries, public rooms joined
 //! on another device, and the warning when one-time passwords were skipped.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chatroom_common::protocol::RoomKind;
 use chatroom_server::{Config, MailConfig};
-use mail_parser::MessageParser;
+use chatroom_testkit::mail::wait_for_code;
 use tokio::runtime::Runtime;
 
-use super::{
-    ChatHandle, Command, UiEvent, WAIT, any, collect_until, credentials, session, start,
-    start_config, stop,
+use crate::{
+    ChatHandle, Command, UiEvent, any, collect_until, credentials, session, start, start_config,
+    stop,
 };
-use crate::chat::LoginProblem;
-use crate::session::new_key;
-
-/// The verification codes mailed so far (file transport), oldest first.
-fn codes(outbox: &Path) -> Vec<String> {
-    let mut mails: Vec<_> = std::fs::read_dir(outbox)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    mails.retain(|p| p.extension().is_some_and(|e| e == "eml"));
-    mails.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    mails
-        .iter()
-        .filter_map(|p| {
-            let raw = std::fs::read(p).ok()?;
-            let message = MessageParser::default().parse(&raw)?;
-            let text = message.body_text(0)?.into_owned();
-            text.lines()
-                .map(str::trim)
-                .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
-                .map(str::to_owned)
-        })
-        .collect()
-}
-
-/// Waits until `n` codes were mailed; returns the newest.
-fn wait_for_codes(outbox: &Path, n: usize) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let found = codes(outbox);
-        if found.len() >= n {
-            return found.last().cloned().unwrap_or_default();
-        }
-        assert!(std::time::Instant::now() < deadline, "{n} codes never came");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use chatroom_client::chat::LoginProblem;
+use chatroom_client::session::new_key;
 
 #[test]
 fn registration_waits_for_the_mailed_code_then_logs_in() {
@@ -80,7 +45,7 @@ fn registration_waits_for_the_mailed_code_then_logs_in() {
         )),
         "{all:#?}"
     );
-    let first = wait_for_codes(&outbox, 1);
+    let first = wait_for_code(&outbox, 1);
 
     // A wrong code: the server's reason, not "wrong passphrase"; still waiting.
     let wrong = if first == "000000" {
@@ -109,7 +74,7 @@ fn registration_waits_for_the_mailed_code_then_logs_in() {
     collect_until(&handle, &mut all, "the new code", |all| {
         any(all, |e| matches!(e, UiEvent::VerificationSent))
     });
-    let second = wait_for_codes(&outbox, 2);
+    let second = wait_for_code(&outbox, 2);
     handle.send(Command::VerifyEmail { code: second });
     collect_until(&handle, &mut all, "the login", |all| {
         any(all, |e| matches!(e, UiEvent::LoggedIn { .. }))
@@ -214,7 +179,7 @@ fn one_time_passwords_used_elsewhere_are_pointed_out() {
     let server = start(&rt, dir.path(), "127.0.0.1:0".parse().unwrap());
     drop(session(&rt, &server, "gus", true));
     let logged_in = |handle: &ChatHandle, last: Option<u32>| {
-        handle.send(Command::Login(crate::chat::Credentials {
+        handle.send(Command::Login(chatroom_client::chat::Credentials {
             last_count: last,
             ..credentials(&server, "gus")
         }));

@@ -8,8 +8,8 @@ use chatroom_common::protocol::AvatarHash;
 use sha2::{Digest, Sha256};
 use tokio::runtime::Runtime;
 
-use super::{ChatHandle, Command, UiEvent, any, collect_until, credentials, session, start, stop};
-use crate::chat::WorkerOptions;
+use crate::{ChatHandle, Command, UiEvent, any, collect_until, credentials, session, start, stop};
+use chatroom_client::chat::WorkerOptions;
 
 fn pictures(all: &[UiEvent]) -> Vec<(AvatarHash, Bytes)> {
     all.iter()

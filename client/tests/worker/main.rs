@@ -1,4 +1,4 @@
-//! Headless tests of the chat worker against the real server: reconnecting,
+//! Headless tests of the chat worker (through its public handle) against the real server: reconnecting,
 //! filling gaps from history, and never showing a message twice. The set-up
 //! here is shared with `account` (verification, slow down, rooms, warnings)
 //! and `avatars` (pictures from the server and the disk cache).
@@ -13,69 +13,34 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatroom_common::protocol::{ChatMessage, OtpAlgorithm, Seq};
-use chatroom_common::timeline::Timeline;
-use chatroom_server::{Config, Server};
+use chatroom_client::Session;
+use chatroom_client::chat::{ChatHandle, Command, ConnStatus, Credentials, Secret, UiEvent};
+use chatroom_client::session::new_key;
+use chatroom_common::protocol::{ChatMessage, Seq};
+use chatroom_server::Config;
+use chatroom_testkit::{PASS, TestServer};
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-use super::sync::{self, RoomSync, Rooms};
-use super::{ChatHandle, Command, ConnStatus, Credentials, Inbox, Secret, UiEvent};
-use crate::session::new_key;
-use crate::{Session, Trust};
-
-const PASS: &str = "correct horse battery";
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A real server on the test's own runtime.
-struct TestServer {
-    addr: SocketAddr,
-    pin: Trust,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
-}
-
+/// A real server (bulk limits) on the test's own runtime.
 fn start(rt: &Runtime, dir: &Path, addr: SocketAddr) -> TestServer {
-    // Flood control is tested on its own; these tests post in bulk.
-    let mut config = Config::new(addr, dir);
-    config.limits.send_rate = 100_000.0;
-    config.limits.send_burst = 100_000;
-    start_config(rt, config)
+    rt.block_on(TestServer::start_at(dir, addr))
 }
 
+/// A real server with exactly this configuration.
 fn start_config(rt: &Runtime, config: Config) -> TestServer {
-    rt.block_on(async {
-        let server = Server::bind(config).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let pin = Trust::parse_pin(server.ca_fingerprint()).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            server
-                .run(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-        });
-        TestServer {
-            addr,
-            pin,
-            stop,
-            task,
-        }
-    })
+    rt.block_on(TestServer::start_config(config))
 }
 
 fn stop(rt: &Runtime, server: TestServer) {
-    let _ = server.stop.send(());
-    rt.block_on(server.task).unwrap();
+    rt.block_on(server.stop());
 }
 
 /// Credentials for `name` on `server` with the test passphrase.
 fn credentials(server: &TestServer, name: &str) -> Credentials {
     Credentials {
-        server: server.addr.to_string(),
+        server: server.addr.clone(),
         trust: server.pin.clone(),
         username: name.into(),
         passphrase: Secret::new(PASS),
@@ -89,18 +54,14 @@ fn any(all: &[UiEvent], f: impl Fn(&UiEvent) -> bool) -> bool {
     all.iter().any(f)
 }
 
+/// A logged-in session for `name`, registering first when asked.
 fn session(rt: &Runtime, server: &TestServer, name: &str, register: bool) -> Session {
     rt.block_on(async {
-        let mut s = Session::connect(&server.addr.to_string(), &server.pin)
-            .await
-            .unwrap();
         if register {
-            s.register(name, "x@example.org", PASS, OtpAlgorithm::Md5)
-                .await
-                .unwrap();
+            server.user(name).await
+        } else {
+            server.login(name).await
         }
-        s.login(name, PASS, None).await.unwrap();
-        s
     })
 }
 
@@ -151,19 +112,14 @@ fn reconnects_after_a_restart_and_loses_or_repeats_nothing() {
     let rt = Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = start(&rt, dir.path(), "127.0.0.1:0".parse().unwrap());
-    let addr = server.addr;
+    let addr = server.socket;
     let bob = session(&rt, &server, "bob", true);
     rt.block_on(bob.join("lobby")).unwrap();
 
     let handle = ChatHandle::spawn(Arc::new(|| {})).unwrap();
     handle.send(Command::Register {
         credentials: Credentials {
-            server: addr.to_string(),
-            trust: server.pin.clone(),
-            username: "alice".into(),
-            passphrase: Secret::new(PASS),
-            last_count: None,
-            rooms: Vec::new(),
+            ..credentials(&server, "alice")
         },
         email: "alice@example.org".into(),
     });
@@ -260,47 +216,52 @@ fn a_gap_is_filled_from_history_exactly_once() {
     let rt = Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = start(&rt, dir.path(), "127.0.0.1:0".parse().unwrap());
+    let addr = server.socket;
     let alice = session(&rt, &server, "alice", true);
-    for i in 1..=320 {
+    for i in 1..=5 {
         rt.block_on(alice.send("lobby", &format!("m{i}"))).unwrap();
     }
-    let bob = session(&rt, &server, "bob", true);
-    let inbox = Inbox::new(Arc::new(|| {}));
-    let mut rooms = Rooms::default();
-    // Bob held messages 1..=5 before he was cut off; 315 were posted since.
-    let (held, _) = rt
-        .block_on(bob.history(
-            "lobby",
-            chatroom_common::protocol::HistoryQuery::After { after: 0, limit: 5 },
-        ))
-        .unwrap();
-    let mut timeline = Timeline::new(4096);
-    for m in held {
-        timeline.insert(m);
+    // Bob's app holds messages 1..=5, then is cut off.
+    let handle = ChatHandle::spawn(Arc::new(|| {})).unwrap();
+    handle.send(Command::Register {
+        credentials: credentials(&server, "bob"),
+        email: "bob@example.org".into(),
+    });
+    let mut all = Vec::new();
+    collect_until(&handle, &mut all, "the first five", |all| {
+        texts(all, "lobby").len() == 5
+    });
+    drop(alice);
+    stop(&rt, server);
+    collect_until(&handle, &mut all, "the drop", |all| {
+        any(all, |e| {
+            matches!(e, UiEvent::Status(ConnStatus::Reconnecting { .. }))
+        })
+    });
+    let held = all.len();
+
+    // 315 are posted while bob is away: more than one page of history.
+    let server = start(&rt, dir.path(), addr);
+    let alice = session(&rt, &server, "alice", false);
+    for i in 6..=320 {
+        rt.block_on(alice.send("lobby", &format!("m{i}"))).unwrap();
     }
-    let info = rt.block_on(bob.join("lobby")).unwrap().room;
-    rooms
-        .map
-        .insert("lobby".into(), RoomSync { info, timeline });
-    rt.block_on(sync::join(&bob, &inbox, &mut rooms, "lobby", false))
-        .unwrap();
-    let all = inbox.drain();
+    collect_until(&handle, &mut all, "every message", |all| {
+        texts(all, "lobby").len() == 320
+    });
+    // `texts` fails on a message reported twice; every one is there once.
     let seqs: Vec<Seq> = messages(&all, "lobby").iter().map(|m| m.seq).collect();
-    let mut sorted = seqs.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    assert_eq!(sorted.len(), seqs.len(), "no duplicates");
-    assert_eq!(sorted, (6..=320).collect::<Vec<_>>());
-    assert!(rooms.map["lobby"].timeline.missing().is_none());
-    // Fill-ins count as unread: they are news to this client.
-    assert!(
-        all.iter()
-            .all(|e| !matches!(e, UiEvent::Messages { unread: false, .. }))
+    assert_eq!(seqs.len(), 320, "no duplicates");
+    assert_eq!(
+        texts(&all, "lobby"),
+        (1..=320).map(|i| format!("m{i}")).collect::<Vec<_>>()
     );
-    // A resync from an old mark reports nothing new.
-    let sync = rooms.map.get_mut("lobby").unwrap();
-    rt.block_on(sync::resync(&bob, &inbox, sync, 3)).unwrap();
-    assert!(messages(&inbox.drain(), "lobby").is_empty());
+    // Fill-ins count as unread: they are news to this client.
+    assert!(all[held..].iter().all(|e| !matches!(
+        e,
+        UiEvent::Messages { unread: false, room, .. } if room == "lobby"
+    )));
+    drop(handle);
     stop(&rt, server);
 }
 
@@ -312,12 +273,8 @@ fn a_wrong_passphrase_is_reported_and_not_retried() {
     drop(session(&rt, &server, "carol", true));
     let handle = ChatHandle::spawn(Arc::new(|| {})).unwrap();
     handle.send(Command::Login(Credentials {
-        server: server.addr.to_string(),
-        trust: server.pin.clone(),
-        username: "carol".into(),
         passphrase: Secret::new("not the passphrase"),
-        last_count: None,
-        rooms: Vec::new(),
+        ..credentials(&server, "carol")
     }));
     let mut all = Vec::new();
     collect_until(&handle, &mut all, "the failure", |all| {
@@ -325,7 +282,7 @@ fn a_wrong_passphrase_is_reported_and_not_retried() {
     });
     assert!(all.iter().any(|e| matches!(
         e,
-        UiEvent::LoginFailed(super::LoginProblem::WrongPassphrase)
+        UiEvent::LoginFailed(chatroom_client::chat::LoginProblem::WrongPassphrase)
     )));
     std::thread::sleep(Duration::from_secs(1));
     all.extend(handle.drain());

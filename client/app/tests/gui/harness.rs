@@ -1,4 +1,4 @@
-//! GUI test harness: a real server on its own background tokio runtime, the
+//! GUI test harness: a real server (the test kit's) on its own background tokio runtime, the
 //! real app in an `egui_kittest::Harness` (its network worker runs in its own
 //! thread, as in production), and helpers that act like a person: find
 //! widgets by role and label, type, click, and wait for the screen to change.
@@ -7,23 +7,18 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chatroom_client::app::{AppOptions, ChatApp, Settings};
+use chatroom_app::{AppOptions, ChatApp, Settings};
 use chatroom_client::{Session, Trust};
-use chatroom_common::protocol::OtpAlgorithm;
-use chatroom_server::{Config, Server};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-/// A passphrase that satisfies the RFC's minimum.
-pub const PASS: &str = "correct horse battery";
+pub use chatroom_testkit::PASS;
 /// Longest wait for the screen to change.
 const WAIT: Duration = Duration::from_secs(90);
 
-/// A real server and the runtime it runs on.
+/// A real server (the test kit's) and the runtime it runs on.
 pub struct TestServer {
     /// The runtime (server tasks and the test's own sessions).
     pub rt: Runtime,
@@ -31,8 +26,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The CA fingerprint, hex.
     pub fingerprint: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    /// The server; taken by [`TestServer::stop`].
+    server: Option<chatroom_testkit::TestServer>,
 }
 
 impl TestServer {
@@ -43,43 +38,31 @@ impl TestServer {
 
     /// Starts a server at `addr` (a fixed port to restart on the same one).
     pub fn start_at(dir: &Path, addr: SocketAddr) -> Self {
-        Self::start_with(Config::new(addr, dir))
+        let rt = Runtime::new().unwrap();
+        let server = rt.block_on(chatroom_testkit::TestServer::start_at(dir, addr));
+        Self::on(rt, server)
     }
 
     /// Starts a server with the given configuration.
-    pub fn start_with(config: Config) -> Self {
+    pub fn start_with(config: chatroom_server::Config) -> Self {
         let rt = Runtime::new().unwrap();
-        let (addr, fingerprint, stop, task) = rt.block_on(async {
-            let server = Server::bind(config).await.expect("server binds");
-            let addr = server.local_addr().unwrap();
-            let fingerprint = server.ca_fingerprint().to_owned();
-            let (stop, stopped) = oneshot::channel::<()>();
-            let task = tokio::spawn(async move {
-                server
-                    .run(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("server runs");
-            });
-            (addr, fingerprint, stop, task)
-        });
+        let server = rt.block_on(chatroom_testkit::TestServer::start_config(config));
+        Self::on(rt, server)
+    }
+
+    fn on(rt: Runtime, server: chatroom_testkit::TestServer) -> Self {
         Self {
             rt,
-            addr,
-            fingerprint,
-            stop: Some(stop),
-            task: Some(task),
+            addr: server.socket,
+            fingerprint: server.fingerprint.clone(),
+            server: Some(server),
         }
     }
 
     /// Stops the server gracefully (clients are told it is shutting down).
     pub fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            self.rt.block_on(task).expect("server task");
+        if let Some(server) = self.server.take() {
+            self.rt.block_on(server.stop());
         }
     }
 
@@ -97,22 +80,13 @@ impl TestServer {
     /// A logged-in session for `name`, registering first when asked.
     pub fn session(&self, name: &str, register: bool) -> Session {
         let trust = Trust::parse_pin(&self.fingerprint).unwrap();
+        let addr = self.addr.to_string();
         self.rt.block_on(async {
-            let mut s = Session::connect(&self.addr.to_string(), &trust)
-                .await
-                .expect("connects");
             if register {
-                s.register(
-                    name,
-                    &format!("{name}@example.org"),
-                    PASS,
-                    OtpAlgorithm::Md5,
-                )
-                .await
-                .expect("registers");
+                chatroom_testkit::server::user(&addr, &trust, name).await
+            } else {
+                chatroom_testkit::server::login(&addr, &trust, name).await
             }
-            s.login(name, PASS, None).await.expect("logs in");
-            s
         })
     }
 }

@@ -65,7 +65,7 @@ fn an_unreachable_server_is_explained() {
         .local_addr()
         .unwrap()
         .port();
-    let mut settings = chatroom_client::app::Settings {
+    let mut settings = chatroom_app::Settings {
         server: format!("127.0.0.1:{port}"),
         username: "dave".into(),
         ..Default::default()
@@ -90,7 +90,7 @@ fn host_here_lets_a_newcomer_register_with_no_set_up() {
     // Its fingerprint is shown for others and pinned for this app.
     assert!(shows(
         &h,
-        &chatroom_client::app::trust::pretty_fingerprint(&info.fingerprint)
+        &chatroom_app::trust::pretty_fingerprint(&info.fingerprint)
     ));
     assert_eq!(h.state().settings.server, info.local_address);
     assert_eq!(
@@ -120,37 +120,11 @@ fn a_server_that_wants_the_mailed_code_gets_it_on_the_login_screen() {
     click(&mut h, "Confirm the code");
     assert!(shows(&h, "The code is the 6 digits from the mail."));
     h.state_mut().form.code.clear();
-    let code = mailed_code(&data.join("outbox"));
+    let code = chatroom_testkit::mail::wait_for_code(&data.join("outbox"), 1);
     fill(&mut h, "Verification code", &code);
     click(&mut h, "Confirm the code");
     wait_for_lobby(&mut h);
     assert!(!shows(&h, "Verification code"));
     drop(h);
     server.stop();
-}
-
-/// The six-digit line of the first mail in the server's file outbox (waits for it).
-fn mailed_code(outbox: &std::path::Path) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let found = std::fs::read_dir(outbox)
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-            .find_map(|e| {
-                let raw = std::fs::read(e.path()).ok()?;
-                let message = mail_parser::MessageParser::default().parse(&raw)?;
-                let text = message.body_text(0)?.into_owned();
-                text.lines()
-                    .map(str::trim)
-                    .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
-                    .map(str::to_owned)
-            });
-        if let Some(code) = found {
-            return code;
-        }
-        assert!(std::time::Instant::now() < deadline, "no code was mailed");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
 }

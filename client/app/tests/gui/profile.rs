@@ -29,7 +29,7 @@ fn a_picture_is_picked_from_the_pool_or_uploaded_and_others_see_it() {
     let mut h = app(server.pinned_settings("jade"), options(dir.path()));
     log_in(&mut h, PASS);
     wait_for_lobby(&mut h);
-    let me = |h: &egui_kittest::Harness<'static, chatroom_client::app::ChatApp>| {
+    let me = |h: &egui_kittest::Harness<'static, chatroom_app::ChatApp>| {
         h.state().model.me.as_ref().and_then(|m| m.avatar)
     };
     let seen_by_kim = |server: &TestServer| -> Option<AvatarHash> {

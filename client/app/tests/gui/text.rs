@@ -1,7 +1,7 @@
 //! Chinese text: with no CJK font the app must not panic (kittest turns a
 //! missing glyph into a panic), and with one the text shows unchanged.
 
-use chatroom_client::app::fonts;
+use chatroom_app::fonts;
 use egui_kittest::kittest::Queryable;
 
 use crate::harness::{PASS, TestServer, app, log_in, options, shows, wait_for, wait_for_lobby};

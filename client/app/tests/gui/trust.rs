@@ -1,7 +1,7 @@
 //! Certificates: the first-use prompt with the fingerprint, and a changed
 //! certificate on a pinned address refused with a warning.
 
-use chatroom_client::app::trust::pretty_fingerprint;
+use chatroom_app::trust::pretty_fingerprint;
 
 use crate::harness::{
     PASS, TestServer, app, click, fill, log_in, options, shows, shows_part, wait_for,
@@ -61,6 +61,6 @@ fn first_use_shows_the_fingerprint_then_a_changed_certificate_is_refused() {
     impostor.stop();
 }
 
-fn server_fingerprint(settings: &chatroom_client::app::Settings, server: &str) -> String {
+fn server_fingerprint(settings: &chatroom_app::Settings, server: &str) -> String {
     settings.pin(server).unwrap_or_default().to_owned()
 }

@@ -5,16 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatroom_bench::relay::{Relay, RelayConfig};
 use chatroom_client::Session;
-use chatroom_client::bench::relay::{Relay, RelayConfig};
 use chatroom_client::connection::{self, ConnectOptions};
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 
 use super::chatters::{self, Chat};
-use super::process::{BULK_FLAGS, Load, ServerProcess};
 use super::raw::RawClient;
-use crate::harness::PASS;
+use chatroom_testkit::PASS;
+use chatroom_testkit::process::{BULK_FLAGS, Load, ServerProcess};
 
 /// Connections opened and abandoned per round.
 const GHOSTS: usize = 1000;

@@ -6,11 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatroom_client::{Session, Trust};
-use chatroom_common::protocol::{Event, OtpAlgorithm, Seq};
-use tokio::sync::mpsc;
+use chatroom_common::protocol::{Event, Seq};
 use tokio::task::JoinSet;
 
-use crate::harness::PASS;
+use chatroom_testkit::in_lobby;
 
 /// A logged-in client in the lobby whose events are recorded.
 #[derive(Clone)]
@@ -21,24 +20,6 @@ pub struct Chatter {
     pub received: Arc<Mutex<Vec<Seq>>>,
     /// `Resync` notices received.
     pub resyncs: Arc<AtomicUsize>,
-}
-
-/// Registers `name`, logs in and joins the lobby; returns the session and its events.
-pub async fn in_lobby(addr: &str, pin: &Trust, name: &str) -> (Session, mpsc::Receiver<Event>) {
-    let mut session = Session::connect(addr, pin).await.expect("connects");
-    session
-        .register(
-            name,
-            &format!("{name}@example.org"),
-            PASS,
-            OtpAlgorithm::Md5,
-        )
-        .await
-        .expect("registers");
-    session.login(name, PASS, None).await.expect("logs in");
-    let events = session.take_events().expect("events");
-    session.join("lobby").await.expect("joins the lobby");
-    (session, events)
 }
 
 impl Chatter {

@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use tokio::task::JoinSet;
 
 use super::chatters::{Chat, Chatter};
-use crate::harness::{PASS, TestServer, bulk_limits};
+use chatroom_testkit::{PASS, TestServer, bulk_limits};
 
 /// What a hostile stream got back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chatroom_bench::relay::{Relay, RelayConfig};
 use chatroom_client::Session;
-use chatroom_client::bench::relay::{Relay, RelayConfig};
 use chatroom_common::protocol::{ChatMessage, Event, Seq};
 use chatroom_common::timeline::{Inserted, Timeline};
 use tokio::sync::oneshot;
 
-use super::chatters::in_lobby;
-use crate::harness::TestServer;
+use chatroom_testkit::TestServer;
+use chatroom_testkit::in_lobby;
 
 /// Messages each of the two posts.
 const PER_CLIENT: usize = 40;

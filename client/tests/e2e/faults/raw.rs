@@ -14,7 +14,7 @@ use chatroom_common::protocol::{
 use chatroom_common::skey;
 use quinn::VarInt;
 
-use crate::harness::PASS;
+use chatroom_testkit::PASS;
 
 /// A connection that has said `Hello`.
 pub struct RawClient {

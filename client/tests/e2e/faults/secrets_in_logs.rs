@@ -11,8 +11,8 @@ use chatroom_client::Session;
 use chatroom_common::protocol::{ErrorCode, OtpAlgorithm, OtpValue, Reply, Request};
 use chatroom_common::skey;
 
-use super::process::{ServerProcess, strip_ansi};
 use super::raw::RawClient;
+use chatroom_testkit::process::{ServerProcess, strip_ansi};
 
 /// This test's passphrase: distinctive, so any appearance is a leak.
 const SECRET_PASS: &str = "sphinx of black quartz 42";

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chatroom_common::protocol::{ChatMessage, Event, Seq};
 
 use super::chatters::{self, Chatter};
-use super::process::{BULK_FLAGS, ServerProcess};
 use super::raw::RawClient;
+use chatroom_testkit::process::{BULK_FLAGS, ServerProcess};
 
 /// Clients flooding the room.
 const CHATTERS: usize = 50;

@@ -1,0 +1,56 @@
+//! Pushed events in tests: joining the lobby with the event stream in hand,
+//! and waiting (with a generous bound, never a timing assertion) for the
+//! event a test expects.
+
+use std::time::Duration;
+
+use chatroom_client::{Session, Trust};
+use chatroom_common::protocol::{Event, UserInfo};
+use tokio::sync::mpsc;
+
+/// How long a test waits for an event before failing.
+pub const EVENT_WAIT: Duration = Duration::from_secs(20);
+
+/// Registers `name`, logs in and joins the lobby; the session and its events.
+pub async fn in_lobby(addr: &str, trust: &Trust, name: &str) -> (Session, mpsc::Receiver<Event>) {
+    let mut session = crate::server::user(addr, trust, name).await;
+    let events = session.take_events().expect("events");
+    session.join("lobby").await.expect("joins the lobby");
+    (session, events)
+}
+
+/// Waits for the next event matching `pick`, failing after [`EVENT_WAIT`].
+pub async fn next_event<T>(
+    events: &mut mpsc::Receiver<Event>,
+    mut pick: impl FnMut(Event) -> Option<T>,
+) -> T {
+    let wait = async {
+        loop {
+            let event = events.recv().await.expect("event stream open");
+            if let Some(t) = pick(event) {
+                return t;
+            }
+        }
+    };
+    tokio::time::timeout(EVENT_WAIT, wait)
+        .await
+        .expect("event in time")
+}
+
+/// Waits for a presence event about `user` in `room`.
+pub async fn presence(
+    events: &mut mpsc::Receiver<Event>,
+    room: &str,
+    user: &str,
+    online: bool,
+) -> UserInfo {
+    next_event(events, |e| match e {
+        Event::Presence {
+            room: r,
+            user: u,
+            online: o,
+        } if r == room && u.username == user && o == online => Some(u),
+        _ => None,
+    })
+    .await
+}

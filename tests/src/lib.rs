@@ -1,0 +1,25 @@
+//! The test kit every test suite uses (dev-only): real servers, real
+//! databases, a real SMTP server, and the steps tests repeat.
+//!
+//! It lives in the top-level `tests/` folder because it depends on both the
+//! server and the client library, so it belongs to neither.
+//!
+//! # Layout
+//! - [`server`]: [`TestServer`], the real server in this process on
+//!   `127.0.0.1:0` (via `chatroom_server::spawn`), and logged-in sessions.
+//! - [`process`]: [`ServerProcess`], the `chatroom-server` binary as a child
+//!   process (for kill -9, SIGTERM, RSS and its log).
+//! - [`mysql`]: a fresh MariaDB database per test; stopping and starting MariaDB.
+//! - [`mail`]: a real SMTP server (aiosmtpd), mails on disk, the 6-digit code in a mail.
+//! - [`events`]: waiting for pushed events (with a bound, never a timing assertion).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod events;
+pub mod mail;
+pub mod mysql;
+pub mod process;
+pub mod server;
+
+pub use events::{in_lobby, next_event, presence};
+pub use process::ServerProcess;
+pub use server::{PASS, TestServer, bulk_limits};
