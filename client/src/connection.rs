@@ -25,6 +25,27 @@ const EVENT_BUFFER: usize = 8192;
 /// How many pushed streams the server may have open towards us at once: enough
 /// for a busy room's burst, since the server's pushes stall at this limit.
 const MAX_PUSH_STREAMS: u32 = 4096;
+/// How often a quiet connection sends a PING. It keeps NAT bindings open
+/// (they commonly expire after 30 s) and, more to the point, gives the idle
+/// timer below something to be answered: a dead server is noticed only when
+/// pings go unanswered. Four per idle period, plus QUIC's own probe
+/// retransmissions in between, so a lossy path has many chances to get one
+/// answer through before the connection is given up.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
+/// A connection that hears nothing from the server for this long is closed,
+/// and the chat worker starts reconnecting. QUIC restarts this timer on every
+/// packet received and on the first packet sent after that, so a server that
+/// vanishes is noticed between `IDLE_TIMEOUT` and `IDLE_TIMEOUT + KEEP_ALIVE`
+/// (8–10 s) after its last packet. Shorter would turn a few seconds of
+/// outage (a Wi-Fi hand-over, a congested uplink) into a reconnect, a fresh
+/// login and presence flapping for everyone; longer leaves the app showing
+/// "connected" to a dead server. quinn never times out sooner than three
+/// probe timeouts, so a path with a very long round trip gets longer
+/// automatically. The server's own limit is higher; QUIC uses the smaller of
+/// the two (docs/operations.md).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long [`Connection::close`] waits for the close to reach the server.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// UDP socket buffers asked for: a busy room's burst overflows Linux's
 /// default 208 KiB, and a datagram dropped there is a retransmission later
 /// (the kernel caps the request at `net.core.rmem_max`/`wmem_max`).
@@ -109,8 +130,8 @@ fn quinn_config(mut tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, Cl
     let mut config = quinn::ClientConfig::new(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
     transport
-        .keep_alive_interval(Some(Duration::from_secs(5)))
-        .max_idle_timeout(Duration::from_secs(20).try_into().ok())
+        .keep_alive_interval(Some(KEEP_ALIVE))
+        .max_idle_timeout(IDLE_TIMEOUT.try_into().ok())
         .max_concurrent_bidi_streams(VarInt::from_u32(0))
         .max_concurrent_uni_streams(VarInt::from_u32(MAX_PUSH_STREAMS));
     config.transport_config(Arc::new(transport));
@@ -267,11 +288,17 @@ impl Connection {
         connection_error(self.conn.closed().await)
     }
 
-    /// Closes politely and lets the close reach the server.
+    /// Closes politely and lets the close reach the server, so it drops this
+    /// connection (and the user's presence) at once instead of after its idle
+    /// timeout. `close` only queues the close frame; the endpoint's driver
+    /// task sends it. Waiting for the endpoint to go idle (the connection
+    /// drained, three probe timeouts later) keeps that task running until the
+    /// frame is out, which a program about to exit would otherwise not wait
+    /// for. Bounded, so exiting never hangs on an unreachable server.
     pub async fn close(&self) {
         self.conn
             .close(VarInt::from_u32(close_code::NORMAL), b"bye");
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.endpoint.wait_idle()).await;
     }
 }
 

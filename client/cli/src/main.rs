@@ -1,136 +1,34 @@
-//! `chatroom-cli`: register, chat and listen from a terminal.
+//! `chatroom-cli`: register, chat and listen from a terminal or a script.
+//!
+//! # Layout
+//! - `args`: the command line and its help text.
+//! - `output`: what is printed, as words or as JSON lines.
+//! - `send`: posting, with the flood control's "slow down" waited out.
+//! - this file: the passphrase, one connection per run (closed on every way
+//!   out, signals included), the other commands, and `listen`.
 
-use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
+mod args;
+mod output;
+mod send;
+
+use std::io::{BufRead, IsTerminal, Write as _};
 
 use anyhow::{Context as _, bail};
 use chatroom_client::{ClientError, Session, Trust};
 use chatroom_common::protocol::{AvatarHash, ChatMessage, Event, HistoryQuery, OtpAlgorithm};
 use chatroom_common::timeline::Timeline;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-/// Chatroom command-line client.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Cli {
-    /// Server address, HOST:PORT.
-    #[arg(long, env = "CHATROOM_SERVER")]
-    server: String,
-    /// CA certificate file to verify the server with (the server's ca.pem).
-    #[arg(long, env = "CHATROOM_CA", conflicts_with = "pin")]
-    ca: Option<PathBuf>,
-    /// SHA-256 fingerprint of the server's CA certificate (printed by the server at start).
-    #[arg(long, env = "CHATROOM_PIN")]
-    pin: Option<String>,
-    /// Username for commands that log in.
-    #[arg(long, env = "CHATROOM_USER")]
-    user: Option<String>,
-    /// Print one JSON object per line.
-    #[arg(long)]
-    json: bool,
-    #[command(subcommand)]
-    command: Command,
-}
+use crate::args::{AvatarAction, Cli, Command};
+use crate::output::Output;
+use crate::send::Retry;
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Create an account (passphrase from CHATROOM_PASSPHRASE or stdin).
-    Register {
-        /// Username.
-        username: String,
-        /// E-mail address.
-        email: String,
-        /// Use otp-sha1 instead of otp-md5.
-        #[arg(long)]
-        sha1: bool,
-    },
-    /// Confirm your e-mail address with the 6-digit code from the registration mail.
-    Verify {
-        /// Username.
-        username: String,
-        /// The code from the mail.
-        code: String,
-    },
-    /// Ask for a new verification code by mail.
-    ResendVerification {
-        /// Username.
-        username: String,
-    },
-    /// List rooms.
-    Rooms,
-    /// Create a public room.
-    Create {
-        /// Room name.
-        room: String,
-    },
-    /// Post a message.
-    Send {
-        /// Room name.
-        room: String,
-        /// The text.
-        text: String,
-    },
-    /// Print a room's messages as they arrive, in order.
-    Listen {
-        /// Room name.
-        room: String,
-        /// Exit after this many new messages.
-        #[arg(long)]
-        count: Option<usize>,
-    },
-    /// Print a page of history.
-    History {
-        /// Room name.
-        room: String,
-        /// Only messages before this sequence number.
-        #[arg(long)]
-        before: Option<u64>,
-        /// Page size.
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-    },
-    /// Who is online in a room.
-    Who {
-        /// Room name.
-        room: String,
-    },
-    /// Show or change your avatar.
-    Avatar {
-        #[command(subcommand)]
-        action: AvatarAction,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AvatarAction {
-    /// Upload an image (PNG, JPEG, GIF, WebP) as your avatar.
-    Set {
-        /// The image file.
-        file: PathBuf,
-    },
-    /// Save an avatar's PNG by hash.
-    Get {
-        /// The avatar's SHA-256 (64 hex digits).
-        hash: String,
-        /// Where to write the PNG.
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// List the pictures you can pick from.
-    Pool,
-    /// Use a picture from the pool.
-    Pick {
-        /// The picture's hash.
-        hash: String,
-    },
-}
-
-fn parse_hash(text: &str) -> anyhow::Result<AvatarHash> {
-    AvatarHash::from_hex(text).ok_or_else(|| {
-        anyhow::Error::new(ClientError::Invalid(
-            chatroom_common::validate::ValidationError::AvatarHash,
-        ))
-    })
+/// How a run ended when it did not fail.
+enum Finished {
+    /// The command did its job.
+    Done,
+    /// A signal stopped it; the exit status the shell expects for that signal.
+    Stopped(i32),
 }
 
 #[tokio::main]
@@ -142,14 +40,22 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Err(e) = run(Cli::parse()).await {
-        eprintln!("chatroom-cli: {e:#}");
-        let code = match e.downcast_ref::<ClientError>() {
-            Some(ClientError::Invalid(_) | ClientError::Skey(_) | ClientError::Address(_)) => 2,
-            _ => 1,
-        };
-        std::process::exit(code);
-    }
+    let code = match run(Cli::parse()).await {
+        Ok(Finished::Done) => 0,
+        Ok(Finished::Stopped(code)) => code,
+        Err(e) => {
+            eprintln!("chatroom-cli: {e:#}");
+            match e.downcast_ref::<ClientError>() {
+                Some(ClientError::Invalid(_) | ClientError::Skey(_) | ClientError::Address(_)) => 2,
+                _ => 1,
+            }
+        }
+    };
+    // Exit here instead of returning: after a signal, `send --stdin` may have
+    // a read of standard input pending on tokio's blocking pool, which would
+    // hold the runtime's shutdown until someone pressed Enter.
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
 }
 
 fn passphrase() -> anyhow::Result<String> {
@@ -171,12 +77,75 @@ fn passphrase() -> anyhow::Result<String> {
     Ok(line)
 }
 
-async fn login(cli: &Cli, session: &mut Session) -> anyhow::Result<()> {
+fn parse_hash(text: &str) -> anyhow::Result<AvatarHash> {
+    AvatarHash::from_hex(text).ok_or_else(|| {
+        anyhow::Error::new(ClientError::Invalid(
+            chatroom_common::validate::ValidationError::AvatarHash,
+        ))
+    })
+}
+
+/// Connects, runs the command, and closes the connection however it ended.
+async fn run(cli: Cli) -> anyhow::Result<Finished> {
+    let trust = match (&cli.ca, &cli.pin) {
+        (Some(ca), None) => Trust::ca_file(ca)?,
+        (None, Some(pin)) => Trust::parse_pin(pin)?,
+        _ => bail!("give --ca FILE or --pin SHA256 so the server can be verified"),
+    };
+    if cli.command.logs_in() && cli.user.is_none() {
+        bail!("this command needs --user");
+    }
+    // Asked for before connecting: the prompt blocks this thread, so it must
+    // come before signals are caught below (Ctrl-C at the prompt just ends
+    // the program), and a typo costs no connection.
+    let pass = match &cli.command {
+        Command::Verify { .. } | Command::ResendVerification { .. } => None,
+        _ => Some(passphrase()?),
+    };
+    let mut session = Session::connect(&cli.server, &trust).await?;
+    let result = tokio::select! {
+        result = command(&cli, &mut session, pass.as_deref().unwrap_or_default()) => {
+            result.map(|()| Finished::Done)
+        }
+        code = stop_signal() => Ok(Finished::Stopped(code)),
+    };
+    // Every way out closes the connection, failures and signals included:
+    // without the close frame the server would keep this user online to
+    // everyone until the idle timeout.
+    session.close().await;
+    result
+}
+
+/// Resolves on Ctrl-C or SIGTERM with the exit status a shell gives a
+/// process killed by that signal (128 + its number).
+async fn stop_signal() -> i32 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                () = ctrl_c() => 130,
+                _ = term.recv() => 143,
+            };
+        }
+    }
+    ctrl_c().await;
+    130
+}
+
+/// Ctrl-C; never, when its handler cannot be installed (the default action,
+/// ending the process, then still applies).
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn login(cli: &Cli, session: &mut Session, pass: &str) -> anyhow::Result<()> {
     let Some(user) = &cli.user else {
         bail!("this command needs --user");
     };
-    let pass = passphrase()?;
-    let outcome = session.login(user, &pass, None).await?;
+    let outcome = session.login(user, pass, None).await?;
     if outcome.reinitialised {
         eprintln!(
             "one-time passwords were running low; the chain was renewed ({} left)",
@@ -186,147 +155,105 @@ async fn login(cli: &Cli, session: &mut Session) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_message(json: bool, m: &ChatMessage) -> anyhow::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(m)?);
-    } else {
-        println!("[{}#{}] {}: {}", m.room, m.seq, m.sender, m.text);
+/// Runs one command on an open connection.
+async fn command(cli: &Cli, session: &mut Session, pass: &str) -> anyhow::Result<()> {
+    let out = Output { json: cli.json };
+    if cli.command.logs_in() {
+        login(cli, session, pass).await?;
     }
-    Ok(())
-}
-
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let trust = match (&cli.ca, &cli.pin) {
-        (Some(ca), None) => Trust::ca_file(ca)?,
-        (None, Some(pin)) => Trust::parse_pin(pin)?,
-        _ => bail!("give --ca FILE or --pin SHA256 so the server can be verified"),
-    };
-    let mut session = Session::connect(&cli.server, &trust).await?;
     match &cli.command {
         Command::Register {
             username,
             email,
             sha1,
         } => {
-            let pass = passphrase()?;
             let alg = if *sha1 {
                 OtpAlgorithm::Sha1
             } else {
                 OtpAlgorithm::Md5
             };
-            let registered = session.register(username, email, &pass, alg).await?;
-            let user = registered.user;
-            if cli.json {
-                let mut value = serde_json::to_value(&user)?;
-                value["verification_required"] = registered.verification_required.into();
-                println!("{value}");
-            } else {
-                println!("registered {}", user.username);
-                if registered.verification_required {
-                    println!(
-                        "a code is on its way to {email}; confirm it with: chatroom-cli verify {} CODE",
-                        user.username
-                    );
-                }
-            }
+            let registered = session.register(username, email, pass, alg).await?;
+            out.registered(&registered, email)?;
         }
         Command::Verify { username, code } => {
             session.verify_email(username, code).await?;
-            println!("e-mail address verified; {username} can log in now");
+            out.verified(username)?;
         }
         Command::ResendVerification { username } => {
             session.resend_verification(username).await?;
-            println!("a new code is on its way to {username}'s e-mail address");
+            out.verification_sent(username)?;
         }
         Command::Rooms => {
-            login(&cli, &mut session).await?;
             for room in session.rooms().await? {
-                if cli.json {
-                    println!("{}", serde_json::to_string(&room)?);
-                } else {
-                    println!("{} ({} messages)", room.name, room.latest_seq);
-                }
+                out.room(&room)?;
             }
         }
         Command::Create { room } => {
-            login(&cli, &mut session).await?;
             let room = session.create_room(room).await?;
-            println!("created {}", room.name);
+            out.created(&room)?;
         }
-        Command::Send { room, text } => {
-            login(&cli, &mut session).await?;
-            let sent = session.send(room, text).await?;
-            if cli.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"room": room, "seq": sent.seq, "sent_at": sent.sent_at})
-                );
+        Command::Send {
+            room,
+            text,
+            stdin: _,
+            no_retry,
+        } => {
+            let retry = if *no_retry {
+                Retry::Never
             } else {
-                println!("sent #{}", sent.seq);
-            }
+                Retry::WithinBudget
+            };
+            send::run(session, out, room, text.as_deref(), retry).await?;
         }
-        Command::Listen { room, count } => {
-            login(&cli, &mut session).await?;
-            listen(&cli, &mut session, room, *count).await?;
-        }
+        Command::Listen { room, count } => listen(out, session, room, *count).await?,
         Command::History {
             room,
             before,
             limit,
         } => {
-            login(&cli, &mut session).await?;
             let query = HistoryQuery::Before {
                 before: *before,
                 limit: *limit,
             };
             let (messages, _) = session.history(room, query).await?;
             for m in &messages {
-                print_message(cli.json, m)?;
+                out.message(m)?;
             }
         }
-        Command::Avatar { action } => {
-            login(&cli, &mut session).await?;
-            match action {
-                AvatarAction::Set { file } => {
-                    let image = std::fs::read(file)
-                        .with_context(|| format!("reading {}", file.display()))?;
-                    let hash = session.upload_avatar(image).await?;
-                    println!("avatar set: {hash}");
-                }
-                AvatarAction::Get { hash, out } => {
-                    let png = session.avatar(parse_hash(hash)?).await?;
-                    std::fs::write(out, png)
-                        .with_context(|| format!("writing {}", out.display()))?;
-                }
-                AvatarAction::Pool => {
-                    for hash in session.avatar_pool().await? {
-                        println!("{hash}");
-                    }
-                }
-                AvatarAction::Pick { hash } => {
-                    let hash = session.choose_avatar(parse_hash(hash)?).await?;
-                    println!("avatar set: {hash}");
+        Command::Avatar { action } => match action {
+            AvatarAction::Set { file } => {
+                let image =
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+                out.avatar_set(session.upload_avatar(image).await?)?;
+            }
+            AvatarAction::Get { hash, out: file } => {
+                let hash = parse_hash(hash)?;
+                let png = session.avatar(hash).await?;
+                std::fs::write(file, &png)
+                    .with_context(|| format!("writing {}", file.display()))?;
+                out.avatar_saved(hash, file, png.len())?;
+            }
+            AvatarAction::Pool => {
+                for hash in session.avatar_pool().await? {
+                    out.pool_entry(hash)?;
                 }
             }
-        }
+            AvatarAction::Pick { hash } => {
+                out.avatar_set(session.choose_avatar(parse_hash(hash)?).await?)?;
+            }
+        },
         Command::Who { room } => {
-            login(&cli, &mut session).await?;
             for user in session.who(room).await? {
-                if cli.json {
-                    println!("{}", serde_json::to_string(&user)?);
-                } else {
-                    println!("{}", user.username);
-                }
+                out.user(&user)?;
             }
         }
     }
-    session.close().await;
     Ok(())
 }
 
 /// Prints new messages strictly in sequence order, fetching any gap from history.
 async fn listen(
-    cli: &Cli,
+    out: Output,
     session: &mut Session,
     room: &str,
     count: Option<usize>,
@@ -343,7 +270,7 @@ async fn listen(
     timeline.note_latest(joined.room.latest_seq);
     let mut printed = joined.room.latest_seq;
     let mut remaining = count.unwrap_or(usize::MAX);
-    if !cli.json {
+    if !out.json {
         eprintln!("listening to {room_name} (Ctrl-C to stop)");
     }
     while remaining > 0 {
@@ -355,7 +282,7 @@ async fn listen(
                 timeline.insert(m);
             }
             Event::Resync { room, after_seq } if room == room_name => {
-                timeline.note_latest(after_seq + 1);
+                timeline.note_latest(after_seq.saturating_add(1));
             }
             _ => continue,
         }
@@ -379,7 +306,7 @@ async fn listen(
             .take(remaining)
             .collect();
         for m in ready {
-            print_message(cli.json, m)?;
+            out.message(m)?;
             printed = m.seq;
             remaining -= 1;
         }

@@ -6,6 +6,7 @@
 
 mod account;
 mod avatars;
+mod dead_server;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -50,8 +50,9 @@ struct Cli {
     /// connection before its writer waits (default 256).
     #[arg(long)]
     push_window_kib: Option<u64>,
-    /// Seconds without traffic before a connection is closed (default 30; clients
-    /// send keep-alives every 5 s, so keep it above that).
+    /// Seconds without traffic before a connection is closed (default 30). An
+    /// upper bound: QUIC uses the smaller of this and the client's idle timeout
+    /// (8 s for ours, which send keep-alives every 2 s, so keep it above that).
     #[arg(long)]
     idle_timeout_secs: Option<u64>,
     /// Messages a user may send per second, sustained (flood control; benchmarks raise it).

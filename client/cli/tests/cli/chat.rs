@@ -1,33 +1,20 @@
-//! The `chatroom-cli` binary against a real server: two terminals chatting.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//! Two terminals chatting: a listener prints in order what another CLI sends.
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
-use tokio::process::Command;
 
-use chatroom_testkit::{PASS, TestServer};
+use chatroom_testkit::TestServer;
 
-fn cli(server: &TestServer, pin: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatroom-cli"));
-    cmd.arg("--server")
-        .arg(&server.addr)
-        .arg("--pin")
-        .arg(pin)
-        .env("CHATROOM_PASSPHRASE", PASS)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    cmd
-}
+use crate::cli;
 
 #[tokio::test]
 async fn two_cli_processes_chat() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
-    let pin = server.fingerprint.clone();
     for (user, email) in [("alice", "alice@example.org"), ("bob", "bob@example.org")] {
-        let out = cli(&server, &pin)
+        let out = cli(&server)
             .args(["register", user, email])
             .output()
             .await
@@ -38,7 +25,7 @@ async fn two_cli_processes_chat() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let mut listener = cli(&server, &pin)
+    let mut listener = cli(&server)
         .args(["--user", "bob", "--json", "listen", "lobby", "--count", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -59,7 +46,7 @@ async fn two_cli_processes_chat() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for text in ["hello bob", "你好 👋"] {
-        let out = cli(&server, &pin)
+        let out = cli(&server)
             .args(["--user", "alice", "send", "lobby", text])
             .output()
             .await
@@ -93,7 +80,7 @@ async fn two_cli_processes_chat() {
     assert_eq!(lines[1]["sender"], "alice");
 
     // Bad input: exit code 2 with a clear message.
-    let out = cli(&server, &pin)
+    let out = cli(&server)
         .args(["register", "x", "not-an-email"])
         .output()
         .await
