@@ -4,10 +4,14 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use chatroom_client::{Session, Trust};
 use chatroom_common::protocol::OtpAlgorithm;
-use chatroom_server::{Config, Limits, MailConfig, Running};
+use chatroom_server::{Config, Limits, MailConfig, Running, ServerError};
+
+/// How long a restart on the same port waits for the old socket to go.
+const RESTART_WAIT: Duration = Duration::from_secs(10);
 
 /// A passphrase that satisfies the RFC's minimum.
 pub const PASS: &str = "correct horse battery";
@@ -66,7 +70,7 @@ impl TestServer {
 
     /// Starts a server with exactly this configuration.
     pub async fn start_config(config: Config) -> Self {
-        let running = chatroom_server::spawn(config).await.expect("server binds");
+        let running = spawn_retrying(config).await;
         let ca = Trust::ca_file(running.ca_path.as_deref().expect("a generated CA"))
             .expect("the CA file loads");
         Self {
@@ -99,6 +103,25 @@ impl TestServer {
     /// A new logged-in session for an existing user.
     pub async fn login(&self, name: &str) -> Session {
         login(&self.addr, &self.pin, name).await
+    }
+}
+
+/// Starts the server; on a fixed port (a restart), waits out the moment in
+/// which the stopped server's socket is still being released.
+async fn spawn_retrying(config: Config) -> Running {
+    let deadline = tokio::time::Instant::now() + RESTART_WAIT;
+    loop {
+        match chatroom_server::spawn(config.clone()).await {
+            Ok(running) => return running,
+            Err(ServerError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AddrInUse
+                    && config.listen.port() != 0
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("the server does not start: {e}"),
+        }
     }
 }
 
