@@ -212,6 +212,24 @@ impl Hub {
         }
     }
 
+    /// For a `Send` on `conn` to the room named `name` (case-folded): the room's
+    /// id if this connection is subscribed to it, and the sender as others see
+    /// them now (the hub follows avatar changes on every connection). One lock,
+    /// no store trip. A routing hint, not the authority: the store checks
+    /// membership in the transaction that appends the message.
+    pub fn send_route(&self, conn: ConnId, name: &str) -> (Option<RoomId>, Option<UserInfo>) {
+        let inner = self.lock();
+        let Some(entry) = inner.conns.get(&conn) else {
+            return (None, None);
+        };
+        let room = entry
+            .rooms
+            .iter()
+            .copied()
+            .find(|room| inner.names.get(room).is_some_and(|n| n == name));
+        (room, entry.user.as_ref().map(|(_, info)| info.clone()))
+    }
+
     /// Whether `user` has at least one logged-in connection.
     pub fn is_online(&self, user: UserId) -> bool {
         self.lock().online.contains_key(&user)

@@ -1,7 +1,8 @@
 //! Message requests: send (stored, acknowledged, then fanned out) and history.
 
 use chatroom_common::protocol::{
-    ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey, MAX_HISTORY_PAGE, Reply, Response,
+    ChatMessage, ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey, MAX_HISTORY_PAGE,
+    Reply, Response,
 };
 use chatroom_common::validate;
 
@@ -9,9 +10,14 @@ use super::rooms::check_readable;
 use super::{find_room, invalid, store_error};
 use crate::context::{Context, now_ms};
 use crate::session::Session;
-use crate::store::NewMessage;
+use crate::store::{NOT_A_MEMBER, NewMessage, StoreError};
 
 /// `Send`: the reply goes out only after the store says the message is durable.
+///
+/// The hot path makes one store call: the room comes from the hub when this
+/// connection is subscribed to it (otherwise from the store), and membership is
+/// checked by the store inside the append's transaction, so a member removed a
+/// moment ago cannot post. The event is built from what was sent, not read back.
 pub async fn send(
     ctx: &Context,
     session: &Session,
@@ -22,44 +28,57 @@ pub async fn send(
     let me = session.user()?;
     validate::text(&text).map_err(invalid)?;
     ctx.send_limiter.check(&me.id).map_err(slow_down)?;
-    let room = find_room(ctx, room).await?;
-    if !ctx
-        .store
-        .is_member(room.id, me.id)
-        .await
-        .map_err(store_error)?
-    {
-        return Err(ErrorReply::new(
-            ErrorCode::NotMember,
-            format!("join {} before posting there", room.name),
-        ));
-    }
-    let (message, duplicate) = ctx
+    // Public names are case-folded; direct names are already lower case.
+    let name = room.to_lowercase();
+    let (subscribed, sender) = ctx.hub.send_route(session.conn_id, &name);
+    let (room_id, room_name) = match subscribed {
+        Some(id) => (id, name),
+        None => {
+            let room = find_room(ctx, room).await?;
+            (room.id, room.name)
+        }
+    };
+    let sender = sender.unwrap_or_else(|| me.info());
+    let appended = ctx
         .store
         .append_message(NewMessage {
-            room_id: room.id,
+            room_id,
             sender_id: me.id,
-            text,
+            text: text.clone(),
             key,
             sent_at: now_ms(),
         })
         .await
-        .map_err(store_error)?;
+        .map_err(|e| match e {
+            StoreError::NotFound(what) if what == NOT_A_MEMBER => ErrorReply::new(
+                ErrorCode::NotMember,
+                format!("join {room_name} before posting there"),
+            ),
+            other => store_error(other),
+        })?;
     // A retry posts nothing: the first attempt was broadcast when it was
     // stored. Had the server died in between, members find the message by its
     // seq (a gap, or the history fetched at their next login).
-    if !duplicate {
+    if !appended.duplicate {
+        let message = ChatMessage {
+            room: room_name.clone(),
+            seq: appended.seq,
+            sender: sender.username,
+            sender_avatar: sender.avatar,
+            text,
+            sent_at: appended.sent_at,
+        };
         ctx.hub.broadcast_event(
-            room.id,
-            &room.name,
-            Some(message.seq),
-            &Event::Message(message.clone()),
+            room_id,
+            &room_name,
+            Some(appended.seq),
+            &Event::Message(message),
         );
     }
     Ok(Reply::Sent {
-        seq: message.seq,
-        sent_at: message.sent_at,
-        duplicate,
+        seq: appended.seq,
+        sent_at: appended.sent_at,
+        duplicate: appended.duplicate,
     })
 }
 

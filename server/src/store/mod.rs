@@ -7,8 +7,9 @@
 //! - Usernames are unique case-insensitively (the key is [`chatroom_common::validate::username_key`]).
 //! - Per-room sequence numbers start at 1 and are contiguous and unique, even with several
 //!   server processes writing to one database.
-//! - `append_message` returns only once the message is durable; a repeated
-//!   (sender, idempotency key) returns the first message and `duplicate = true`.
+//! - `append_message` returns only once the message is durable; it checks inside
+//!   its transaction that the sender is a member of the room; a repeated
+//!   (sender, idempotency key) returns the first message's number and `duplicate = true`.
 //! - The S/KEY update is a single compare-and-swap: of two racing logins with the
 //!   same response, exactly one sees `true`.
 
@@ -126,9 +127,24 @@ pub struct NewMessage {
     pub sent_at: Timestamp,
 }
 
+/// What [`Store::append_message`] did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The message's sequence number in its room (the first one's, for a repeat).
+    pub seq: Seq,
+    /// When it was sent (the first one's, for a repeat).
+    pub sent_at: Timestamp,
+    /// The (sender, idempotency key) was stored before: nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// What `StoreError::NotFound` names when [`Store::append_message`] is refused
+/// because the sender is not (or no longer) a member of the room.
+pub const NOT_A_MEMBER: &str = "membership";
+
 /// Persistence of users, rooms, memberships and messages.
 ///
-/// Messages come back as [`ChatMessage`] with the room name, sender name and the
+/// History comes back as [`ChatMessage`] with the room name, sender name and the
 /// sender's avatar filled in, ready for the wire.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -170,9 +186,13 @@ pub trait Store: Send + Sync + 'static {
     /// Usernames of the room's members (for presence and direct rooms).
     async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError>;
 
-    /// Stores a message under the room's next sequence number and returns it once
-    /// durable; with a (sender, key) seen before, returns the earlier message and `true`.
-    async fn append_message(&self, message: NewMessage) -> Result<(ChatMessage, bool), StoreError>;
+    /// Stores a message under the room's next sequence number and returns that
+    /// number once durable; with a (sender, key) seen before, stores nothing and
+    /// returns the earlier message's number with `duplicate`. The sender's
+    /// membership is checked in the same transaction: a non-member gets
+    /// `NotFound(NOT_A_MEMBER)` (`NotFound("room")` for a missing room,
+    /// `NotFound("user")` for a missing sender) and no number is used up.
+    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError>;
     /// A page of a room's history, ascending by sequence number.
     async fn history(
         &self,

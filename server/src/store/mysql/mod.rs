@@ -15,11 +15,13 @@
 //! - Any other parameter `mysql_async` knows (`require_ssl`, `conn_ttl`,
 //!   `inactive_connection_ttl`, `tcp_keepalive`, ...) is passed to it as is.
 //!
-//! Every pooled connection is pinged before use, so after a database restart the
-//! pool drops its dead connections and dials new ones by itself. Deadlocks and lock
-//! wait timeouts are retried a few times; so are lost connections, for operations
-//! that are safe to repeat (reads, idempotent writes, and appends, which carry an
-//! idempotency key). What still fails is `StoreError::Unavailable`.
+//! Operations that are safe to repeat (reads, idempotent writes, and appends,
+//! which carry an idempotency key) take a pooled connection as it is: a dead one
+//! (after a database restart) fails as a lost connection and is retried. Every
+//! other operation, and every retry, pings its pooled connection first, so the
+//! pool drops its dead connections and dials new ones by itself. Deadlocks and
+//! lock wait timeouts are retried a few times; so are lost connections, for
+//! operations that are safe to repeat. What still fails is `StoreError::Unavailable`.
 
 mod config;
 mod convert;
@@ -36,8 +38,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Pool};
 
 use super::{
-    EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
-    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
+    Appended, EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState,
+    QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// How many times a transient failure is retried before giving up.
@@ -148,9 +150,14 @@ impl MysqlStore {
         let _ = self.pool.disconnect().await;
     }
 
-    /// A connection that answered a ping, within the connect timeout.
-    async fn acquire(&self) -> Result<Conn, Failure> {
+    /// A pooled connection, within the connect timeout; with `ping`, one that
+    /// answered a ping. The ping is a round trip, so the hot path (a first
+    /// attempt at a repeatable operation) goes without it.
+    async fn acquire(&self, ping: bool) -> Result<Conn, Failure> {
         let attempt = async {
+            if !ping {
+                return self.pool.get_conn().await.map_err(Failure::Connect);
+            }
             // Pooled connections may have died with a database restart; each failed
             // ping discards one, so this ends with a fresh dial at the latest.
             let mut last = None;
@@ -189,7 +196,10 @@ impl MysqlStore {
         let mut retries = 0;
         loop {
             let attempt = async {
-                let conn = self.acquire().await?;
+                // A repeatable operation's first attempt skips the ping: if the
+                // connection turns out dead, that is a lost connection, retried
+                // (with pings) like any other.
+                let conn = self.acquire(!repeatable || retries > 0).await?;
                 op(conn).await
             };
             let outcome = tokio::time::timeout_at(deadline, attempt)
@@ -330,9 +340,9 @@ impl Store for MysqlStore {
         self.run(true, |conn| ops::member_names(conn, room)).await
     }
 
-    async fn append_message(&self, message: NewMessage) -> Result<(ChatMessage, bool), StoreError> {
+    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError> {
         // Repeatable thanks to the idempotency key: a retry after a lost commit
-        // acknowledgement finds the stored message and returns it.
+        // acknowledgement finds the stored message and returns its number.
         self.run(true, |conn| ops::append_message(conn, message.clone()))
             .await
     }

@@ -6,14 +6,14 @@ use chatroom_common::protocol::{
     AvatarHash, ChatMessage, HistoryQuery, IdempotencyKey, OtpValue, RoomKind, Timestamp,
 };
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row, TxOpts, Value};
+use mysql_async::{Conn, Row, Transaction, TxOpts, Value};
 
 use super::convert::{col, datetime, opt_time_col, time_col};
 use super::{Failure, is_duplicate, is_missing_parent};
 use crate::store::{
-    NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId, UserRecord,
-    algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name, page_limit,
-    username_key_lossy,
+    Appended, NOT_A_MEMBER, NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId,
+    UserRecord, algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name,
+    page_limit, username_key_lossy,
 };
 
 /// The columns [`user_from_row`] reads, in order.
@@ -343,109 +343,111 @@ pub(super) async fn member_names(mut conn: Conn, room: RoomId) -> Result<Vec<Str
     convert_all(rows, |mut row| col(&mut row, 0))
 }
 
-/// The message a sender sent with `key`, if any.
-async fn message_by_key<Q: Queryable>(
+/// The sequence number and send time of the message a sender sent with `key`, if any.
+async fn earlier_by_key<Q: Queryable>(
     q: &mut Q,
     sender: UserId,
     key: &IdempotencyKey,
-) -> Result<Option<ChatMessage>, Failure> {
+) -> Result<Option<Appended>, Failure> {
     let row: Option<Row> = q
         .exec_first(
-            format!("{MESSAGE_SELECT} WHERE m.sender_id = ? AND m.idem_key = ?"),
+            "SELECT seq, sent_at FROM messages WHERE sender_id = ? AND idem_key = ?",
             (sender, &key.0[..]),
         )
         .await?;
-    Ok(row.map(message_from_row).transpose()?)
+    let Some(mut row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(Appended {
+        seq: col(&mut row, 0)?,
+        sent_at: time_col(&mut row, 1)?,
+        duplicate: true,
+    }))
 }
 
-/// What the append transaction found.
-enum Appended {
-    /// The message was stored under a new sequence number.
-    New(ChatMessage),
-    /// The sender had already sent this key.
-    Earlier(ChatMessage),
-}
-
+/// Stores a message in four round trips (START TRANSACTION, the number, the
+/// insert, COMMIT) with nothing read back: the caller knows what it sent.
 pub(super) async fn append_message(
     mut conn: Conn,
     message: NewMessage,
-) -> Result<(ChatMessage, bool), Failure> {
-    // A retry usually finds its message here, without locking anything.
-    if let Some(earlier) = message_by_key(&mut conn, message.sender_id, &message.key).await? {
-        return Ok((earlier, true));
-    }
+) -> Result<Appended, Failure> {
     let mut tx = conn.start_transaction(TxOpts::default()).await?;
     match append_in(&mut tx, &message).await {
-        Ok(Appended::New(stored)) => {
+        Ok(seq) => {
             tx.commit().await?;
-            Ok((stored, false))
-        }
-        Ok(Appended::Earlier(earlier)) => {
-            tx.rollback().await?;
-            Ok((earlier, true))
+            Ok(Appended {
+                seq,
+                sent_at: message.sent_at,
+                duplicate: false,
+            })
         }
         Err(Failure::Db(e)) if is_duplicate(&e) => {
-            // The same key was being stored concurrently (in another room, whose
-            // lock we do not hold) and committed first: return that message.
+            // A repeated key (the only unique key a valid insert can break):
+            // give the number back and answer with the first message. Read
+            // after the rollback, so a first attempt committed meanwhile by
+            // another connection is seen too.
             tx.rollback().await?;
-            match message_by_key(&mut conn, message.sender_id, &message.key).await? {
-                Some(earlier) => Ok((earlier, true)),
+            match earlier_by_key(&mut conn, message.sender_id, &message.key).await? {
+                Some(earlier) => Ok(earlier),
                 None => Err(Failure::Db(e)),
             }
+        }
+        Err(Failure::Store(StoreError::NotFound(_))) => {
+            tx.rollback().await?;
+            Err(why_refused(&mut conn, &message).await?.into())
         }
         // Dropping the transaction rolls it back before the connection is reused.
         Err(e) => Err(e),
     }
 }
 
-/// The append proper, inside a transaction.
-async fn append_in<Q: Queryable>(tx: &mut Q, message: &NewMessage) -> Result<Appended, Failure> {
-    // Locking the room row serialises appends to the room across every process
-    // sharing the database; the number is taken from the row and written back in
-    // this transaction, so a rollback gives it back and no number is skipped.
-    let room: Option<Row> = tx
-        .exec_first(
-            "SELECT name, latest_seq FROM rooms WHERE id = ? FOR UPDATE",
-            (message.room_id,),
-        )
-        .await?;
-    let Some(mut room) = room else {
-        return Err(StoreError::NotFound("room").into());
-    };
-    let room_name: String = col(&mut room, 0)?;
-    let latest: u64 = col(&mut room, 1)?;
-    if let Some(earlier) = message_by_key(tx, message.sender_id, &message.key).await? {
-        return Ok(Appended::Earlier(earlier));
-    }
-    let sender: Option<Row> = tx
-        .exec_first(
-            "SELECT username, avatar FROM users WHERE id = ?",
-            (message.sender_id,),
-        )
-        .await?;
-    let Some(mut sender) = sender else {
-        return Err(StoreError::NotFound("user").into());
-    };
-    let seq = latest + 1;
-    let sent_at: Value = datetime(message.sent_at)?;
+/// The append proper, inside a transaction; returns the new sequence number.
+async fn append_in(tx: &mut Transaction<'_>, message: &NewMessage) -> Result<u64, Failure> {
+    // The UPDATE locks the room row, which serialises appends to the room across
+    // every process sharing the database, and takes the number only if the
+    // sender is a member (checked in this transaction, so a removed member
+    // cannot post). `LAST_INSERT_ID(expr)` hands the new number back in the OK
+    // packet, without another round trip; a rollback gives it back, so no
+    // number is skipped. (Rows matched, see `client_found_rows` in `config`.)
     tx.exec_drop(
-        "UPDATE rooms SET latest_seq = ? WHERE id = ?",
-        (seq, message.room_id),
+        "UPDATE rooms SET latest_seq = LAST_INSERT_ID(latest_seq + 1) \
+         WHERE id = ? \
+           AND EXISTS (SELECT 1 FROM memberships WHERE room_id = ? AND user_id = ?)",
+        (message.room_id, message.room_id, message.sender_id),
     )
     .await?;
+    let seq = match tx.affected_rows() {
+        0 => return Err(StoreError::NotFound(NOT_A_MEMBER).into()),
+        _ => tx.last_insert_id().ok_or_else(|| {
+            StoreError::Other("MySQL reported no sequence number for the append".into())
+        })?,
+    };
+    let sent_at: Value = datetime(message.sent_at)?;
     tx.exec_drop(
         "INSERT INTO messages (room_id, seq, sender_id, text, sent_at, idem_key) VALUES (?, ?, ?, ?, ?, ?)",
         (message.room_id, seq, message.sender_id, message.text.as_str(), sent_at, &message.key.0[..]),
     )
     .await?;
-    Ok(Appended::New(ChatMessage {
-        room: room_name,
-        seq,
-        sender: col(&mut sender, 0)?,
-        sender_avatar: avatar_col(&mut sender, 1)?,
-        text: message.text.clone(),
-        sent_at: message.sent_at,
-    }))
+    Ok(seq)
+}
+
+/// Which of room, sender and membership an append was refused for (only
+/// refused appends come here).
+async fn why_refused(conn: &mut Conn, message: &NewMessage) -> Result<StoreError, Failure> {
+    let room: Option<Row> = conn
+        .exec_first("SELECT 1 FROM rooms WHERE id = ?", (message.room_id,))
+        .await?;
+    if room.is_none() {
+        return Ok(StoreError::NotFound("room"));
+    }
+    let user: Option<Row> = conn
+        .exec_first("SELECT 1 FROM users WHERE id = ?", (message.sender_id,))
+        .await?;
+    Ok(if user.is_none() {
+        StoreError::NotFound("user")
+    } else {
+        StoreError::NotFound(NOT_A_MEMBER)
+    })
 }
 
 pub(super) async fn history(

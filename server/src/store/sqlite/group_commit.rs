@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::ops::{self, Appended};
+use super::ops::{self, AppendResult};
 use crate::store::{NewMessage, StoreError};
 
 /// The most messages written in one transaction, so a long queue is committed
@@ -28,7 +28,7 @@ pub(super) struct AppendQueue {
 
 #[derive(Default)]
 struct QueueState {
-    waiting: Vec<(NewMessage, oneshot::Sender<Appended>)>,
+    waiting: Vec<(NewMessage, oneshot::Sender<AppendResult>)>,
     /// True while a blocking task is draining `waiting`; it alone clears it.
     writing: bool,
 }
@@ -45,7 +45,7 @@ pub(super) async fn append(
     queue: &Arc<AppendQueue>,
     conn: &Arc<Mutex<Connection>>,
     message: NewMessage,
-) -> Appended {
+) -> AppendResult {
     let (done, answer) = oneshot::channel();
     let start_writer = {
         let mut state = queue.lock();

@@ -21,8 +21,8 @@ use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind,
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use super::{
-    EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
-    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
+    Appended, EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState,
+    QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// Schema versions, oldest first; each is applied once, in one transaction.
@@ -309,7 +309,7 @@ impl Store for SqliteStore {
         self.call(move |conn| ops::member_names(conn, room)).await
     }
 
-    async fn append_message(&self, message: NewMessage) -> Result<(ChatMessage, bool), StoreError> {
+    async fn append_message(&self, message: NewMessage) -> Result<Appended, StoreError> {
         group_commit::append(&self.appends, &self.conn, message).await
     }
 

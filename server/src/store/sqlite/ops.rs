@@ -8,9 +8,9 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{is_unique_violation, map_err};
 use crate::store::{
-    NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId, UserRecord,
-    algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name, page_limit,
-    username_key_lossy,
+    Appended, NOT_A_MEMBER, NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId,
+    UserRecord, algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name,
+    page_limit, username_key_lossy,
 };
 
 /// The columns [`user_from_row`] reads, in order.
@@ -349,30 +349,41 @@ pub(super) fn member_names(conn: &mut Connection, room: RoomId) -> Result<Vec<St
     )
 }
 
-/// The message a sender sent with `key`, if any.
-fn message_by_key(
+/// The sequence number and send time of the message a sender sent with `key`, if any.
+fn earlier_by_key(
     conn: &Connection,
     sender: UserId,
     key: &IdempotencyKey,
-) -> Result<Option<ChatMessage>, StoreError> {
-    let sql = format!("{MESSAGE_SELECT} WHERE m.sender_id = ?1 AND m.idem_key = ?2");
-    query_one(conn, &sql, params![sender, &key.0[..]], message_from_row)
+) -> Result<Option<Appended>, StoreError> {
+    query_one(
+        conn,
+        "SELECT seq, sent_at FROM messages WHERE sender_id = ?1 AND idem_key = ?2",
+        params![sender, &key.0[..]],
+        |row| {
+            Ok(Appended {
+                seq: seq_from_db(col(row, 0)?)?,
+                sent_at: col(row, 1)?,
+                duplicate: true,
+            })
+        },
+    )
 }
 
-/// What one append gives: the stored message and whether it was a repeat.
-pub(super) type Appended = Result<(ChatMessage, bool), StoreError>;
+/// What one append gives the caller waiting for it.
+pub(super) type AppendResult = Result<Appended, StoreError>;
 
 /// Stores a batch of messages in one write transaction (group commit): one
 /// commit, and so one write-ahead-log sync, for every send that queued while
 /// the previous batch was being written. Each message runs inside a savepoint,
-/// so one that fails (an unknown room or sender) is rolled back alone and gets
-/// its own error; an error of the transaction itself fails the whole batch.
+/// so one that fails (an unknown room or sender, a non-member, a repeated key)
+/// is rolled back alone; an error of the transaction itself fails the whole batch.
 pub(super) fn append_messages(
     conn: &mut Connection,
     batch: &[NewMessage],
-) -> Result<Vec<Appended>, StoreError> {
-    // BEGIN IMMEDIATE takes the database's write lock now, so the duplicate check,
-    // the sequence number and the insert are one serial step, across processes too.
+) -> Result<Vec<AppendResult>, StoreError> {
+    // BEGIN IMMEDIATE takes the database's write lock now, so the membership
+    // check, the sequence number and the insert are one serial step, across
+    // processes too.
     let mut tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(map_err)?;
@@ -380,38 +391,56 @@ pub(super) fn append_messages(
     for message in batch {
         let savepoint = tx.savepoint().map_err(map_err)?;
         match append_one(&savepoint, message) {
-            Ok(stored) => {
+            Ok(seq) => {
                 savepoint.commit().map_err(map_err)?;
-                results.push(Ok(stored));
+                results.push(seq_from_db(seq).map(|seq| Appended {
+                    seq,
+                    sent_at: message.sent_at,
+                    duplicate: false,
+                }));
             }
-            // Dropping the savepoint rolls this message back.
-            Err(e) => results.push(Err(e)),
+            Err(failure) => {
+                // Dropping the savepoint rolls this message back, the number
+                // it took included.
+                drop(savepoint);
+                results.push(explain_failure(&tx, message, failure));
+            }
         }
     }
     tx.commit().map_err(map_err)?;
     Ok(results)
 }
 
-/// One message of [`append_messages`], inside the batch's transaction.
-fn append_one(tx: &Connection, message: &NewMessage) -> Appended {
-    if let Some(earlier) = message_by_key(tx, message.sender_id, &message.key)? {
-        return Ok((earlier, true));
-    }
-    let latest: Option<i64> = tx
-        .prepare_cached("SELECT latest_seq FROM rooms WHERE id = ?1")
+/// Why [`append_one`] stored nothing.
+enum NotStored {
+    /// The room is missing or the sender is not a member of it.
+    Refused,
+    /// The insert failed; a UNIQUE violation may be a repeated key.
+    Insert(rusqlite::Error),
+}
+
+/// One message of [`append_messages`], inside its savepoint: two cached
+/// statements, and nothing read back. The first takes the room's next number
+/// only if the sender is a member, so membership is checked in the transaction
+/// that stores the message; the second stores it.
+fn append_one(tx: &Connection, message: &NewMessage) -> Result<i64, NotStored> {
+    let seq: Option<i64> = tx
+        .prepare_cached(
+            "UPDATE rooms SET latest_seq = latest_seq + 1 \
+             WHERE id = ?1 \
+               AND EXISTS (SELECT 1 FROM memberships WHERE room_id = ?1 AND user_id = ?2) \
+             RETURNING latest_seq",
+        )
         .and_then(|mut stmt| {
-            stmt.query_row(params![message.room_id], |row| row.get(0))
-                .optional()
+            stmt.query_row(params![message.room_id, message.sender_id], |row| {
+                row.get(0)
+            })
+            .optional()
         })
-        .map_err(map_err)?;
-    let Some(latest) = latest else {
-        return Err(StoreError::NotFound("room"));
+        .map_err(NotStored::Insert)?;
+    let Some(seq) = seq else {
+        return Err(NotStored::Refused);
     };
-    let seq = latest + 1;
-    // Cached statements: this is the hot path of every send.
-    tx.prepare_cached("UPDATE rooms SET latest_seq = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![seq, message.room_id]))
-        .map_err(map_err)?;
     tx.prepare_cached(
         "INSERT INTO messages (room_id, seq, sender_id, text, sent_at, idem_key) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -426,14 +455,33 @@ fn append_one(tx: &Connection, message: &NewMessage) -> Appended {
             &message.key.0[..]
         ])
     })
-    .map_err(|e| match map_err(e) {
-        StoreError::NotFound(_) => StoreError::NotFound("user"),
-        other => other,
-    })?;
-    let sql = format!("{MESSAGE_SELECT} WHERE m.room_id = ?1 AND m.seq = ?2");
-    query_one(tx, &sql, params![message.room_id, seq], message_from_row)?
-        .ok_or_else(|| StoreError::Other("a message vanished inside its own transaction".into()))
-        .map(|stored| (stored, false))
+    .map_err(NotStored::Insert)?;
+    Ok(seq)
+}
+
+/// The answer for a message [`append_one`] did not store (after its savepoint
+/// was rolled back): the earlier message for a repeated key, or which of room,
+/// sender and membership is missing. Only failures come here, so the extra
+/// reads cost nothing on the path of a normal send.
+fn explain_failure(tx: &Connection, message: &NewMessage, failure: NotStored) -> AppendResult {
+    match failure {
+        NotStored::Insert(e) if is_unique_violation(&e) => {
+            earlier_by_key(tx, message.sender_id, &message.key)?.ok_or_else(|| map_err(e))
+        }
+        NotStored::Insert(e) => Err(map_err(e)),
+        NotStored::Refused => {
+            let exists = |sql: &str, id: i64| -> Result<bool, StoreError> {
+                Ok(query_one(tx, sql, params![id], |_| Ok(()))?.is_some())
+            };
+            if !exists("SELECT 1 FROM rooms WHERE id = ?1", message.room_id)? {
+                Err(StoreError::NotFound("room"))
+            } else if !exists("SELECT 1 FROM users WHERE id = ?1", message.sender_id)? {
+                Err(StoreError::NotFound("user"))
+            } else {
+                Err(StoreError::NotFound(NOT_A_MEMBER))
+            }
+        }
+    }
 }
 
 pub(super) fn history(

@@ -11,20 +11,40 @@ pub async fn appends_are_numbered_from_one(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let general = room(&store, "general").await;
     let other = room(&store, "other").await;
+    store.add_member(general, alice).await.expect("join");
+    store.add_member(other, alice).await.expect("join");
     for (key, expected) in (1..=3).zip(1..) {
-        let (sent, duplicate) = store
+        let sent = store
             .append_message(new_message(general, alice, &format!("hello {key}"), key))
             .await
             .expect("append");
-        assert!(!duplicate);
+        assert!(!sent.duplicate);
         assert_eq!(sent.seq, expected);
-        assert_eq!(sent.room, "general");
-        assert_eq!(sent.sender, "alice");
-        assert_eq!(sent.text, format!("hello {key}"));
         assert_eq!(sent.sent_at, new_message(general, alice, "", key).sent_at);
     }
+    // What was stored is what was sent, as history reads it back.
+    let page = store
+        .history(
+            general,
+            HistoryQuery::After {
+                after: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .expect("history");
+    for (message, key) in page.iter().zip(1..) {
+        assert_eq!(message.room, "general");
+        assert_eq!(message.sender, "alice");
+        assert_eq!(message.text, format!("hello {key}"));
+        assert_eq!(
+            message.sent_at,
+            new_message(general, alice, "", key).sent_at
+        );
+    }
+    assert_eq!(page.len(), 3);
     // Each room counts on its own.
-    let (sent, _) = store
+    let sent = store
         .append_message(new_message(other, alice, "elsewhere", 4))
         .await
         .expect("append");
@@ -41,26 +61,29 @@ pub async fn a_retried_append_returns_the_first_message(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
     let general = room(&store, "general").await;
-    let (first, duplicate) = store
+    store.add_member(general, alice).await.expect("join");
+    store.add_member(general, bob).await.expect("join");
+    let first = store
         .append_message(new_message(general, alice, "once", 42))
         .await
         .expect("append");
-    assert!(!duplicate);
-    let (again, duplicate) = store
+    assert!(!first.duplicate);
+    let again = store
         .append_message(new_message(general, alice, "once, retried", 42))
         .await
         .expect("retry");
-    assert!(duplicate);
-    assert_eq!(again, first);
+    assert!(again.duplicate);
+    // The first message's number and time, not the retry's.
+    assert_eq!((again.seq, again.sent_at), (first.seq, first.sent_at));
     // Keys belong to their sender: bob may use the same one.
-    let (bobs, duplicate) = store
+    let bobs = store
         .append_message(new_message(general, bob, "mine", 42))
         .await
         .expect("append");
-    assert!(!duplicate);
+    assert!(!bobs.duplicate);
     assert_eq!(bobs.seq, 2);
     // The retry used up no number.
-    let (next, _) = store
+    let next = store
         .append_message(new_message(general, alice, "twice", 43))
         .await
         .expect("append");
@@ -79,9 +102,67 @@ pub async fn a_retried_append_returns_the_first_message(store: Arc<dyn Store>) {
     );
 }
 
+/// Membership is checked inside the append's transaction: a user who never
+/// joined, or who left, is refused with `NotFound(NOT_A_MEMBER)`, stores
+/// nothing and uses up no number, even when repeating a key they used while a
+/// member.
+pub async fn only_members_can_append(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let general = room(&store, "general").await;
+    store.add_member(general, alice).await.expect("join");
+    let refused = store
+        .append_message(new_message(general, bob, "not yet", 1))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(store::StoreError::NotFound(store::NOT_A_MEMBER))
+        ),
+        "{refused:?}"
+    );
+    store.add_member(general, bob).await.expect("join");
+    let sent = store
+        .append_message(new_message(general, bob, "now", 2))
+        .await
+        .expect("append");
+    assert_eq!(sent.seq, 1);
+    store.remove_member(general, bob).await.expect("leave");
+    for key in [2, 3] {
+        let refused = store
+            .append_message(new_message(general, bob, "after leaving", key))
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(store::StoreError::NotFound(store::NOT_A_MEMBER))
+            ),
+            "key {key}: {refused:?}"
+        );
+    }
+    let sent = store
+        .append_message(new_message(general, alice, "still here", 4))
+        .await
+        .expect("append");
+    assert_eq!(sent.seq, 2);
+    assert_eq!(
+        seqs(
+            &store,
+            general,
+            HistoryQuery::After {
+                after: 0,
+                limit: 10
+            }
+        )
+        .await,
+        vec![1, 2]
+    );
+}
+
 pub async fn concurrent_appends_get_contiguous_numbers(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let general = room(&store, "general").await;
+    store.add_member(general, alice).await.expect("join");
     let tasks: Vec<_> = (0..20u128)
         .map(|key| {
             let store = Arc::clone(&store);
@@ -94,8 +175,8 @@ pub async fn concurrent_appends_get_contiguous_numbers(store: Arc<dyn Store>) {
         .collect();
     let mut got = Vec::new();
     for task in tasks {
-        let (sent, duplicate) = task.await.expect("task").expect("append");
-        assert!(!duplicate);
+        let sent = task.await.expect("task").expect("append");
+        assert!(!sent.duplicate);
         got.push(sent.seq);
     }
     got.sort_unstable();
@@ -121,16 +202,22 @@ pub async fn a_burst_of_appends_fails_only_its_bad_messages(store: Arc<dyn Store
     let alice = user(&store, "alice").await;
     let general = room(&store, "general").await;
     let other = room(&store, "other").await;
+    // Bob exists but is a member of neither room.
+    let bob = user(&store, "bob").await;
+    store.add_member(general, alice).await.expect("join");
+    store.add_member(other, alice).await.expect("join");
     let (no_room, no_user) = (general + other + 1000, alice + 1000);
     let tasks: Vec<_> = (0..120u128)
         .map(|i| {
             let store = Arc::clone(&store);
             // Every tenth goes to a room that does not exist, every tenth
-            // (offset by five) comes from a user that does not exist; the
+            // (offset by five) comes from a user that does not exist, every
+            // tenth (offset by three) from a user who is not a member; the
             // rest alternate between two rooms, and keys 100.. repeat 0..
             // (each pair racing in the same burst).
             let (room_id, sender) = match i % 10 {
                 3 => (no_room, alice),
+                6 => (general, bob),
                 8 => (general, no_user),
                 _ if i % 2 == 0 => (general, alice),
                 _ => (other, alice),
@@ -155,9 +242,19 @@ pub async fn a_burst_of_appends_fails_only_its_bad_messages(store: Arc<dyn Store
             );
             continue;
         }
+        if sender == bob {
+            assert!(
+                matches!(
+                    result,
+                    Err(store::StoreError::NotFound(store::NOT_A_MEMBER))
+                ),
+                "append {i} by a non-member should be refused, got {result:?}"
+            );
+            continue;
+        }
         // Which of a repeated pair is first depends on the race; both must
         // name the same stored message.
-        let (sent, _duplicate) = result.unwrap_or_else(|e| panic!("append {i}: {e}"));
+        let sent = result.unwrap_or_else(|e| panic!("append {i}: {e}"));
         if let Some(&seq) = stored.get(&key) {
             assert_eq!(sent.seq, seq, "key {key} stored twice");
         } else {
