@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use chatroom_bench::relay::{Relay, RelayConfig};
+use chatroom_bench::relay::{Blackout, Direction, Link, Relay, RelayConfig};
 use chatroom_bench::{self as bench, BenchConfig};
 use chatroom_client::Trust;
 use chatroom_client::connection::EventStreams;
@@ -76,7 +76,7 @@ struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Relay UDP between clients and a server, dropping and delaying datagrams (loopback tests only).
+    /// Relay UDP between clients and a server, dropping, delaying and blacking out datagrams per direction (loopback tests only).
     Relay(RelayArgs),
 }
 
@@ -91,9 +91,29 @@ struct RelayArgs {
     /// Percent of datagrams to drop in each direction.
     #[arg(long, default_value_t = 0.0)]
     loss: f64,
+    /// Percent of client → server datagrams to drop (instead of --loss).
+    #[arg(long)]
+    loss_up: Option<f64>,
+    /// Percent of server → client datagrams to drop (instead of --loss).
+    #[arg(long)]
+    loss_down: Option<f64>,
     /// Milliseconds to delay every datagram in each direction.
     #[arg(long, default_value_t = 0)]
     delay_ms: u64,
+    /// Milliseconds to delay client → server datagrams (instead of --delay-ms).
+    #[arg(long)]
+    delay_up: Option<u64>,
+    /// Milliseconds to delay server → client datagrams (instead of --delay-ms).
+    #[arg(long)]
+    delay_down: Option<u64>,
+    /// Pass nothing client → server for a while: START_MS:DURATION_MS from the
+    /// relay's start (repeatable).
+    #[arg(long, value_name = "START_MS:DURATION_MS")]
+    blackout_up: Vec<Blackout>,
+    /// Pass nothing server → client for a while: START_MS:DURATION_MS from the
+    /// relay's start (repeatable).
+    #[arg(long, value_name = "START_MS:DURATION_MS")]
+    blackout_down: Vec<Blackout>,
     /// Seed of the drop decisions.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -160,14 +180,42 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
     let mut config = RelayConfig::new(args.listen, args.to);
     config.loss_percent = args.loss;
     config.delay = Duration::from_millis(args.delay_ms);
+    config.up = Link {
+        loss_percent: args.loss_up,
+        delay: args.delay_up.map(Duration::from_millis),
+        blackouts: args.blackout_up,
+    };
+    config.down = Link {
+        loss_percent: args.loss_down,
+        delay: args.delay_down.map(Duration::from_millis),
+        blackouts: args.blackout_down,
+    };
     config.seed = args.seed;
+    let describe = |direction| {
+        let mut text = format!(
+            "loss {}%, delay {} ms",
+            config.loss_percent(direction),
+            config.delay(direction).as_millis()
+        );
+        let link = if direction == Direction::Up {
+            &config.up
+        } else {
+            &config.down
+        };
+        for b in &link.blackouts {
+            let (start, length) = (b.start.as_millis(), b.duration.as_millis());
+            text.push_str(&format!(", blackout {start}+{length} ms"));
+        }
+        text
+    };
+    // The first line keeps its old shape ("relaying ADDR -> ADDR (...)"):
+    // scripts/bench-lib.sh reads the address from it.
+    let (up, down) = (describe(Direction::Up), describe(Direction::Down));
     let relay = Relay::bind(config).await.context("starting the relay")?;
     eprintln!(
-        "relaying {} -> {} (loss {}%, delay {} ms, seed {})",
+        "relaying {} -> {} (up: {up}; down: {down}; seed {})",
         relay.local_addr()?,
         args.to,
-        args.loss,
-        args.delay_ms,
         args.seed
     );
     let stats = relay.run(shutdown_signal()).await.context("relaying")?;

@@ -9,10 +9,16 @@
 //!
 //! # Layout
 //! - [`inbox`]: the mutex-guarded event queue and its waker.
-//! - `worker`: the select loop: commands, server events, reconnect timer.
-//! - `connect`: connecting, registering, logging in; failures in plain words.
-//! - `sync`: per-room timelines, joining, gap filling.
-//! - `outbox`: sends waiting for an acknowledgement, retried with the same key.
+//! - `worker`: the select loop and its state; every request runs as a task
+//!   beside it and reports back (`tasks`), tagged with its connection's epoch.
+//! - `tasks`: what a finished request reports to the loop.
+//! - `connect`: connecting, registering, logging in, the verification code,
+//!   reconnecting, logging out.
+//! - `sends`: sending, one message in flight per room, rooms in parallel.
+//! - `outbox`: sends waiting for an acknowledgement, per room, retried with the same key.
+//! - `rooms`: the room list, joins, gap fills, resyncs and older pages.
+//! - `sync`: per-room timelines (ordering, duplicates, gaps).
+//! - `profile`: picking and uploading this user's picture.
 //! - `avatars`: pictures from the disk cache or fetched once, beside the loop.
 //! - [`backoff`]: reconnect delays.
 //! - [`problem`]: failures in plain words.
@@ -23,7 +29,11 @@ mod connect;
 pub mod inbox;
 mod outbox;
 pub mod problem;
+mod profile;
+mod rooms;
+mod sends;
 mod sync;
+mod tasks;
 mod worker;
 
 use std::fmt;

@@ -1,7 +1,13 @@
-//! Sends not yet acknowledged, in the order the user made them. Each keeps its
+//! Sends not yet acknowledged: a queue per room in the order the user typed,
+//! with at most one send of each room on the wire. Each send keeps its
 //! idempotency key for life, so a retry after a reconnect never posts twice.
+//!
+//! One at a time per room is what keeps a room's messages in the user's order
+//! on the server: requests travel on independent QUIC streams, so two sends of
+//! one room in flight together could be stored the other way round. Rooms are
+//! independent of each other, so they send in parallel.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use chatroom_common::protocol::IdempotencyKey;
 
@@ -16,34 +22,88 @@ pub struct PendingSend {
     pub key: IdempotencyKey,
 }
 
-/// The queue of pending sends.
+/// One room's sends.
+#[derive(Debug, Default)]
+struct RoomQueue {
+    /// Oldest first; the front is the one on the wire when `in_flight`.
+    queue: VecDeque<PendingSend>,
+    /// Whether the front has been handed out and not answered yet.
+    in_flight: bool,
+}
+
+/// The pending sends of every room.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    /// Oldest first: sent in this order so a room's messages keep the user's order.
-    queue: VecDeque<PendingSend>,
+    /// By room name as the UI gave it; a room with nothing pending is removed.
+    rooms: BTreeMap<String, RoomQueue>,
 }
 
 impl Outbox {
-    /// Adds a send at the end (a key already queued is ignored).
+    /// Adds a send at the end of its room's queue (a key already queued is ignored).
     pub fn push(&mut self, send: PendingSend) {
-        if !self.queue.iter().any(|p| p.key == send.key) {
-            self.queue.push_back(send);
+        let known = self
+            .rooms
+            .values()
+            .any(|r| r.queue.iter().any(|p| p.key == send.key));
+        if !known {
+            self.rooms
+                .entry(send.room.clone())
+                .or_default()
+                .queue
+                .push_back(send);
         }
     }
 
-    /// The oldest pending send.
-    pub fn front(&self) -> Option<&PendingSend> {
-        self.queue.front()
+    /// The front send of every room that has none in flight, now marked in flight.
+    pub fn start_ready(&mut self) -> Vec<PendingSend> {
+        self.rooms
+            .values_mut()
+            .filter(|r| !r.in_flight)
+            .filter_map(|r| {
+                let front = r.queue.front().cloned()?;
+                r.in_flight = true;
+                Some(front)
+            })
+            .collect()
     }
 
-    /// Removes the oldest pending send (acknowledged or refused for good).
-    pub fn pop(&mut self) -> Option<PendingSend> {
-        self.queue.pop_front()
+    /// Removes the send of `room` with `key`, which must be that room's send in
+    /// flight (acknowledged, or refused for good), and frees the room for its next.
+    pub fn finish(&mut self, room: &str, key: IdempotencyKey) -> Option<PendingSend> {
+        let queue = self.in_flight_front(room, key)?;
+        let done = queue.queue.pop_front();
+        queue.in_flight = false;
+        if queue.queue.is_empty() {
+            self.rooms.remove(room);
+        }
+        done
+    }
+
+    /// Keeps the send of `room` with `key` at the front, to be started again.
+    pub fn retry_later(&mut self, room: &str, key: IdempotencyKey) {
+        if let Some(queue) = self.in_flight_front(room, key) {
+            queue.in_flight = false;
+        }
+    }
+
+    /// Forgets what is in flight (the connection it went on is gone): every
+    /// front is started again, with its key, on the next connection.
+    pub fn forget_in_flight(&mut self) {
+        for queue in self.rooms.values_mut() {
+            queue.in_flight = false;
+        }
     }
 
     /// Forgets everything (logout).
     pub fn clear(&mut self) {
-        self.queue.clear();
+        self.rooms.clear();
+    }
+
+    /// The queue of `room` when its send in flight has this key.
+    fn in_flight_front(&mut self, room: &str, key: IdempotencyKey) -> Option<&mut RoomQueue> {
+        self.rooms
+            .get_mut(room)
+            .filter(|q| q.in_flight && q.queue.front().is_some_and(|p| p.key == key))
     }
 }
 
@@ -51,25 +111,64 @@ impl Outbox {
 mod tests {
     use super::*;
 
+    fn send(room: &str, n: u8) -> PendingSend {
+        PendingSend {
+            room: room.into(),
+            text: format!("{room} {n}"),
+            key: IdempotencyKey([n; 16]),
+        }
+    }
+
+    fn keys(sends: &[PendingSend]) -> Vec<u8> {
+        sends.iter().map(|s| s.key.0[0]).collect()
+    }
+
     #[test]
-    fn keeps_order_and_ignores_a_repeated_key() {
+    fn one_in_flight_per_room_in_order_and_rooms_in_parallel() {
         let mut outbox = Outbox::default();
-        let a = PendingSend {
-            room: "lobby".into(),
-            text: "a".into(),
-            key: IdempotencyKey([1; 16]),
-        };
-        let b = PendingSend {
-            text: "b".into(),
-            key: IdempotencyKey([2; 16]),
-            ..a.clone()
-        };
-        outbox.push(a.clone());
-        outbox.push(b.clone());
-        outbox.push(a.clone());
-        assert_eq!(outbox.pop(), Some(a));
-        assert_eq!(outbox.front(), Some(&b));
-        assert_eq!(outbox.pop(), Some(b));
-        assert_eq!(outbox.pop(), None);
+        outbox.push(send("lobby", 1));
+        outbox.push(send("lobby", 2));
+        outbox.push(send("dm:a:b", 3));
+        outbox.push(send("lobby", 1));
+        assert_eq!(keys(&outbox.start_ready()), [3, 1]);
+        assert!(
+            outbox.start_ready().is_empty(),
+            "each room waits for its answer"
+        );
+        // Only the send in flight can finish.
+        assert_eq!(outbox.finish("lobby", IdempotencyKey([2; 16])), None);
+        assert_eq!(
+            outbox.finish("lobby", IdempotencyKey([1; 16])),
+            Some(send("lobby", 1))
+        );
+        assert_eq!(
+            outbox.finish("lobby", IdempotencyKey([1; 16])),
+            None,
+            "once"
+        );
+        assert_eq!(keys(&outbox.start_ready()), [2]);
+        assert_eq!(
+            outbox.finish("dm:a:b", IdempotencyKey([3; 16])),
+            Some(send("dm:a:b", 3))
+        );
+        assert_eq!(
+            outbox.finish("lobby", IdempotencyKey([2; 16])),
+            Some(send("lobby", 2))
+        );
+        assert!(outbox.start_ready().is_empty());
+    }
+
+    #[test]
+    fn a_retry_or_a_lost_connection_starts_the_same_send_again() {
+        let mut outbox = Outbox::default();
+        outbox.push(send("lobby", 1));
+        outbox.push(send("lobby", 2));
+        assert_eq!(keys(&outbox.start_ready()), [1]);
+        outbox.retry_later("lobby", IdempotencyKey([1; 16]));
+        assert_eq!(keys(&outbox.start_ready()), [1]);
+        outbox.forget_in_flight();
+        assert_eq!(keys(&outbox.start_ready()), [1]);
+        outbox.clear();
+        assert!(outbox.start_ready().is_empty());
     }
 }

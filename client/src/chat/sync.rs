@@ -1,25 +1,26 @@
 //! Keeping each joined room complete: a [`Timeline`] per room orders and
-//! de-duplicates what arrives (live events, join history, history pages), and
-//! its gaps are filled with `HistoryQuery::After` so nothing is lost across a
-//! dropped connection or a server-side resync. Only messages new to the
-//! timeline reach the UI, so nothing is shown twice.
+//! de-duplicates what arrives (live events, join history, history pages) and
+//! reports the gaps that `rooms.rs` then fills with `HistoryQuery::After`, so
+//! nothing is lost across a dropped connection or a server-side resync. Only
+//! messages new to the timeline reach the UI, so nothing is shown twice.
+//!
+//! This is the state only; the requests run in tasks beside the loop, and the
+//! loop applies their answers here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chatroom_common::protocol::{
-    ChatMessage, HistoryQuery, MAX_HISTORY_PAGE, RoomInfo, RoomKind, Seq,
-};
+use chatroom_common::protocol::{ChatMessage, RoomInfo, RoomKind};
 use chatroom_common::timeline::{Inserted, Timeline};
 
 use super::{Inbox, UiEvent};
-use crate::{ClientError, Session};
+use crate::session::Joined;
 
 /// Messages each room's tracker keeps. The UI keeps its own, larger store; this
 /// one only needs the recent past, for de-duplication and gap detection (it
 /// must exceed a join's history plus one page, so a fill stays contiguous).
 const TRACKED: usize = 4096;
-/// Most history pages fetched for one gap, so a broken server cannot loop us.
-const MAX_FILL_PAGES: usize = 10_000;
+/// Live messages held for a room whose join has not answered yet.
+const HELD: usize = TRACKED;
 
 /// One joined room as the worker tracks it.
 pub struct RoomSync {
@@ -27,6 +28,12 @@ pub struct RoomSync {
     pub info: RoomInfo,
     /// Recent messages by sequence number: ordering, duplicates, gaps.
     pub timeline: Timeline,
+    /// History requests on their way for this room; a fill starts only when
+    /// none is, so one gap is not fetched twice.
+    pub fetches: u32,
+    /// Pages fetched since the room was last complete, so a broken server
+    /// cannot keep us fetching for ever.
+    pub fill_pages: usize,
 }
 
 /// Every joined room, by the server's (case-folded) name.
@@ -34,6 +41,12 @@ pub struct RoomSync {
 pub struct Rooms {
     /// The rooms.
     pub map: BTreeMap<String, RoomSync>,
+    /// Joins on their way, by the lower-cased name asked for, so a room is
+    /// not asked for twice while its answer travels.
+    pub joining: BTreeSet<String>,
+    /// Live messages for rooms not joined yet, by lower-cased room name: they
+    /// can overtake the join's answer, and the join's history may not hold them.
+    held: BTreeMap<String, Vec<ChatMessage>>,
 }
 
 impl Rooms {
@@ -55,9 +68,82 @@ impl Rooms {
         report(inbox, room, fresh, unread);
     }
 
+    /// Keeps a live message for a room not joined yet, until its join answers.
+    pub fn hold(&mut self, message: ChatMessage) {
+        let held = self.held.entry(message.room.to_lowercase()).or_default();
+        if held.len() < HELD {
+            held.push(message);
+        }
+    }
+
+    /// Forgets what was held for a room whose join failed.
+    pub fn drop_held(&mut self, asked: &str) {
+        self.held.remove(&asked.to_lowercase());
+    }
+
     /// Whether any room has a gap to fill.
     pub fn any_missing(&self) -> bool {
         self.map.values().any(|r| r.timeline.missing().is_some())
+    }
+
+    /// Forgets the requests on their way (their connection is gone, so their
+    /// answers will be ignored): joins and fills may start again at once.
+    pub fn forget_requests(&mut self) {
+        self.joining.clear();
+        // The next join's history (and its gap fill) brings these back.
+        self.held.clear();
+        for sync in self.map.values_mut() {
+            sync.fetches = 0;
+            sync.fill_pages = 0;
+        }
+    }
+
+    /// Applies a join's answer: records the room, reports who is online and the
+    /// messages not seen yet (with what arrived live meanwhile), and returns
+    /// the room's name. `news` says whether a first join's history is unread (a
+    /// room someone else opened for us) or old news (a room the user chose).
+    pub fn joined(&mut self, inbox: &Inbox, joined: Joined, news: bool) -> String {
+        let key = joined.room.name.clone();
+        let first_time = !self.map.contains_key(&key);
+        let sync = self.map.entry(key.clone()).or_insert_with(|| RoomSync {
+            info: joined.room.clone(),
+            timeline: Timeline::new(TRACKED),
+            fetches: 0,
+            fill_pages: 0,
+        });
+        sync.info = joined.room.clone();
+        sync.timeline.note_latest(joined.room.latest_seq);
+        inbox.push(UiEvent::Joined {
+            room: joined.room,
+            online: joined.online,
+        });
+        let fresh = insert_all(&mut sync.timeline, joined.history);
+        // History shown on a first join is old news; after a reconnect it is not.
+        report(inbox, &key, fresh, news || !first_time);
+        if let Some(held) = self.held.remove(&key.to_lowercase()) {
+            let fresh = insert_all(&mut sync.timeline, held);
+            report(inbox, &key, fresh, true);
+        }
+        key
+    }
+
+    /// Applies a page of history after a gap (or a resync point); returns
+    /// whether it brought anything new, which is when fetching on makes sense.
+    pub fn page(
+        &mut self,
+        inbox: &Inbox,
+        room: &str,
+        page: Vec<ChatMessage>,
+        latest: chatroom_common::protocol::Seq,
+    ) -> bool {
+        let Some(sync) = self.map.get_mut(room) else {
+            return false;
+        };
+        sync.timeline.note_latest(latest);
+        let fresh = insert_all(&mut sync.timeline, page);
+        let progressed = !fresh.is_empty();
+        report(inbox, room, fresh, true);
+        progressed
     }
 }
 
@@ -70,7 +156,8 @@ fn insert_all(timeline: &mut Timeline, messages: Vec<ChatMessage>) -> Vec<ChatMe
     fresh
 }
 
-fn report(inbox: &Inbox, room: &str, messages: Vec<ChatMessage>, unread: bool) {
+/// Reports messages to the UI (nothing when there are none).
+pub fn report(inbox: &Inbox, room: &str, messages: Vec<ChatMessage>, unread: bool) {
     if !messages.is_empty() {
         inbox.push(UiEvent::Messages {
             room: room.to_owned(),
@@ -78,111 +165,4 @@ fn report(inbox: &Inbox, room: &str, messages: Vec<ChatMessage>, unread: bool) {
             unread,
         });
     }
-}
-
-/// Joins (or rejoins) a room: records it, reports who is online and the
-/// messages not seen yet, then fills any gap back to what was held before.
-/// `news` says whether a first join's history is unread (a room someone else
-/// opened for us) or old news (a room the user chose to join).
-pub async fn join(
-    session: &Session,
-    inbox: &Inbox,
-    rooms: &mut Rooms,
-    name: &str,
-    news: bool,
-) -> Result<String, ClientError> {
-    let joined = session.join(name).await?;
-    let key = joined.room.name.clone();
-    let first_time = !rooms.map.contains_key(&key);
-    let sync = rooms.map.entry(key.clone()).or_insert_with(|| RoomSync {
-        info: joined.room.clone(),
-        timeline: Timeline::new(TRACKED),
-    });
-    sync.info = joined.room.clone();
-    sync.timeline.note_latest(joined.room.latest_seq);
-    inbox.push(UiEvent::Joined {
-        room: joined.room,
-        online: joined.online,
-    });
-    let fresh = insert_all(&mut sync.timeline, joined.history);
-    // History shown on a first join is old news; after a reconnect it is not.
-    report(inbox, &key, fresh, news || !first_time);
-    fill_gaps(session, inbox, sync).await?;
-    Ok(key)
-}
-
-/// Fetches every range the timeline reports missing.
-pub async fn fill_gaps(
-    session: &Session,
-    inbox: &Inbox,
-    sync: &mut RoomSync,
-) -> Result<(), ClientError> {
-    let room = sync.info.name.clone();
-    for _ in 0..MAX_FILL_PAGES {
-        let Some((after, _)) = sync.timeline.missing() else {
-            return Ok(());
-        };
-        let query = HistoryQuery::After {
-            after,
-            limit: MAX_HISTORY_PAGE,
-        };
-        let (page, latest) = session.history(&room, query).await?;
-        if page.is_empty() {
-            // The server has nothing past `after`: the "known" latest was wrong
-            // (a message the server no longer has). Stop instead of looping.
-            return Ok(());
-        }
-        sync.timeline.note_latest(latest);
-        let fresh = insert_all(&mut sync.timeline, page);
-        report(inbox, &room, fresh, true);
-    }
-    Ok(())
-}
-
-/// Catches up after the server dropped events for us: pages forward from
-/// `after_seq` until the server's latest, then fills what is still missing.
-pub async fn resync(
-    session: &Session,
-    inbox: &Inbox,
-    sync: &mut RoomSync,
-    after_seq: Seq,
-) -> Result<(), ClientError> {
-    let room = sync.info.name.clone();
-    let mut after = after_seq.min(sync.timeline.contiguous_seq());
-    for _ in 0..MAX_FILL_PAGES {
-        let query = HistoryQuery::After {
-            after,
-            limit: MAX_HISTORY_PAGE,
-        };
-        let (page, latest) = session.history(&room, query).await?;
-        sync.timeline.note_latest(latest);
-        let Some(last) = page.last().map(|m| m.seq) else {
-            break;
-        };
-        let full = page.len() >= MAX_HISTORY_PAGE as usize;
-        let fresh = insert_all(&mut sync.timeline, page);
-        report(inbox, &room, fresh, true);
-        if !full || last >= latest {
-            break;
-        }
-        after = last;
-    }
-    fill_gaps(session, inbox, sync).await
-}
-
-/// Fetches the page before `before` for scrolling back; it goes straight to the
-/// UI, which keeps the long history (the tracker keeps only the recent past).
-pub async fn load_older(
-    session: &Session,
-    inbox: &Inbox,
-    room: &str,
-    before: Seq,
-) -> Result<(), ClientError> {
-    let query = HistoryQuery::Before {
-        before: Some(before),
-        limit: MAX_HISTORY_PAGE,
-    };
-    let (page, _) = session.history(room, query).await?;
-    report(inbox, room, page, false);
-    Ok(())
 }

@@ -1,39 +1,43 @@
-//! The worker's select loop: commands from the UI, events from the server,
-//! finished avatar fetches, and two timers (the next reconnect attempt; a
-//! deferred gap check or send retry).
-//! It handles one thing at a time, so its state needs no locks; the UI never
-//! waits for it, since commands queue in an unbounded channel.
+//! The worker's select loop and its state. The loop never waits on the
+//! network: it starts every request as a task beside it (`spawn`) and goes
+//! straight back to waiting for the next thing, so a pushed message reaches the
+//! UI while any number of requests are in flight. It wakes for a command from
+//! the UI, a server event, a finished request (`tasks::Done`), a finished
+//! avatar fetch, or one of two timers (the next reconnect attempt; the
+//! deferred gap check or send retry). Only the loop touches the state, so it
+//! needs no locks, and the UI never waits for it: commands queue in an
+//! unbounded channel.
+//!
+//! Requests carry the epoch they started in. The epoch moves on whenever the
+//! connection is replaced or dropped (login, logout, loss, reconnect), and an
+//! answer from an older epoch is dropped unread: its connection is gone, and
+//! what it would have done is redone on the new one (sends keep their key, so
+//! a resend gets the stored sequence number instead of posting again).
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
 
-use chatroom_common::protocol::{ChatMessage, ErrorCode, Event, RoomKind, UserInfo};
+use chatroom_common::protocol::{Event, RoomKind, UserInfo};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::{debug, info};
 
 use super::avatars::{AvatarFetcher, Fetched};
 use super::backoff::Backoff;
-use super::connect::{Live, connect, describe};
+use super::connect::{Live, close_in_background};
 use super::outbox::{Outbox, PendingSend};
-use super::problem::{self, LoginProblem};
-use super::sync::{self, Rooms};
-use super::{Command, ConnStatus, Credentials, Inbox, UiEvent, WorkerOptions};
+use super::problem::LoginProblem;
+use super::sync::Rooms;
+use super::tasks::{Completion, Done, DoneTx, Failure};
+use super::{Command, Credentials, Inbox, UiEvent, WorkerOptions};
 use crate::connection::probe_fingerprint;
-use crate::session::DEFAULT_CHAIN;
-use crate::{ClientError, LoginOutcome, Session};
-
-/// Messages arrive on separate streams, so a gap often closes by itself within
-/// milliseconds; only a gap still open after this is fetched from history.
-const GAP_GRACE: Duration = Duration::from_millis(300);
-/// How soon a send refused for a passing reason (storage, rate limit) is retried.
-const SEND_RETRY: Duration = Duration::from_secs(2);
-/// The room every account is in.
-const LOBBY: &str = "lobby";
+use crate::{ClientError, Session};
 
 /// What woke the loop.
 enum Next {
     /// A command, or `None` when the UI is gone.
     Command(Option<Command>),
+    /// A request finished.
+    Done(Completion),
     /// A server event, or `None` when the connection closed.
     Event(Option<Event>),
     /// Time for the next reconnect attempt.
@@ -50,15 +54,17 @@ pub(super) async fn run(
     inbox: Inbox,
     options: WorkerOptions,
 ) {
-    let mut worker = Worker::new(inbox, options);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let mut worker = Worker::new(inbox, options, done_tx);
     loop {
-        match worker.next(&mut cmd_rx).await {
+        match worker.next(&mut cmd_rx, &mut done_rx).await {
             Next::Command(None | Some(Command::Shutdown)) => break,
-            Next::Command(Some(command)) => worker.command(command).await,
-            Next::Event(Some(event)) => worker.event(event).await,
-            Next::Event(None) => worker.lost(None).await,
-            Next::Retry => worker.reconnect().await,
-            Next::Tick => worker.tick().await,
+            Next::Command(Some(command)) => worker.command(command),
+            Next::Done(completion) => worker.finished(completion),
+            Next::Event(Some(event)) => worker.event(event),
+            Next::Event(None) => worker.dropped().await,
+            Next::Retry => worker.reconnect(),
+            Next::Tick => worker.tick(),
             Next::Avatar(Some(fetched)) => worker.avatars.finished(&fetched),
             Next::Avatar(None) => {}
         }
@@ -75,49 +81,64 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// The worker's state.
-struct Worker {
+pub(super) struct Worker {
     /// Where events for the UI go.
-    inbox: Inbox,
+    pub(super) inbox: Inbox,
     /// Who to log in again as after a drop; `None` when logged out.
-    account: Option<Credentials>,
+    pub(super) account: Option<Credentials>,
     /// The connection, while there is one.
-    live: Option<Live>,
+    pub(super) live: Option<Live>,
+    /// Moves on whenever the connection is replaced or dropped; answers to
+    /// requests made in an earlier epoch are ignored.
+    pub(super) epoch: u64,
     /// The logged-in user (the sender of our own messages).
-    me: Option<UserInfo>,
+    pub(super) me: Option<UserInfo>,
     /// Joined rooms and their timelines; kept across reconnects.
-    rooms: Rooms,
+    pub(super) rooms: Rooms,
     /// Sends waiting for an acknowledgement; kept across reconnects.
-    outbox: Outbox,
+    pub(super) outbox: Outbox,
+    /// Sends wait until then after the server refused one for a passing
+    /// reason ("slow down", storage busy).
+    pub(super) send_pause: Option<Instant>,
     /// Reconnect delays.
-    backoff: Backoff,
+    pub(super) backoff: Backoff,
     /// When to try reconnecting.
-    retry_at: Option<Instant>,
+    pub(super) retry_at: Option<Instant>,
     /// When to look for gaps and retry sends.
-    tick_at: Option<Instant>,
+    pub(super) tick_at: Option<Instant>,
     /// Avatar pictures asked for by the UI.
-    avatars: AvatarFetcher,
+    pub(super) avatars: AvatarFetcher,
     /// An account whose login waits for its e-mail verification code.
-    unverified: Option<Credentials>,
+    pub(super) unverified: Option<Credentials>,
+    /// Where request tasks report.
+    done_tx: DoneTx,
 }
 
 impl Worker {
-    fn new(inbox: Inbox, options: WorkerOptions) -> Self {
+    fn new(inbox: Inbox, options: WorkerOptions, done_tx: DoneTx) -> Self {
         Self {
             inbox,
             account: None,
             live: None,
+            epoch: 0,
             me: None,
             rooms: Rooms::default(),
             outbox: Outbox::default(),
+            send_pause: None,
             backoff: Backoff::new(),
             retry_at: None,
             tick_at: None,
             avatars: AvatarFetcher::new(options.avatar_dir),
             unverified: None,
+            done_tx,
         }
     }
 
-    async fn next(&mut self, cmd_rx: &mut mpsc::UnboundedReceiver<Command>) -> Next {
+    async fn next(
+        &mut self,
+        cmd_rx: &mut mpsc::UnboundedReceiver<Command>,
+        done_rx: &mut mpsc::UnboundedReceiver<Completion>,
+    ) -> Next {
         let live = &mut self.live;
         let events = async {
             match live {
@@ -126,9 +147,12 @@ impl Worker {
             }
         };
         tokio::select! {
-            // Commands first, so a flood of events never delays the user.
+            // Commands first, so a flood of events never delays the user; then
+            // answers, so acknowledgements are not starved by that flood either.
             biased;
             command = cmd_rx.recv() => Next::Command(command),
+            // The worker holds a sender, so this channel never ends.
+            Some(completion) = done_rx.recv() => Next::Done(completion),
             event = events => Next::Event(event),
             () = sleep_until(self.retry_at) => Next::Retry,
             () = sleep_until(self.tick_at) => Next::Tick,
@@ -136,488 +160,212 @@ impl Worker {
         }
     }
 
-    async fn command(&mut self, command: Command) {
+    /// Runs `task` beside the loop; its result comes back as a [`Completion`]
+    /// of the current epoch.
+    pub(super) fn spawn(&self, task: impl Future<Output = Done> + Send + 'static) {
+        let (done_tx, epoch) = (self.done_tx.clone(), self.epoch);
+        tokio::spawn(async move {
+            let done = task.await;
+            // Fails only when the worker has stopped: nobody is left to tell.
+            let _ = done_tx.send(Completion { epoch, done });
+        });
+    }
+
+    /// The session to make a request on, when connected.
+    pub(super) fn session(&self) -> Option<Arc<Session>> {
+        self.live.as_ref().map(|live| Arc::clone(&live.session))
+    }
+
+    /// Starts a new epoch: what is in flight now belongs to a connection that
+    /// is being replaced or is gone, so its answers will be ignored and its
+    /// work (sends, joins, fills) may start again.
+    pub(super) fn new_epoch(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+        self.outbox.forget_in_flight();
+        self.rooms.forget_requests();
+    }
+
+    fn command(&mut self, command: Command) {
         match command {
             Command::Probe { server } => {
-                let result = probe_fingerprint(&server)
-                    .await
-                    .map_err(|e| LoginProblem::from_error(&e, &server, false));
-                self.inbox.push(UiEvent::Probed { server, result });
+                // Touches no state, so it reports straight to the UI.
+                let inbox = self.inbox.clone();
+                tokio::spawn(async move {
+                    let result = probe_fingerprint(&server)
+                        .await
+                        .map_err(|e| LoginProblem::from_error(&e, &server, false));
+                    inbox.push(UiEvent::Probed { server, result });
+                });
             }
-            Command::Login(credentials) => self.login(credentials, None).await,
-            Command::Register { credentials, email } => self.login(credentials, Some(email)).await,
-            Command::Join { room } => self.join(&room, false).await,
-            Command::CreateRoom { name } => {
-                let Some(live) = &self.live else {
-                    return self.offline_notice();
-                };
-                match live.session.create_room(&name).await {
-                    Ok(room) => self.join(&room.name, false).await,
-                    Err(e) => self.failed(&format!("Could not create {name}"), e).await,
-                }
-            }
-            Command::OpenDirect { user } => {
-                let Some(live) = &self.live else {
-                    return self.offline_notice();
-                };
-                match live.session.open_direct(&user).await {
-                    Ok(room) => self.join(&room.name, false).await,
-                    Err(e) => self.failed(&format!("Could not message {user}"), e).await,
-                }
-            }
-            Command::Send { room, text, key } => {
-                self.outbox.push(PendingSend { room, text, key });
-                self.flush().await;
-            }
-            Command::LoadOlder { room, before } => {
-                let Some(live) = &self.live else {
-                    return self.offline_notice();
-                };
-                if let Err(e) = sync::load_older(&live.session, &self.inbox, &room, before).await {
-                    self.failed("Could not load older messages", e).await;
-                }
-            }
-            Command::RefreshRooms => {
-                let Some(live) = &self.live else { return };
-                match live.session.rooms().await {
-                    Ok(list) => self.inbox.push(UiEvent::RoomList(list)),
-                    Err(e) => self.failed("Could not list rooms", e).await,
-                }
-            }
+            Command::Login(credentials) => self.login(credentials, None),
+            Command::Register { credentials, email } => self.login(credentials, Some(email)),
+            Command::Join { room } => self.join(room, false),
+            Command::CreateRoom { name } => self.create_room(name),
+            Command::OpenDirect { user } => self.open_direct(user),
+            Command::Send { room, text, key } => self.send(PendingSend { room, text, key }),
+            Command::LoadOlder { room, before } => self.load_older(room, before),
+            Command::RefreshRooms => self.list_rooms(false),
             Command::FetchAvatars(hashes) => {
                 let session = self.live.as_ref().map(|l| &l.session);
                 self.avatars.want(hashes, session, &self.inbox);
             }
-            Command::AvatarPool => {
-                let Some(live) = &self.live else {
-                    return self.offline_notice();
-                };
-                match live.session.avatar_pool().await {
-                    Ok(pool) => self.inbox.push(UiEvent::AvatarPool(pool)),
-                    Err(e) => self.failed("Could not list the pictures", e).await,
-                }
-            }
-            Command::ChooseAvatar(hash) => {
-                let Some(live) = &self.live else {
-                    return self.offline_notice();
-                };
-                match live.session.choose_avatar(hash).await {
-                    Ok(avatar) => self.avatar_changed(avatar),
-                    Err(e) => self.failed("Could not change your picture", e).await,
-                }
-            }
-            Command::UploadAvatar(path) => self.upload_avatar(&path).await,
-            Command::VerifyEmail { code } => self.verify_email(&code).await,
-            Command::ResendVerification => self.resend_verification().await,
-            Command::Logout => self.logout().await,
+            Command::AvatarPool => self.avatar_pool(),
+            Command::ChooseAvatar(hash) => self.choose_avatar(hash),
+            Command::UploadAvatar(path) => self.upload_avatar(path),
+            Command::VerifyEmail { code } => self.verify_email(code),
+            Command::ResendVerification => self.resend_verification(),
+            Command::Logout => self.logout(),
             // Handled by the loop.
             Command::Shutdown => {}
         }
     }
 
-    /// Logs in (registering first when `email` is given), then joins the rooms.
-    async fn login(&mut self, credentials: Credentials, email: Option<String>) {
-        self.logout().await;
-        self.inbox.push(UiEvent::Status(ConnStatus::Connecting));
-        match connect(&credentials, email.as_deref()).await {
-            Ok((live, outcome)) => {
-                info!(user = %credentials.username, server = %credentials.server, "logged in");
-                self.account = Some(credentials);
-                self.connected(live, outcome).await;
+    /// Applies a finished request, unless it is stale.
+    fn finished(&mut self, Completion { epoch, done }: Completion) {
+        if epoch != self.epoch {
+            // A login that finished after a logout or another login: not wanted.
+            if let Done::Connected { attempt, .. } = done
+                && let Ok((live, _)) = *attempt
+            {
+                close_in_background(live);
             }
-            Err(e) => {
-                let problem = describe(&e, &credentials).await;
-                if problem == LoginProblem::EmailNotVerified {
-                    // Kept so the code can be entered without typing the passphrase again.
-                    self.unverified = Some(credentials);
-                }
-                self.inbox.push(UiEvent::LoginFailed(problem));
-                self.inbox.push(UiEvent::Status(ConnStatus::Offline));
-            }
-        }
-    }
-
-    /// Reads an image file (refusing a large one before reading it all) and uploads it.
-    async fn upload_avatar(&mut self, path: &std::path::Path) {
-        let Some(live) = &self.live else {
-            return self.offline_notice();
-        };
-        let limit = chatroom_common::protocol::MAX_UPLOAD_BYTES;
-        let read = match tokio::fs::metadata(path).await {
-            Ok(meta) if meta.len() > limit as u64 => Err(format!(
-                "it is {} KiB; pictures up to {} KiB are accepted",
-                meta.len() / 1024,
-                limit / 1024
-            )),
-            Ok(_) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        let bytes = match read {
-            Ok(bytes) => bytes,
-            Err(why) => {
-                return self.inbox.push(UiEvent::Notice(format!(
-                    "Could not use {}: {why}.",
-                    path.display()
-                )));
-            }
-        };
-        match live.session.upload_avatar(bytes).await {
-            Ok(avatar) => self.avatar_changed(avatar),
-            Err(e) => self.failed("That picture was not accepted", e).await,
-        }
-    }
-
-    fn avatar_changed(&mut self, avatar: chatroom_common::protocol::AvatarHash) {
-        if let Some(me) = self.me.as_mut() {
-            me.avatar = Some(avatar);
-        }
-        self.inbox.push(UiEvent::AvatarChanged(avatar));
-    }
-
-    /// Confirms the waiting account's address with `code`, then logs it in.
-    async fn verify_email(&mut self, code: &str) {
-        let Some(credentials) = self.unverified.clone() else {
-            return self.inbox.push(UiEvent::LoginFailed(LoginProblem::Other(
-                "Log in or register first; then enter the code.".into(),
-            )));
-        };
-        let result = async {
-            let session = Session::connect(&credentials.server, &credentials.trust).await?;
-            let result = session.verify_email(&credentials.username, code).await;
-            session.close().await;
-            result
-        }
-        .await;
-        match result {
-            Ok(()) => {
-                info!(user = %credentials.username, "e-mail address confirmed");
-                self.unverified = None;
-                self.login(credentials, None).await;
-            }
-            Err(e) => {
-                let problem = verification_problem(&e, &credentials).await;
-                self.inbox.push(UiEvent::LoginFailed(problem));
-            }
-        }
-    }
-
-    /// Asks the server to mail the waiting account a new code.
-    async fn resend_verification(&mut self) {
-        let Some(credentials) = self.unverified.clone() else {
-            return self.inbox.push(UiEvent::Notice(
-                "Log in or register first; then ask for a new code.".into(),
-            ));
-        };
-        let result = async {
-            let session = Session::connect(&credentials.server, &credentials.trust).await?;
-            let result = session.resend_verification(&credentials.username).await;
-            session.close().await;
-            result
-        }
-        .await;
-        match result {
-            Ok(()) => self.inbox.push(UiEvent::VerificationSent),
-            Err(e) => {
-                let problem = verification_problem(&e, &credentials).await;
-                self.inbox.push(UiEvent::Notice(problem.to_string()));
-            }
-        }
-    }
-
-    /// A fresh connection is logged in: report, rejoin, fill gaps, resend.
-    async fn connected(&mut self, live: Live, outcome: LoginOutcome) {
-        // After a re-initialisation the next challenge comes from the new chain,
-        // which starts below DEFAULT_CHAIN; before it, below the count answered.
-        let last_count = if outcome.reinitialised {
-            DEFAULT_CHAIN
-        } else {
-            outcome.answered_count
-        };
-        let Some(account) = self.account.as_mut() else {
             return;
-        };
-        account.last_count = Some(last_count);
-        let warning = (outcome.skipped > 0).then(|| skipped_warning(outcome.skipped));
-        self.inbox.push(UiEvent::LoggedIn {
-            server: account.server.clone(),
-            user: outcome.user.clone(),
-            otp_remaining: outcome.otp_remaining,
-            last_count,
-            warning,
-        });
-        self.inbox.push(UiEvent::Status(ConnStatus::Online));
-        self.me = Some(outcome.user);
-        self.backoff.reset();
-        self.retry_at = None;
-        self.avatars.start(&live.session, &self.inbox);
-        self.live = Some(live);
-        if let Err(e) = self.rejoin_all().await {
-            return self.failed("Could not rejoin the rooms", e).await;
         }
-        self.flush().await;
-    }
-
-    /// Lists rooms, then joins the lobby, the remembered public rooms and every
-    /// direct room; each join fills its room's gap from history.
-    async fn rejoin_all(&mut self) -> Result<(), ClientError> {
-        let (Some(live), Some(account)) = (&self.live, &self.account) else {
-            return Ok(());
-        };
-        let list = live.session.rooms().await?;
-        let mut wanted = vec![LOBBY.to_owned()];
-        wanted.extend(account.rooms.iter().cloned());
-        wanted.extend(self.rooms.public_names());
-        // Direct rooms, and public rooms joined on another device.
-        wanted.extend(
-            list.iter()
-                .filter(|r| r.member || r.kind == RoomKind::Direct)
-                .map(|r| r.name.clone()),
-        );
-        self.inbox.push(UiEvent::RoomList(list));
-        let mut seen = std::collections::BTreeSet::new();
-        for room in wanted {
-            if !seen.insert(room.to_lowercase()) {
-                continue;
-            }
-            match sync::join(&live.session, &self.inbox, &mut self.rooms, &room, false).await {
-                Ok(_) => {}
-                Err(e) if e.is_transient() => return Err(e),
-                Err(e) => self
-                    .inbox
-                    .push(UiEvent::Notice(format!("Could not rejoin {room}: {e}"))),
-            }
-        }
-        Ok(())
-    }
-
-    /// Joins a room; `news` marks a first join's history unread (see `sync::join`).
-    async fn join(&mut self, room: &str, news: bool) {
-        let Some(live) = &self.live else {
-            return self.offline_notice();
-        };
-        if let Err(e) = sync::join(&live.session, &self.inbox, &mut self.rooms, room, news).await {
-            self.failed(&format!("Could not join {room}"), e).await;
+        match done {
+            Done::Connected {
+                credentials,
+                first,
+                attempt,
+            } => self.attempt_ended(credentials, first, *attempt),
+            Done::Verified {
+                credentials,
+                result,
+            } => self.verified(credentials, result),
+            Done::VerificationResent(result) => match result {
+                Ok(()) => self.inbox.push(UiEvent::VerificationSent),
+                Err(problem) => self.inbox.push(UiEvent::Notice(problem.to_string())),
+            },
+            Done::RoomList { rejoin, result } => self.room_list(rejoin, result),
+            Done::Joined {
+                asked,
+                news,
+                result,
+            } => self.joined(&asked, news, result),
+            Done::Filled { room, result } => self.filled(&room, result),
+            Done::Older { room, result } => match result {
+                Ok(page) => super::sync::report(&self.inbox, &room, page, false),
+                Err(failure) => self.failed(failure),
+            },
+            Done::Sent { room, key, result } => self.sent(room, key, result),
+            Done::AvatarPool(result) => match result {
+                Ok(pool) => self.inbox.push(UiEvent::AvatarPool(pool)),
+                Err(failure) => self.failed(failure),
+            },
+            Done::AvatarChanged(result) => match result {
+                Ok(avatar) => self.avatar_changed(avatar),
+                Err(failure) => self.failed(failure),
+            },
+            Done::Notice(text) => self.inbox.push(UiEvent::Notice(text)),
         }
     }
 
-    async fn event(&mut self, event: Event) {
+    fn event(&mut self, event: Event) {
         match event {
-            Event::Message(message) => self.live_message(message).await,
+            Event::Message(message) => self.live_message(message),
             Event::Presence { room, user, online } => {
                 self.inbox.push(UiEvent::Presence { room, user, online });
             }
-            Event::Resync { room, after_seq } => {
-                let (Some(live), Some(sync)) = (&self.live, self.rooms.map.get_mut(&room)) else {
-                    return;
-                };
-                if let Err(e) = sync::resync(&live.session, &self.inbox, sync, after_seq).await {
-                    self.failed("Could not catch up", e).await;
-                }
-            }
+            Event::Resync { room, after_seq } => self.resync(room, after_seq),
             // Someone opened a conversation with us: what is in it is news. A
             // public room joined on another device just appears, its history read.
             Event::RoomAdded(room) => {
-                self.join(&room.name, room.kind == RoomKind::Direct).await;
+                let news = room.kind == RoomKind::Direct;
+                self.join(room.name, news);
             }
         }
     }
 
-    async fn live_message(&mut self, message: ChatMessage) {
-        let room = message.room.clone();
-        if !self.rooms.map.contains_key(&room) {
-            // A room this account belongs to but this run has not opened yet;
-            // the message that brought it up is news.
-            return self.join(&room, true).await;
-        }
-        self.rooms.accept(&self.inbox, &room, vec![message], true);
-        if self.rooms.any_missing() && self.tick_at.is_none() {
-            self.tick_at = Some(Instant::now() + GAP_GRACE);
-        }
+    /// Asks for a tick at `at` (or sooner, if one is due sooner).
+    pub(super) fn tick_at_most(&mut self, at: Instant) {
+        self.tick_at = Some(self.tick_at.map_or(at, |t| t.min(at)));
     }
 
     /// The deferred work: gaps still open, sends that may now go through.
-    async fn tick(&mut self) {
+    fn tick(&mut self) {
         self.tick_at = None;
-        let Some(live) = &self.live else { return };
-        for sync in self.rooms.map.values_mut() {
-            if sync.timeline.missing().is_none() {
-                continue;
-            }
-            if let Err(e) = sync::fill_gaps(&live.session, &self.inbox, sync).await {
-                return self.failed("Could not fetch missed messages", e).await;
-            }
-        }
-        self.flush().await;
-    }
-
-    /// Sends queued messages in order until one cannot go now.
-    async fn flush(&mut self) {
-        let (Some(live), Some(me)) = (&self.live, &self.me) else {
-            return;
-        };
-        while let Some(pending) = self.outbox.front().cloned() {
-            let result = live
-                .session
-                .send_with_key(&pending.room, &pending.text, pending.key)
-                .await;
-            match result {
-                Ok(sent) => {
-                    self.outbox.pop();
-                    // Shown at once as sent; the echo from the server is then a duplicate.
-                    let message = ChatMessage {
-                        room: pending.room.clone(),
-                        seq: sent.seq,
-                        sender: me.username.clone(),
-                        sender_avatar: me.avatar,
-                        text: pending.text,
-                        sent_at: sent.sent_at,
-                    };
-                    self.rooms
-                        .accept(&self.inbox, &pending.room, vec![message], false);
-                    self.inbox.push(UiEvent::Sent {
-                        room: pending.room,
-                        key: pending.key,
-                        seq: sent.seq,
-                    });
-                }
-                Err(e) if e.is_transient() => {
-                    // Kept with its key; a lost connection resends after the
-                    // reconnect, anything else after a pause (the server's own
-                    // figure when it gave one, as it does for "slow down").
-                    debug!("send deferred: {e}");
-                    if let ClientError::Server(reply) = &e {
-                        let wait = reply
-                            .retry_after_ms
-                            .map_or(SEND_RETRY, Duration::from_millis);
-                        if reply.code == ErrorCode::RateLimited {
-                            self.inbox.push(UiEvent::SlowDown { retry_in: wait });
-                        }
-                        self.tick_at = Some(Instant::now() + wait);
-                    } else if !matches!(e, ClientError::Closed(_) | ClientError::Unreachable(_)) {
-                        self.tick_at = Some(Instant::now() + SEND_RETRY);
-                    }
-                    return;
-                }
-                Err(e) => {
-                    self.outbox.pop();
-                    self.inbox.push(UiEvent::SendFailed {
-                        room: pending.room,
-                        key: pending.key,
-                        reason: e.to_string(),
-                    });
-                }
-            }
-        }
+        self.fill_all();
+        self.pump_sends();
     }
 
     /// Handles a failed request: a lost connection starts reconnecting, a
     /// refusal becomes a notice.
-    async fn failed(&mut self, what: &str, err: ClientError) {
-        match err {
+    pub(super) fn failed(&mut self, failure: Failure) {
+        match failure.err {
             ClientError::Closed(_) | ClientError::Unreachable(_) | ClientError::Io(_) => {
-                self.lost(Some(err.to_string())).await;
+                self.lost(failure.err.to_string());
             }
-            other => self.inbox.push(UiEvent::Notice(format!("{what}: {other}"))),
+            other => self
+                .inbox
+                .push(UiEvent::Notice(format!("{}: {other}", failure.what))),
         }
     }
 
-    fn offline_notice(&mut self) {
+    pub(super) fn offline_notice(&mut self) {
         self.inbox.push(UiEvent::Notice(
             "Not connected right now; try again in a moment.".into(),
         ));
     }
 
-    /// The connection dropped: schedule a reconnect with back-off.
-    async fn lost(&mut self, reason: Option<String>) {
-        let Some(live) = self.live.take() else { return };
-        let reason = match reason {
-            Some(reason) => reason,
-            None => live.session.connection().closed().await.to_string(),
-        };
-        info!("connection lost: {reason}");
-        self.schedule_retry(reason, None);
-    }
-
-    fn schedule_retry(&mut self, reason: String, at_least: Option<Duration>) {
-        let delay = self.backoff.next_delay().max(at_least.unwrap_or_default());
-        self.retry_at = Some(Instant::now() + delay);
-        self.inbox.push(UiEvent::Status(ConnStatus::Reconnecting {
-            reason,
-            attempt: self.backoff.attempt(),
-            retry_in: delay,
-        }));
-    }
-
-    async fn reconnect(&mut self) {
-        self.retry_at = None;
-        let Some(credentials) = self.account.clone() else {
-            return;
-        };
-        match connect(&credentials, None).await {
-            Ok((live, outcome)) => {
-                info!("reconnected");
-                self.connected(live, outcome).await;
-            }
-            Err(e) if problem::retryable(&e) => {
-                let problem = LoginProblem::from_error(&e, &credentials.server, false);
-                let wait = match &problem {
-                    LoginProblem::LockedOut { retry_in } => *retry_in,
-                    _ => None,
-                };
-                self.schedule_retry(problem.to_string(), wait);
-            }
-            Err(e) => {
-                // Retrying cannot help (certificate changed, login refused): stop
-                // and forget the passphrase; the UI returns to the login screen.
-                let problem = describe(&e, &credentials).await;
-                self.logout().await;
-                self.inbox.push(UiEvent::LoginFailed(problem));
-            }
-        }
-    }
-
-    /// Closes the connection and forgets the account, rooms and queued sends.
-    async fn logout(&mut self) {
-        if let Some(live) = self.live.take() {
-            live.session.close().await;
-        }
-        self.account = None;
-        self.unverified = None;
-        self.me = None;
-        self.rooms = Rooms::default();
-        self.outbox.clear();
-        self.retry_at = None;
-        self.tick_at = None;
-        self.backoff.reset();
-        self.inbox.push(UiEvent::Status(ConnStatus::Offline));
-    }
-
-    async fn shutdown(&mut self) {
-        if let Some(live) = self.live.take() {
-            live.session.close().await;
-        }
+    /// The event stream ended: the connection closed. Asks it why (at once:
+    /// the stream ends only after the connection has).
+    async fn dropped(&mut self) {
+        let Some(live) = &self.live else { return };
+        let reason = live.session.connection().closed().await.to_string();
+        self.lost(reason);
     }
 }
 
-/// Plain words for a failed verification request. A wrong or expired code is
-/// refused as "auth failed"; the server's message says which, while "wrong
-/// passphrase" would mislead.
-async fn verification_problem(err: &ClientError, credentials: &Credentials) -> LoginProblem {
-    match err {
-        ClientError::Server(reply) => LoginProblem::refused(reply),
-        _ => describe(err, credentials).await,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use chatroom_common::protocol::IdempotencyKey;
 
-/// The words for one-time passwords used without this computer.
-fn skipped_warning(skipped: u32) -> String {
-    let what = if skipped == 1 {
-        "1 one-time password was".to_owned()
-    } else {
-        format!("{skipped} one-time passwords were")
-    };
-    format!(
-        "{what} used since your last login from this computer. If you did not log in \
-         elsewhere, someone may be trying to impersonate the server or you."
-    )
+    use super::*;
+    use crate::session::Sent;
+
+    #[test]
+    fn an_answer_from_an_older_epoch_is_ignored_and_a_send_reported_once() {
+        let inbox = Inbox::new(Arc::new(|| {}));
+        let (done_tx, _done_rx) = mpsc::unbounded_channel();
+        let mut worker = Worker::new(inbox.clone(), WorkerOptions::default(), done_tx);
+        let key = IdempotencyKey([7; 16]);
+        worker.outbox.push(PendingSend {
+            room: "lobby".into(),
+            text: "hi".into(),
+            key,
+        });
+        assert_eq!(worker.outbox.start_ready().len(), 1);
+        let acknowledged = |epoch| Completion {
+            epoch,
+            done: Done::Sent {
+                room: "lobby".into(),
+                key,
+                result: Ok(Sent {
+                    seq: 1,
+                    sent_at: 0,
+                    duplicate: false,
+                }),
+            },
+        };
+        // The connection is replaced while the send is in flight: it starts
+        // again on the new one, and the old one's answer is not news.
+        let old = worker.epoch;
+        worker.new_epoch();
+        assert_eq!(worker.outbox.start_ready().len(), 1);
+        worker.finished(acknowledged(old));
+        assert!(inbox.drain().is_empty());
+        worker.finished(acknowledged(worker.epoch));
+        assert!(matches!(inbox.drain()[..], [UiEvent::Sent { .. }]));
+        worker.finished(acknowledged(worker.epoch));
+        assert!(inbox.drain().is_empty(), "reported once");
+    }
 }

@@ -7,6 +7,7 @@
 mod account;
 mod avatars;
 mod dead_server;
+mod stall;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -6,5 +6,6 @@ mod chat;
 mod harness;
 mod login;
 mod profile;
+mod stall;
 mod text;
 mod trust;
