@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use chatroom_common::protocol::RoomKind;
-use chatroom_common::{skey, validate};
 
 use super::host::HostEvent;
 use super::settings::account_key;
@@ -12,7 +11,6 @@ use super::trust::TrustState;
 use super::{AutoLogin, ChatApp, model::ChatModel};
 use chatroom_client::Trust;
 use chatroom_client::chat::{Command, Credentials, LoginProblem, Secret, UiEvent};
-use chatroom_client::session::new_key;
 
 /// The screens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +39,7 @@ impl ChatApp {
                     };
                     self.form.error = None;
                 } else {
-                    self.form.error = Some(problem.to_string());
+                    self.form.refused(&self.settings, &problem);
                 }
                 if problem == LoginProblem::EmailNotVerified {
                     self.form.verifying = true;
@@ -62,9 +60,13 @@ impl ChatApp {
                 self.settings.username = user.username.clone();
                 self.form.busy = false;
                 self.form.error = None;
+                self.form.refusal = None;
+                self.form.tried = false;
                 self.form.info = None;
                 self.form.verifying = false;
                 self.form.code.clear();
+                // In: the passphrase now lives only in the worker.
+                self.form.clear_secrets();
                 self.model.apply(event);
             }
             UiEvent::Joined { ref room, .. } => {
@@ -73,6 +75,7 @@ impl ChatApp {
                         (self.settings.server.clone(), self.settings.username.clone());
                     self.settings.remember_room(&server, &user, &room.name);
                 }
+                self.chat_event(&event);
                 self.model.apply(event);
             }
             UiEvent::VerificationSent => {
@@ -84,7 +87,9 @@ impl ChatApp {
                 self.form.busy = false;
                 self.form.error = Some(text);
             }
+            UiEvent::Notice(text) => self.route_notice(text),
             other => {
+                self.chat_event(&other);
                 self.model.apply(other);
             }
         }
@@ -113,7 +118,7 @@ impl ChatApp {
             Err(problem) => {
                 self.trust = TrustState::None;
                 self.form.busy = false;
-                self.form.error = Some(problem.to_string());
+                self.form.refused(&self.settings, &problem);
             }
         }
     }
@@ -137,8 +142,7 @@ impl ChatApp {
         self.form.error = None;
         self.form.info = None;
         self.form.verifying = false;
-        if let Err(message) = self.form.check(&self.settings, register) {
-            self.form.error = Some(message);
+        if !self.form.check(&self.settings, register) {
             return;
         }
         let server = self.settings.server.trim().to_owned();
@@ -165,12 +169,12 @@ impl ChatApp {
             server,
             trust,
             username,
-            // Moved out of the form: from here on it lives only in the worker.
-            passphrase: Secret::new(std::mem::take(&mut self.form.passphrase)),
+            // The form keeps its copy until the login succeeds, so a refusal
+            // (a taken username) does not make the user type it twice.
+            passphrase: Secret::new(self.form.passphrase.clone()),
             last_count: self.settings.last_counts.get(&key).copied(),
             rooms: self.settings.rooms.get(&key).cloned().unwrap_or_default(),
         };
-        self.form.passphrase2.clear();
         self.form.busy = true;
         self.chat.send(if register {
             Command::Register {
@@ -245,89 +249,6 @@ impl ChatApp {
         self.submit(false);
     }
 
-    /// Sends what is in the composer to the room shown.
-    pub fn send_message(&mut self) {
-        let text = self.composer.trim_end().to_owned();
-        if text.trim().is_empty() {
-            return;
-        }
-        if let Err(e) = validate::text(&text) {
-            self.model.notice = Some(format!("Not sent: {e}."));
-            return;
-        }
-        let Some(room) = self.model.selected.clone() else {
-            return;
-        };
-        let key = new_key();
-        self.model.add_pending(&room, key, text.clone());
-        self.chat.send(Command::Send { room, text, key });
-        self.composer.clear();
-    }
-
-    /// Joins (or, with `create`, creates) the public room typed in the field.
-    pub fn join_typed_room(&mut self, create: bool) {
-        let name = match validate::room_name(self.room_field.trim()) {
-            Ok(name) => name,
-            Err(e) => {
-                self.model.notice = Some(format!("{e}."));
-                return;
-            }
-        };
-        self.room_field.clear();
-        self.join_room(&name, create);
-    }
-
-    /// Joins (or creates) a public room and shows it.
-    pub fn join_room(&mut self, name: &str, create: bool) {
-        if self.model.rooms.contains_key(name) {
-            self.model.select(name);
-            return;
-        }
-        self.model.open_next = Some(name.to_owned());
-        self.chat.send(if create {
-            Command::CreateRoom {
-                name: name.to_owned(),
-            }
-        } else {
-            Command::Join {
-                room: name.to_owned(),
-            }
-        });
-    }
-
-    /// Opens the direct conversation with `user` and shows it.
-    pub fn open_direct(&mut self, user: &str) {
-        let Some(me) = &self.model.me else { return };
-        let room = validate::direct_room_name(&me.username, user);
-        if self.model.rooms.contains_key(&room) {
-            self.model.select(&room);
-            return;
-        }
-        self.model.open_next = Some(room);
-        self.chat.send(Command::OpenDirect {
-            user: user.to_owned(),
-        });
-    }
-
-    /// Asks for the page before the oldest message held in the room shown.
-    pub fn load_older(&mut self) {
-        let Some(view) = self.model.current_mut() else {
-            return;
-        };
-        let Some(first) = view.store.first_seq() else {
-            return;
-        };
-        if first <= 1 || view.loading_older {
-            return;
-        }
-        view.loading_older = true;
-        let room = view.info.name.clone();
-        self.chat.send(Command::LoadOlder {
-            room,
-            before: first,
-        });
-    }
-
     /// Logs out: the worker forgets the passphrase; the screen returns to login.
     pub fn logout(&mut self) {
         self.chat.send(Command::Logout);
@@ -335,6 +256,20 @@ impl ChatApp {
         self.profile = super::profile::ProfileState::default();
         self.trust = TrustState::None;
         self.form.busy = false;
+        // Back to "Log in" (not "Register"), the keyboard in the passphrase.
+        self.form.register = false;
+        self.form.focused = false;
+        self.form.error = None;
+        self.form.refusal = None;
+        self.form.tried = false;
+        self.form.clear_secrets();
+        // The next person at this computer starts with nothing of this account's.
+        self.drafts.clear();
+        self.composer_error = None;
+        self.room_field.clear();
+        self.room_problem = None;
+        self.awaiting = None;
+        self.switcher = None;
     }
 
     /// Starts a server in this app ("Host a server on this computer").
@@ -364,26 +299,6 @@ impl ChatApp {
                 self.form.busy = false;
                 self.form.error = Some(format!("Could not start a server here: {reason}"));
             }
-        }
-    }
-
-    /// Asks for the room list again (to offer rooms to join).
-    pub fn refresh_rooms(&mut self) {
-        self.chat.send(Command::RefreshRooms);
-    }
-
-    /// A passphrase hint for the registration form.
-    pub fn passphrase_hint(passphrase: &str) -> String {
-        let n = passphrase.chars().count();
-        match skey::validate_passphrase(passphrase) {
-            Err(_) if n < skey::MIN_PASSPHRASE => {
-                format!("{n} characters: at least {} needed.", skey::MIN_PASSPHRASE)
-            }
-            Err(_) => format!("{n} characters: at most {} allowed.", skey::MAX_PASSPHRASE),
-            Ok(()) if n < 16 => {
-                format!("{n} characters: acceptable; a few words are stronger.")
-            }
-            Ok(()) => format!("{n} characters: strong."),
         }
     }
 }

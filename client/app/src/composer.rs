@@ -1,37 +1,151 @@
-//! The message input: multi-line; Enter sends, Shift+Enter adds a line. Above
-//! it, while the server asks to slow down, a line says when queued messages go.
+//! The message input, with one draft per room (and per direct conversation):
+//! Enter sends the draft of the room shown and nothing else, Shift+Enter adds
+//! a line. It grows with the text up to a third of the window and then
+//! scrolls inside; near the size limit a byte count shows before Enter.
 
-use egui::{Color32, Key, KeyboardShortcut, Modifiers, TextEdit};
+use chatroom_common::protocol::MAX_TEXT_BYTES;
+use egui::{Align, Key, KeyboardShortcut, Layout, Modifiers, RichText, TextEdit};
 
-use super::ChatApp;
+use super::{ChatApp, theme};
+
+/// The byte count shows from this size on, so it is there before the limit.
+pub const COUNT_FROM: usize = MAX_TEXT_BYTES - MAX_TEXT_BYTES / 8;
+/// Width of the column beside the input (the Send button and the count).
+const SIDE: f32 = 100.0;
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The byte count for a draft of `len` bytes; `None` while far from the limit.
+pub fn byte_count(len: usize) -> Option<String> {
+    if len < COUNT_FROM {
+        return None;
+    }
+    let count = format!("{} / {} bytes", thousands(len), thousands(MAX_TEXT_BYTES));
+    Some(if len > MAX_TEXT_BYTES {
+        format!("{count}: {} too many", thousands(len - MAX_TEXT_BYTES))
+    } else {
+        count
+    })
+}
 
 /// Draws the composer under the message list.
 pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
-    let enabled = app.model.current().is_some();
     ui.add_space(4.0);
+    let Some(room) = app.model.current().map(|v| v.info.name.clone()) else {
+        ui.add_enabled(
+            false,
+            TextEdit::multiline(&mut String::new())
+                .hint_text("Join a room to write")
+                .desired_rows(2)
+                .desired_width(f32::INFINITY),
+        );
+        ui.add_space(4.0);
+        return;
+    };
     if let Some(slow) = &app.model.slow_down {
-        ui.colored_label(Color32::from_rgb(0xd0, 0x90, 0x20), slow);
+        ui.colored_label(theme::warning(ui.visuals()), slow);
     }
-    ui.horizontal(|ui| {
-        let send_width = 64.0;
-        let output = TextEdit::multiline(&mut app.composer)
-            .id_salt("composer")
-            .hint_text("Write a message (Enter sends, Shift+Enter adds a line)")
-            .desired_rows(2)
-            .desired_width(ui.available_width() - send_width)
-            // Only Shift+Enter makes a new line; plain Enter is left for sending.
-            .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter))
-            .interactive(enabled)
-            .show(ui);
+    if let Some((for_room, error)) = &app.composer_error
+        && *for_room == room
+    {
+        let error = app.glyphs.clean(ui.ctx(), error).into_owned();
+        ui.colored_label(theme::error(ui.visuals()), error);
+    }
+    // A third of the window at most, so the messages keep the rest.
+    let cap = (ui.ctx().content_rect().height() / 3.0).max(48.0);
+    let focus = std::mem::take(&mut app.model.focus_composer);
+    let mut send = false;
+    // Top-aligned: a bottom-aligned row would take all the height offered
+    // and grow the panel every frame.
+    ui.horizontal_top(|ui| {
+        let width = (ui.available_width() - SIDE).max(80.0);
+        let draft = app.drafts.entry(room.clone()).or_default();
+        let out = egui::ScrollArea::vertical()
+            .id_salt(("composer scroll", room.as_str()))
+            .max_height(cap)
+            .show(ui, |ui| {
+                TextEdit::multiline(draft)
+                    // Per room: the cursor and undo history belong to that room's draft.
+                    .id_salt(("composer", room.as_str()))
+                    .hint_text("Write a message (Enter sends, Shift+Enter adds a line)")
+                    .desired_rows(2)
+                    .desired_width(width)
+                    // Only Shift+Enter makes a new line; plain Enter is left for sending.
+                    .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter))
+                    .show(ui)
+                    .response
+                    .response
+            });
+        // The output's rect is the room offered, not the shrunk box.
+        let box_height = out.content_size.y.min(out.inner_rect.height());
         // Screen readers (and the tests) find the input by this name.
-        let response = output.response.response.accessible_name("Message");
+        let response = out.inner.accessible_name("Message");
+        if focus {
+            response.request_focus();
+        }
+        let len = draft.len();
         let enter =
             response.has_focus() && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
-        let clicked = ui.add_enabled(enabled, egui::Button::new("Send")).clicked();
-        if enabled && (enter || clicked) {
-            app.send_message();
+        if response.changed() {
+            // The problem shown was about the text as it was.
+            app.composer_error = None;
+        }
+        // Send sits at the bottom of the column, level with the text's last
+        // line; the count, when there is one, just above it.
+        ui.allocate_ui_with_layout(
+            egui::vec2(SIDE, box_height),
+            Layout::bottom_up(Align::Center),
+            |ui| {
+                let too_long = len > MAX_TEXT_BYTES;
+                let clicked = ui
+                    .add_enabled(!too_long, egui::Button::new("Send"))
+                    .clicked();
+                send = enter || clicked;
+                if let Some(count) = byte_count(len) {
+                    let color = if too_long {
+                        theme::error(ui.visuals())
+                    } else {
+                        ui.visuals().weak_text_color()
+                    };
+                    ui.add(egui::Label::new(RichText::new(count).small().color(color)).wrap());
+                }
+            },
+        );
+        if send {
             response.request_focus();
         }
     });
+    if send {
+        app.send_message();
+    }
     ui.add_space(4.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_count_shows_near_the_limit_and_says_how_much_is_over() {
+        assert_eq!(byte_count(100), None);
+        assert_eq!(byte_count(COUNT_FROM - 1), None);
+        assert_eq!(byte_count(3600).as_deref(), Some("3,600 / 4,096 bytes"));
+        assert_eq!(
+            byte_count(4200).as_deref(),
+            Some("4,200 / 4,096 bytes: 104 too many")
+        );
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
 }

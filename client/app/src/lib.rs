@@ -6,42 +6,59 @@
 //! - [`settings`]: what is remembered between runs (never the passphrase).
 //! - [`model`]: rooms, messages, unread counts, online users, pending sends.
 //! - [`store`]: a room's messages with row heights for virtual scrolling.
-//! - [`login`]: `login_ui` (log in, register, host here).
+//! - [`login`]: `login_ui` (log in, register, host here); [`form`]: its
+//!   state and per-field checks.
 //! - [`trust`]: `trust_ui` (first-use fingerprint prompt, changed-certificate warning).
-//! - [`chat_ui`]: `chat_ui` (top bar, connection banner, panels).
+//! - [`chat_ui`]: `chat_ui` (top bar, panels, notices; narrow windows).
 //! - [`rooms`], [`users`], [`messages`], [`composer`]: the chat screen's panels.
+//! - [`list`]: the virtual message list; [`scroll`]: following, jumps, the
+//!   "New" divider; [`time_format`]: message times.
+//! - [`banner`]: the connection status with its countdown.
+//! - [`switcher`]: keyboard shortcuts and "Jump to a room" (Ctrl+K).
+//! - [`theme`]: readable colours (contrast) and text sizes.
 //! - [`avatars`]: placeholders and the texture cache.
 //! - [`profile`]: "Your picture" (pick from the pool, upload a file).
 //! - [`fonts`]: CJK fallback font and the missing-glyph guard.
 //! - [`demo`]: `--demo`: a local server with a short conversation.
 //! - [`host`]: "Host a server on this computer" (the real server on a runtime of its own).
-//! - [`actions`]: what buttons do (send commands, update settings).
+//! - [`actions`]: what the login side's buttons do; `chat_actions`: the chat
+//!   side's, and where their failures are shown.
 
 mod actions;
 pub mod avatars;
+pub mod banner;
+mod chat_actions;
 pub mod chat_ui;
 pub mod composer;
 pub mod demo;
 pub mod fonts;
+pub mod form;
 pub mod host;
+pub mod list;
 pub mod login;
 pub mod messages;
 pub mod model;
 pub mod profile;
 pub mod rooms;
+pub mod scroll;
 pub mod settings;
 pub mod store;
+pub mod switcher;
+pub mod theme;
+pub mod time_format;
 pub mod trust;
 pub mod users;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use actions::Screen;
 use avatars::AvatarCache;
+use chat_actions::Awaiting;
 use fonts::GlyphGuard;
-use login::LoginForm;
+use form::LoginForm;
 use model::ChatModel;
 pub use settings::Settings;
 use trust::TrustState;
@@ -128,10 +145,21 @@ pub struct ChatApp {
     pub hosting: Option<HostInfo>,
     /// The "Your picture" window.
     pub profile: profile::ProfileState,
-    /// The message being typed.
-    pub composer: String,
+    /// What is typed in the message box, per room (and direct conversation),
+    /// so a draft never moves to another room.
+    pub drafts: BTreeMap<String, String>,
+    /// Why the last send was refused, for the room it was typed in.
+    pub composer_error: Option<(String, String)>,
     /// The room name typed in "join or create".
     pub room_field: String,
+    /// What went wrong with the room field, shown beneath it.
+    pub room_problem: Option<rooms::RoomProblem>,
+    /// The request whose failure would be shown beside its field.
+    awaiting: Option<Awaiting>,
+    /// "Jump to a room" (Ctrl+K), while open.
+    pub switcher: Option<switcher::Switcher>,
+    /// In a narrow window: whether the online list is unfolded.
+    pub show_users: bool,
     /// The CJK font found at start.
     pub cjk_font: Option<PathBuf>,
 }
@@ -153,6 +181,7 @@ impl ChatApp {
         options: AppOptions,
     ) -> std::io::Result<Self> {
         let cjk_font = fonts::install(ctx, options.search_cjk_font);
+        theme::install(ctx);
         let repaint_ctx = ctx.clone();
         let worker = WorkerOptions {
             avatar_dir: options.avatar_dir.clone(),
@@ -171,8 +200,13 @@ impl ChatApp {
             host: Host::new(waker),
             hosting: None,
             profile: profile::ProfileState::default(),
-            composer: String::new(),
+            drafts: BTreeMap::new(),
+            composer_error: None,
             room_field: String::new(),
+            room_problem: None,
+            awaiting: None,
+            switcher: None,
+            show_users: false,
             cjk_font,
         };
         if let Some(auto) = app.options.auto_login.clone() {

@@ -1,78 +1,68 @@
 //! The first screen: connect and log in, or create an account, or host a
-//! server on this computer. Errors show inline, in plain words.
+//! server on this computer. Each field's problem shows right under it as the
+//! user types; Enter in any field submits.
 
-use chatroom_common::{skey, validate};
-use egui::{Color32, Key, RichText, TextEdit};
+use egui::{Key, RichText, TextEdit};
 
-use super::settings::Settings;
-use super::{ChatApp, trust};
+use super::form::{Field, LoginForm, passphrase_hint};
+use super::trust::{self, TrustState};
+use super::{ChatApp, theme};
 
-/// The form's state; the passphrase fields are cleared as soon as they are used.
-#[derive(Debug, Default)]
-pub struct LoginForm {
-    /// Creating an account rather than logging in.
-    pub register: bool,
-    /// The passphrase being typed (memory only; moved out on submit).
-    pub passphrase: String,
-    /// The passphrase again, for registration.
-    pub passphrase2: String,
-    /// Contact address, for registration.
-    pub email: String,
-    /// The last failure, in plain words.
-    pub error: Option<String>,
-    /// Waiting for the worker.
-    pub busy: bool,
-    /// The server wants the e-mail verification code before the first login.
-    pub verifying: bool,
-    /// The code being typed.
-    pub code: String,
-    /// Good news in plain words (a new code was sent).
-    pub info: Option<String>,
-}
-
-impl LoginForm {
-    /// Checks the fields before anything is sent.
-    pub fn check(&self, settings: &Settings, register: bool) -> Result<(), String> {
-        if settings.server.trim().is_empty() {
-            return Err("Enter the server's address, like chat.example.org:4433.".into());
-        }
-        if validate::username_key(settings.username.trim()).is_err() {
-            return Err(
-                "A username has 2 to 32 letters, digits, '_', '-' or '.', starting with a letter or digit."
-                    .into(),
-            );
-        }
-        if let Err(e) = skey::validate_passphrase(&self.passphrase) {
-            return Err(format!("Passphrase: {e}."));
-        }
-        if register {
-            if validate::email(self.email.trim()).is_err() {
-                return Err("Enter an e-mail address, like you@example.org.".into());
-            }
-            if self.passphrase != self.passphrase2 {
-                return Err("The two passphrases differ.".into());
-            }
-        }
-        Ok(())
+/// The label each field is shown (and found) by.
+fn label_of(field: Field) -> &'static str {
+    match field {
+        Field::Server => "Server address",
+        Field::Username => "Username",
+        Field::Email => "E-mail",
+        Field::Passphrase => "Passphrase",
+        Field::Passphrase2 => "Passphrase again",
     }
 }
 
-/// A label and a single-line field tied together for screen readers (and tests).
-fn field(
-    ui: &mut egui::Ui,
-    label: &str,
-    text: &mut String,
-    password: bool,
-    hint: &str,
-) -> egui::Response {
-    let label = ui.label(label);
-    ui.add(
-        TextEdit::singleline(text)
-            .password(password)
-            .hint_text(hint)
-            .desired_width(f32::INFINITY),
-    )
-    .labelled_by(label.id)
+/// A label and a single-line field tied together for screen readers (and
+/// tests), the field's problem under it; true when Enter was pressed in it.
+fn field_ui(ui: &mut egui::Ui, app: &mut ChatApp, field: Field, register: bool) -> bool {
+    let label = ui.label(label_of(field));
+    let hint = match field {
+        Field::Server => "host:4433",
+        Field::Email => "you@example.org",
+        _ => "",
+    };
+    let password = matches!(field, Field::Passphrase | Field::Passphrase2);
+    let ChatApp { settings, form, .. } = app;
+    let text = match field {
+        Field::Server => &mut settings.server,
+        Field::Username => &mut settings.username,
+        Field::Email => &mut form.email,
+        Field::Passphrase => &mut form.passphrase,
+        Field::Passphrase2 => &mut form.passphrase2,
+    };
+    let response = ui
+        .add(
+            TextEdit::singleline(text)
+                .password(password)
+                .hint_text(hint)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    if app.form.focus_next == Some(field) {
+        response.request_focus();
+        app.form.focus_next = None;
+    }
+    match app.form.problem(&app.settings, register, field) {
+        Some(problem) => {
+            let problem = app.glyphs.clean(ui.ctx(), &problem).into_owned();
+            ui.add(
+                egui::Label::new(RichText::new(problem).color(theme::error(ui.visuals()))).wrap(),
+            );
+        }
+        None if field == Field::Passphrase && register => {
+            let hint = passphrase_hint(&app.form.passphrase);
+            ui.label(RichText::new(hint).small().weak());
+        }
+        None => {}
+    }
+    response.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter))
 }
 
 /// Draws the login screen.
@@ -80,7 +70,8 @@ pub fn login_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.vertical_centered(|ui| {
-                ui.set_max_width(440.0);
+                // Wide enough for a fingerprint on one line.
+                ui.set_max_width(500.0);
                 ui.add_space(24.0);
                 ui.heading("Chatroom");
                 ui.add_space(12.0);
@@ -93,29 +84,39 @@ pub fn login_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     });
 }
 
+/// Where the keyboard goes when the form appears: the passphrase when the
+/// server and username are remembered, else the first empty field.
+fn initial_focus(app: &mut ChatApp, register: bool) {
+    if app.form.focused || app.trust != TrustState::None {
+        return;
+    }
+    app.form.focused = true;
+    app.form.focus_next = LoginForm::fields(register)
+        .iter()
+        .copied()
+        .find(|f| app.form.value(&app.settings, *f).trim().is_empty());
+}
+
 fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     ui.horizontal(|ui| {
         if ui.selectable_label(!app.form.register, "Log in").clicked() {
             app.form.register = false;
+            app.form.error = None;
         }
         if ui.selectable_label(app.form.register, "Register").clicked() {
             app.form.register = true;
+            app.form.error = None;
         }
     });
     ui.add_space(8.0);
     let register = app.form.register;
+    initial_focus(app, register);
     ui.with_layout(egui::Layout::top_down(egui::Align::LEFT), |ui| {
-        field(ui, "Server address", &mut app.settings.server, false, "host:4433");
-        field(ui, "Username", &mut app.settings.username, false, "");
-        if register {
-            field(ui, "E-mail", &mut app.form.email, false, "you@example.org");
+        let mut submitted = false;
+        for &field in LoginForm::fields(register) {
+            submitted |= field_ui(ui, app, field, register);
         }
-        let pass = field(ui, "Passphrase", &mut app.form.passphrase, true, "");
-        let mut submitted = pass.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
         if register {
-            let again = field(ui, "Passphrase again", &mut app.form.passphrase2, true, "");
-            submitted = again.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-            ui.label(RichText::new(ChatApp::passphrase_hint(&app.form.passphrase)).small());
             ui.label(
                 RichText::new(
                     "Your passphrase never leaves this computer: the app computes a one-time password from it for each login.",
@@ -125,13 +126,13 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             );
         }
         egui::CollapsingHeader::new("Certificate (optional)").show(ui, |ui| {
-            field(
-                ui,
-                "CA file",
-                &mut app.settings.ca_file,
-                false,
-                "path to the server's ca.pem",
-            );
+            let label = ui.label("CA file");
+            ui.add(
+                TextEdit::singleline(&mut app.settings.ca_file)
+                    .hint_text("path to the server's ca.pem")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
             ui.label(
                 RichText::new(
                     "Without a CA file, the first connection shows the server's fingerprint for you to confirm.",
@@ -146,12 +147,14 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             ui.add_space(8.0);
         }
         let busy = app.form.busy;
+        // Waiting for the user's answer to the trust prompt is not "busy".
+        let working = busy && !matches!(app.trust, TrustState::Prompt { .. });
         let label = if register { "Create the account" } else { "Connect and log in" };
         ui.horizontal(|ui| {
             if ui.add_enabled(!busy, egui::Button::new(label)).clicked() {
                 submitted = true;
             }
-            if busy {
+            if working && !matches!(app.trust, TrustState::Probing { .. }) {
                 ui.spinner();
             }
         });
@@ -160,11 +163,11 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         }
         trust::trust_ui(ui, app);
         if let Some(info) = &app.form.info {
-            ui.colored_label(Color32::from_rgb(0x40, 0xa0, 0x60), info);
+            ui.colored_label(theme::ok(ui.visuals()), info);
         }
         if let Some(error) = app.form.error.clone() {
             let error = app.glyphs.clean(ui.ctx(), &error).into_owned();
-            ui.colored_label(Color32::from_rgb(0xe0, 0x50, 0x50), error);
+            ui.add(egui::Label::new(RichText::new(error).color(theme::error(ui.visuals()))).wrap());
         }
     });
 }
@@ -177,7 +180,14 @@ fn verify_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             RichText::new("The server mailed you a 6-digit code; it is valid for 15 minutes.")
                 .small(),
         );
-        let code = field(ui, "Verification code", &mut app.form.code, false, "123456");
+        let label = ui.label("Verification code");
+        let code = ui
+            .add(
+                TextEdit::singleline(&mut app.form.code)
+                    .hint_text("123456")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
         let entered = code.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
         let busy = app.form.busy;
         ui.horizontal(|ui| {
@@ -227,9 +237,6 @@ pub fn host_info_ui(ui: &mut egui::Ui, info: &crate::host::HostInfo) {
             ui.add(egui::Label::new(RichText::new(address).monospace()).selectable(true));
         }
     }
-    ui.label("and check this certificate fingerprint:");
-    ui.add(
-        egui::Label::new(RichText::new(trust::pretty_fingerprint(&info.fingerprint)).monospace())
-            .selectable(true),
-    );
+    ui.label("and check this CA SHA-256 fingerprint:");
+    trust::fingerprint_label(ui, &info.fingerprint);
 }

@@ -3,9 +3,11 @@
 //! from the worker's events.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use chatroom_common::protocol::{IdempotencyKey, RoomInfo, RoomKind, Seq, UserInfo};
 
+use super::scroll::{Jump, ScrollState};
 use super::store::MessageStore;
 use chatroom_client::chat::{ConnStatus, UiEvent};
 
@@ -35,9 +37,8 @@ pub struct RoomView {
     pub pending: Vec<PendingView>,
     /// An older page was asked for and has not arrived.
     pub loading_older: bool,
-    /// The oldest sequence number at the last frame, to keep the view steady
-    /// when an older page is inserted above it.
-    pub anchor: Option<Seq>,
+    /// Where the list is scrolled and whether it follows new messages.
+    pub scroll: ScrollState,
 }
 
 impl RoomView {
@@ -50,7 +51,7 @@ impl RoomView {
             online: BTreeMap::new(),
             pending: Vec::new(),
             loading_older: false,
-            anchor: None,
+            scroll: ScrollState::default(),
         }
     }
 
@@ -84,6 +85,10 @@ pub struct ChatModel {
     pub open_next: Option<String>,
     /// The server asked to slow down; shown by the composer until a send goes through.
     pub slow_down: Option<String>,
+    /// When the worker tries to reconnect next (the banner counts down to it).
+    pub retry_at: Option<Instant>,
+    /// A room was just shown: the composer takes the keyboard focus once.
+    pub focus_composer: bool,
 }
 
 impl Default for ChatModel {
@@ -98,6 +103,8 @@ impl Default for ChatModel {
             notice: None,
             open_next: None,
             slow_down: None,
+            retry_at: None,
+            focus_composer: false,
         }
     }
 }
@@ -114,11 +121,57 @@ impl ChatModel {
         self.rooms.get_mut(&selected)
     }
 
-    /// Shows a room and clears its unread count.
+    /// Shows a room and clears its unread count. A room entered with unread
+    /// messages shows the "New" divider above the first of them and opens
+    /// there; the room left forgets its divider.
     pub fn select(&mut self, room: &str) {
+        if !self.rooms.contains_key(room) {
+            return;
+        }
+        if let Some(previous) = self.selected.take()
+            && previous != room
+            && let Some(old) = self.rooms.get_mut(&previous)
+        {
+            old.scroll.divider = None;
+        }
         if let Some(view) = self.rooms.get_mut(room) {
+            if view.unread > 0 {
+                view.scroll.divider = view.scroll.first_unread;
+                view.scroll.jump = Some(Jump::Divider);
+            }
+            view.scroll.first_unread = None;
             view.unread = 0;
-            self.selected = Some(room.to_owned());
+        }
+        self.selected = Some(room.to_owned());
+        self.focus_composer = true;
+    }
+
+    /// The rooms in the order the rooms panel lists them: public, then direct.
+    pub fn room_order(&self) -> Vec<String> {
+        let mut names: Vec<(bool, &String)> = self
+            .rooms
+            .iter()
+            .map(|(name, view)| (view.info.kind != RoomKind::Public, name))
+            .collect();
+        names.sort();
+        names.into_iter().map(|(_, name)| name.clone()).collect()
+    }
+
+    /// Shows the room `step` places after (or before) the one shown, wrapping around.
+    pub fn select_next(&mut self, step: isize) {
+        let order = self.room_order();
+        if order.is_empty() {
+            return;
+        }
+        let at = self
+            .selected
+            .as_ref()
+            .and_then(|s| order.iter().position(|r| r == s))
+            .unwrap_or(0);
+        let len = order.len() as isize;
+        let next = (at as isize + step).rem_euclid(len) as usize;
+        if let Some(room) = order.get(next).cloned() {
+            self.select(&room);
         }
     }
 
@@ -129,7 +182,8 @@ impl ChatModel {
             .is_some_and(|me| me.username.eq_ignore_ascii_case(name))
     }
 
-    /// Queues a pending row for a send.
+    /// Queues a pending row for a send and brings the list to the bottom, so
+    /// the message shows at once wherever the user had scrolled.
     pub fn add_pending(&mut self, room: &str, key: IdempotencyKey, text: String) {
         if let Some(view) = self.rooms.get_mut(room) {
             view.pending.push(PendingView {
@@ -137,13 +191,31 @@ impl ChatModel {
                 text,
                 failed: None,
             });
+            view.scroll.jump = Some(Jump::Bottom);
         }
     }
 
     /// Applies one worker event; returns false for events this model does not handle.
     pub fn apply(&mut self, event: UiEvent) -> bool {
         match event {
-            UiEvent::Status(status) => self.status = status,
+            UiEvent::Status(status) => {
+                self.retry_at = match &status {
+                    ConnStatus::Reconnecting { retry_in, .. } => {
+                        Instant::now().checked_add(*retry_in)
+                    }
+                    _ => None,
+                };
+                // "Not connected right now" is stale once connected again.
+                if status == ConnStatus::Online
+                    && self
+                        .notice
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("Not connected"))
+                {
+                    self.notice = None;
+                }
+                self.status = status;
+            }
             UiEvent::LoggedIn {
                 user,
                 otp_remaining,
@@ -168,15 +240,25 @@ impl ChatModel {
                 let Some(view) = self.rooms.get_mut(&room) else {
                     return true;
                 };
-                let from_others = messages
+                let fresh: Vec<Seq> = messages
                     .iter()
                     .filter(|m| Some(m.sender.to_lowercase()) != me)
                     .filter(|m| !view.store.contains(m.seq))
-                    .count();
+                    .map(|m| m.seq)
+                    .collect();
                 view.loading_older = false;
                 view.store.insert(messages);
                 if unread && !shown {
-                    view.unread += from_others;
+                    view.unread += fresh.len();
+                    let first = fresh.iter().min().copied();
+                    view.scroll.first_unread = match (view.scroll.first_unread, first) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                if unread && shown && !view.scroll.follow {
+                    // Below the view while the user reads further up.
+                    view.scroll.unseen += fresh.len();
                 }
             }
             UiEvent::Sent { room, key, .. } => {
@@ -319,5 +401,37 @@ mod tests {
         assert_eq!(m.rooms["lobby"].unread, 0);
         m.select("books");
         assert_eq!(m.rooms["books"].unread, 0);
+    }
+
+    #[test]
+    fn entering_a_room_with_unread_messages_marks_the_first_and_steps_wrap() {
+        let mut m = ChatModel::default();
+        for name in ["lobby", "books"] {
+            m.apply(UiEvent::Joined {
+                room: room(name),
+                online: vec![],
+            });
+        }
+        m.apply(UiEvent::Messages {
+            room: "books".into(),
+            messages: vec![msg("books", 7, "bob"), msg("books", 8, "bob")],
+            unread: true,
+        });
+        assert_eq!(m.rooms["books"].scroll.first_unread, Some(7));
+        m.focus_composer = false;
+        m.select("books");
+        let view = &m.rooms["books"];
+        assert_eq!(view.scroll.divider, Some(7));
+        assert_eq!(view.scroll.jump, Some(Jump::Divider));
+        assert!(m.focus_composer);
+        // Public rooms in name order, then direct ones; stepping wraps.
+        assert_eq!(m.room_order(), vec!["books".to_owned(), "lobby".to_owned()]);
+        m.select_next(1);
+        assert_eq!(m.selected.as_deref(), Some("lobby"));
+        assert_eq!(m.rooms["books"].scroll.divider, None);
+        m.select_next(1);
+        assert_eq!(m.selected.as_deref(), Some("books"));
+        m.select_next(-1);
+        assert_eq!(m.selected.as_deref(), Some("lobby"));
     }
 }

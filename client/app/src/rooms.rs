@@ -1,13 +1,16 @@
-//! The left panel: joined rooms and direct conversations with unread counts,
-//! joining or creating a room, and the hosted server's details.
+//! The left panel: joined rooms and direct conversations with unread badges,
+//! joining or creating a room (the name as it will be, problems beside the
+//! field, "create it" when it does not exist), and the hosted server's details.
 
 use chatroom_common::protocol::RoomKind;
-use egui::{RichText, TextEdit};
+use chatroom_common::validate;
+use egui::{Color32, RichText, TextEdit, Vec2};
 
-use super::ChatApp;
 use super::login::host_info_ui;
+use super::{ChatApp, theme};
 
-/// The label of a room in the list: its title and, when any, the unread count.
+/// The accessible label of a room in the list: its title and, when any, the
+/// unread count (the screen shows the count as a badge).
 pub fn room_label(title: &str, kind: RoomKind, unread: usize) -> String {
     let prefix = if kind == RoomKind::Public { "# " } else { "@ " };
     if unread == 0 {
@@ -15,6 +18,31 @@ pub fn room_label(title: &str, kind: RoomKind, unread: usize) -> String {
     } else {
         format!("{prefix}{title} ({unread} unread)")
     }
+}
+
+/// Turns what was typed into a room name the server accepts: lower case,
+/// spaces and other separators as '-', at most 32 characters ("Design Team"
+/// becomes "design-team"). Empty when nothing usable is left.
+pub fn room_slug(typed: &str) -> String {
+    let mut slug = String::new();
+    for c in typed.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '_' {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(32).collect();
+    slug.trim_end_matches('-').to_owned()
+}
+
+/// A problem with the room field, shown under it until the field changes or a join works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomProblem {
+    /// What went wrong, in plain words.
+    pub text: String,
+    /// The room does not exist: offer to create it under this name.
+    pub create: Option<String>,
 }
 
 /// Draws the rooms panel.
@@ -32,15 +60,9 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                     continue;
                 }
                 any = true;
-                let label = room_label(&view.title(), kind, view.unread);
-                let label = app.glyphs.clean(ui.ctx(), &label).into_owned();
+                let title = app.glyphs.clean(ui.ctx(), &view.title()).into_owned();
                 let selected = app.model.selected.as_deref() == Some(name.as_str());
-                let text = if view.unread > 0 {
-                    RichText::new(label).strong()
-                } else {
-                    RichText::new(label)
-                };
-                if ui.selectable_label(selected, text).clicked() {
+                if room_button(ui, &title, kind, view.unread, selected).clicked() {
                     clicked = Some(name.clone());
                 }
             }
@@ -65,8 +87,51 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     });
 }
 
+/// One room in the list: the whole row is the button; unread messages show
+/// as a count in a badge at its right end.
+fn room_button(
+    ui: &mut egui::Ui,
+    title: &str,
+    kind: RoomKind,
+    unread: usize,
+    selected: bool,
+) -> egui::Response {
+    let prefix = if kind == RoomKind::Public { "# " } else { "@ " };
+    let text = RichText::new(format!("{prefix}{title}"));
+    let text = if unread > 0 { text.strong() } else { text };
+    let count = unread.to_string();
+    let mut button = egui::Button::selectable(selected, text)
+        .truncate()
+        .min_size(Vec2::new(ui.available_width(), 0.0));
+    if unread > 0 {
+        // Keeps room for the badge, which is painted over it.
+        button = button.right_text(RichText::new(&count).strong());
+    }
+    let response = ui
+        .add(button)
+        .accessible_name(room_label(title, kind, unread));
+    if unread > 0 {
+        let (fill, fg) = theme::badge(ui.visuals());
+        let font = egui::TextStyle::Small.resolve(ui.style());
+        let galley = ui.painter().layout_no_wrap(count, font, fg);
+        let size = Vec2::new((galley.size().x + 10.0).max(18.0), 16.0);
+        let rect = egui::Rect::from_min_size(
+            egui::pos2(
+                response.rect.right() - size.x - 4.0,
+                response.rect.center().y - size.y / 2.0,
+            ),
+            size,
+        );
+        ui.painter().rect_filled(rect, 8.0, fill);
+        ui.painter()
+            .galley(rect.center() - galley.size() / 2.0, galley, Color32::WHITE);
+    }
+    response
+}
+
 fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     let label = ui.label(RichText::new("Join or create a room").strong());
+    let before = app.room_field.clone();
     let field = ui
         .add(
             TextEdit::singleline(&mut app.room_field)
@@ -74,7 +139,28 @@ fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 .desired_width(f32::INFINITY),
         )
         .labelled_by(label.id);
+    if field.gained_focus() {
+        // Rooms others created since the last list show up as suggestions;
+        // the server does not announce new rooms by itself.
+        app.refresh_rooms();
+    }
+    if app.room_field != before {
+        app.room_problem = None;
+    }
     let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    let typed = app.room_field.trim().to_owned();
+    let slug = room_slug(&typed);
+    if !typed.is_empty() {
+        if validate::room_name(&slug).is_err() {
+            ui.colored_label(
+                theme::error(ui.visuals()),
+                RichText::new("A room name has letters, digits, '_' or '-' (at most 32).").small(),
+            );
+        } else if slug != typed {
+            let shown = app.glyphs.clean(ui.ctx(), &slug).into_owned();
+            ui.label(RichText::new(format!("Becomes #{shown}")).small().weak());
+        }
+    }
     ui.horizontal(|ui| {
         if ui.button("Join").clicked() || entered {
             app.join_typed_room(false);
@@ -83,25 +169,48 @@ fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             app.join_typed_room(true);
         }
     });
-    let others: Vec<String> = app
-        .model
-        .available
-        .iter()
-        .filter(|r| r.kind == RoomKind::Public && !app.model.rooms.contains_key(&r.name))
-        .map(|r| r.name.clone())
-        .collect();
+    if let Some(problem) = app.room_problem.clone() {
+        let text = app.glyphs.clean(ui.ctx(), &problem.text).into_owned();
+        ui.add(egui::Label::new(RichText::new(text).color(theme::error(ui.visuals()))).wrap());
+        if let Some(name) = problem.create {
+            let shown = app.glyphs.clean(ui.ctx(), &name).into_owned();
+            if ui.button(format!("Create #{shown}")).clicked() {
+                app.room_problem = None;
+                app.join_room(&name, true);
+            }
+        }
+    }
+    let others = app.joinable_rooms();
     if !others.is_empty() {
-        ui.label(RichText::new("Other rooms").small());
+        ui.label(RichText::new("Other rooms").small().weak());
         ui.horizontal_wrapped(|ui| {
             for name in others {
                 let shown = app.glyphs.clean(ui.ctx(), &name).into_owned();
-                if ui.small_button(format!("# {shown}")).clicked() {
+                let button = ui
+                    .small_button(format!("# {shown}"))
+                    .accessible_name(format!("Join # {shown}"));
+                if button.clicked() {
                     app.join_room(&name, false);
                 }
             }
         });
     }
-    if ui.small_button("Refresh the room list").clicked() {
-        app.refresh_rooms();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_names_become_valid_room_names() {
+        assert_eq!(room_slug("Design Team"), "design-team");
+        assert_eq!(room_slug("  books "), "books");
+        assert_eq!(room_slug("R&D / Q3!"), "r-d-q3");
+        assert_eq!(room_slug("读书 会"), "读书-会");
+        assert_eq!(room_slug("!!!"), "");
+        assert_eq!(room_slug(&"ab ".repeat(20)).chars().count(), 32);
+        for typed in ["Design Team", "R&D / Q3!", &"ab ".repeat(20)] {
+            assert!(validate::room_name(&room_slug(typed)).is_ok(), "{typed}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use chatroom_common::protocol::{ChatMessage, Seq};
 /// Most messages held per room; older ones are dropped (the server keeps them).
 pub const MAX_HELD: usize = 200_000;
 /// A new group (avatar and name again) starts after this long a pause.
-const GROUP_PAUSE_MS: i64 = 5 * 60 * 1000;
+pub const GROUP_PAUSE_MS: i64 = 5 * 60 * 1000;
 
 /// Font metrics the height estimate needs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,6 +85,11 @@ impl MessageStore {
     /// The oldest sequence number held.
     pub fn first_seq(&self) -> Option<Seq> {
         self.rows.first().map(|r| r.msg.seq)
+    }
+
+    /// Where the message `seq` is held, if it is.
+    pub fn index_of(&self, seq: Seq) -> Option<usize> {
+        self.rows.binary_search_by_key(&seq, |r| r.msg.seq).ok()
     }
 
     /// Whether a message is held.

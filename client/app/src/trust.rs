@@ -36,23 +36,23 @@ pub enum TrustState {
     },
 }
 
-/// `ab:cd:…` in groups of two, the way SSH and browsers show fingerprints.
-pub fn pretty_fingerprint(hex: &str) -> String {
-    let pairs: Vec<&str> = hex
-        .as_bytes()
-        .chunks(2)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    // Two lines of 16 pairs fit a narrow panel.
-    pairs
-        .chunks(16)
-        .map(|line| line.join(":"))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// A fingerprint the way `chatroom-server` prints it at start ("CA SHA-256
+/// fingerprint: …"): 64 lower-case hex digits, so the two can be compared
+/// character by character.
+pub fn shown_fingerprint(hex: &str) -> String {
+    hex.chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
-fn fingerprint_label(ui: &mut egui::Ui, hex: &str) {
-    ui.add(egui::Label::new(RichText::new(pretty_fingerprint(hex)).monospace()).selectable(true));
+/// The fingerprint as selectable monospace text (it wraps in narrow panels).
+pub fn fingerprint_label(ui: &mut egui::Ui, hex: &str) {
+    ui.add(
+        egui::Label::new(RichText::new(shown_fingerprint(hex)).monospace())
+            .selectable(true)
+            .wrap(),
+    );
 }
 
 /// Draws the prompt or warning, if any.
@@ -72,14 +72,26 @@ pub fn trust_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         } => {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.label(RichText::new(format!("First connection to {server}")).strong());
-                ui.label("Its certificate fingerprint (SHA-256) is:");
+                ui.label("Its CA SHA-256 fingerprint is:");
                 fingerprint_label(ui, &fingerprint);
-                ui.label(
-                    "Check that it matches the fingerprint the server's operator gave you. \
-                     The app will remember it and refuse a different certificate later.",
+                ui.add(
+                    egui::Label::new(
+                        "Check that it matches what the server printed at start \
+                         (\"CA SHA-256 fingerprint: …\") or what its operator gave you. \
+                         The app will remember it and refuse a different certificate later.",
+                    )
+                    .wrap(),
                 );
                 ui.horizontal(|ui| {
-                    if ui.button("Trust and connect").clicked() {
+                    let trust = ui.button("Trust and connect");
+                    // The answer is one key away: Enter trusts, Tab reaches Cancel.
+                    let asked = ui.make_persistent_id(("trust prompt", &fingerprint));
+                    let focused_before = ui.data(|d| d.get_temp::<bool>(asked).unwrap_or(false));
+                    if !focused_before {
+                        trust.request_focus();
+                        ui.data_mut(|d| d.insert_temp(asked, true));
+                    }
+                    if trust.clicked() {
                         app.trust_accept();
                     }
                     if ui.button("Cancel").clicked() {
@@ -133,14 +145,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fingerprints_are_grouped() {
-        let hex = "ab".repeat(32);
-        let pretty = pretty_fingerprint(&hex);
-        assert_eq!(pretty.lines().count(), 2);
-        assert!(pretty.starts_with("ab:ab:"));
+    fn fingerprints_show_as_the_server_prints_them() {
+        let fp = [0xab; 32];
+        let printed = chatroom_client::tls::fingerprint_hex(&fp);
+        assert_eq!(shown_fingerprint(&printed), printed);
+        assert_eq!(shown_fingerprint(&"AB:".repeat(32)), "ab".repeat(32));
         assert_eq!(
-            chatroom_client::tls::parse_fingerprint(&pretty.replace('\n', ":")).ok(),
-            Some([0xab; 32])
+            chatroom_client::tls::parse_fingerprint(&shown_fingerprint(&printed)).ok(),
+            Some(fp)
         );
     }
 }

@@ -8,8 +8,8 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
 
 use crate::harness::{
-    PASS, TestServer, app, click, log_in, options, register, send, shows, shows_part, top_of,
-    wait_for, wait_for_lobby,
+    PASS, TestServer, app, chatter, click, in_view, log_in, options, register, send, shows,
+    shows_part, top_of, wait_for, wait_for_lobby,
 };
 
 #[test]
@@ -116,9 +116,8 @@ fn a_server_restart_shows_the_banner_then_the_missed_messages_in_order() {
     let server_dir = dir.path().join("server");
     let server = TestServer::start(&server_dir);
     let addr = server.addr;
-    let bob = server.session("bob", true);
-    server.rt.block_on(bob.join("lobby")).unwrap();
-    drop(bob);
+    // Enough to scroll: the list has to keep following, banner or not.
+    drop(chatter(&server, "bob", "filler", 40));
 
     let mut h = app(server.pinned_settings("alice"), options(dir.path()));
     register(&mut h, "alice@example.org");
@@ -127,10 +126,18 @@ fn a_server_restart_shows_the_banner_then_the_missed_messages_in_order() {
     wait_for(&mut h, "the first message", |h| {
         shows(h, "before the restart") && !shows_part(h, "sending")
     });
+    // Let the measured row heights settle before taking the position.
+    h.run_steps(5);
+    let before = top_of(&h, "before the restart");
 
     server.stop();
     wait_for(&mut h, "the banner", |h| shows_part(h, "Connection lost"));
-    assert!(shows_part(&h, "Reconnecting by itself"));
+    h.run_steps(5);
+    // The status sits in the title row: nothing moved under it.
+    assert_eq!(top_of(&h, "before the restart"), before);
+    // It counts down to the next attempt.
+    assert!(shows_part(&h, "Reconnecting in") || shows_part(&h, "Reconnecting now"));
+    assert!(shows_part(&h, "(attempt "));
     // Typed while offline: shown as pending, sent once after the reconnect.
     send(&mut h, "typed while offline");
     assert!(shows(&h, "sending…"));
@@ -149,6 +156,10 @@ fn a_server_restart_shows_the_banner_then_the_missed_messages_in_order() {
             && !shows_part(h, "Connection lost")
             && !shows_part(h, "sending")
     });
+    // Still following: the newest messages are in view, not below it.
+    wait_for(&mut h, "the newest in view", |h| {
+        in_view(h, "missed 3") && in_view(h, "typed while offline")
+    });
     let tops: Vec<f32> = ["before the restart", "missed 1", "missed 2", "missed 3"]
         .iter()
         .map(|t| top_of(&h, t))
@@ -163,7 +174,7 @@ fn a_server_restart_shows_the_banner_then_the_missed_messages_in_order() {
         .block_on(bob.history(
             "lobby",
             HistoryQuery::After {
-                after: 0,
+                after: 40,
                 limit: 50,
             },
         ))

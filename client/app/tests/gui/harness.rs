@@ -104,11 +104,18 @@ pub fn options(dir: &Path) -> AppOptions {
 
 /// The app in a kittest harness (missing glyphs panic, as kittest sets them to).
 pub fn app(settings: Settings, options: AppOptions) -> Harness<'static, ChatApp> {
-    Harness::builder()
-        .with_size([1100.0, 720.0])
-        .build_eframe(move |cc| {
-            ChatApp::with_settings(&cc.egui_ctx, settings, options).expect("app starts")
-        })
+    app_sized(settings, options, [1100.0, 720.0])
+}
+
+/// The app in a window of the given size.
+pub fn app_sized(
+    settings: Settings,
+    options: AppOptions,
+    size: [f32; 2],
+) -> Harness<'static, ChatApp> {
+    Harness::builder().with_size(size).build_eframe(move |cc| {
+        ChatApp::with_settings(&cc.egui_ctx, settings, options).expect("app starts")
+    })
 }
 
 /// Steps the UI until `done` holds, sleeping between frames so network events
@@ -206,7 +213,44 @@ pub fn send(harness: &mut Harness<'static, ChatApp>, text: &str) {
 
 /// The vertical position of the (single) label `text`, for order checks.
 pub fn top_of(harness: &Harness<'static, ChatApp>, text: &str) -> f32 {
+    rect_of(harness, text).min.y
+}
+
+/// Where the (single) node labelled `text` is.
+pub fn rect_of(harness: &Harness<'static, ChatApp>, text: &str) -> egui::Rect {
     let all = harness.get_all_by_label(text).collect::<Vec<_>>();
     assert_eq!(all.len(), 1, "{text:?} is shown {} times", all.len());
-    all[0].rect().min.y
+    all[0].rect()
+}
+
+/// Whether the message `text` is drawn and not hidden under the composer
+/// (the list lays out only the rows in view, so one scrolled away is absent).
+pub fn in_view(harness: &Harness<'static, ChatApp>, text: &str) -> bool {
+    let Some(node) = harness.query_by_label(text) else {
+        return false;
+    };
+    let composer_top = harness.get_by_label("Message").rect().min.y;
+    node.rect().max.y <= composer_top + 1.0
+}
+
+/// Presses a key (with modifiers) and lets the app draw twice.
+pub fn press(harness: &mut Harness<'static, ChatApp>, modifiers: egui::Modifiers, key: egui::Key) {
+    harness.key_press_modifiers(modifiers, key);
+    harness.step();
+    harness.step();
+}
+
+/// A user who posted `count` numbered lines (`"{prefix} 1"`…) in the lobby.
+pub fn chatter(server: &TestServer, name: &str, prefix: &str, count: usize) -> Session {
+    let session = server.session(name, true);
+    server.rt.block_on(async {
+        session.join("lobby").await.unwrap();
+        for i in 1..=count {
+            session
+                .send("lobby", &format!("{prefix} {i}"))
+                .await
+                .unwrap();
+        }
+    });
+    session
 }

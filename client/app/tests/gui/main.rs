@@ -3,7 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod chat;
+mod composing;
+mod feedback;
+mod following;
 mod harness;
+mod keys;
 mod login;
 mod profile;
 mod stall;

@@ -1,0 +1,99 @@
+//! The connection status line: "Connecting…", or "Connection lost" with a
+//! countdown to the next attempt. It sits in the message panel's title row,
+//! which is always there, so a dropped connection moves nothing on screen.
+
+use std::time::{Duration, Instant};
+
+use egui::{Color32, RichText};
+
+use chatroom_client::chat::ConnStatus;
+
+/// What the status line says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    /// The line itself.
+    pub text: String,
+    /// Why, shown on hover (the reason can be long).
+    pub detail: Option<String>,
+}
+
+/// The status line for a connection state; `None` when all is well.
+/// `retry_in` is the time left until the next attempt.
+pub fn banner(status: &ConnStatus, retry_in: Option<Duration>) -> Option<Banner> {
+    match status {
+        ConnStatus::Online | ConnStatus::Offline => None,
+        ConnStatus::Connecting => Some(Banner {
+            text: "Connecting…".into(),
+            detail: None,
+        }),
+        ConnStatus::Reconnecting {
+            reason, attempt, ..
+        } => {
+            // Whole seconds, rounded up, so the count never shows 0 early.
+            let secs = retry_in.map_or(0, |d| d.as_millis().div_ceil(1000));
+            let when = if secs == 0 {
+                "Reconnecting now…".to_owned()
+            } else {
+                format!("Reconnecting in {secs} s")
+            };
+            Some(Banner {
+                text: format!("Connection lost. {when} (attempt {attempt})."),
+                detail: Some(format!(
+                    "Why: {reason}. Messages you write meanwhile are sent after the reconnect."
+                )),
+            })
+        }
+    }
+}
+
+/// Draws the status line, if any, right-aligned in the current row, and asks
+/// for a repaint when the countdown next changes.
+pub fn banner_ui(ui: &mut egui::Ui, status: &ConnStatus, retry_at: Option<Instant>) {
+    let now = Instant::now();
+    let left = retry_at.map(|at| at.saturating_duration_since(now));
+    let Some(banner) = banner(status, left) else {
+        return;
+    };
+    if let Some(left) = left.filter(|d| !d.is_zero()) {
+        let to_next_second = Duration::from_millis((left.as_millis() % 1000) as u64);
+        ui.ctx()
+            .request_repaint_after(to_next_second.max(Duration::from_millis(50)));
+    }
+    let fill = Color32::from_rgb(0x8a, 0x4b, 0x00);
+    let response = egui::Frame::new()
+        .fill(fill)
+        .corner_radius(4.0)
+        .inner_margin(egui::Margin::symmetric(8, 2))
+        .show(ui, |ui| {
+            ui.add(egui::Label::new(RichText::new(&banner.text).color(Color32::WHITE)).truncate())
+        })
+        .inner;
+    if let Some(detail) = banner.detail {
+        response.on_hover_text(detail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::theme::{MIN_CONTRAST, contrast};
+
+    #[test]
+    fn counts_down_in_whole_seconds() {
+        let status = ConnStatus::Reconnecting {
+            reason: "the server closed the connection".into(),
+            attempt: 2,
+            retry_in: Duration::from_secs(4),
+        };
+        let b = banner(&status, Some(Duration::from_millis(3200))).expect("a banner");
+        assert_eq!(b.text, "Connection lost. Reconnecting in 4 s (attempt 2).");
+        assert!(
+            b.detail
+                .is_some_and(|d| d.contains("closed the connection"))
+        );
+        let b = banner(&status, Some(Duration::ZERO));
+        assert!(b.is_some_and(|b| b.text.contains("Reconnecting now")));
+        assert_eq!(banner(&ConnStatus::Online, None), None);
+        assert!(contrast(Color32::WHITE, Color32::from_rgb(0x8a, 0x4b, 0x00)) >= MIN_CONTRAST);
+    }
+}

@@ -1,0 +1,228 @@
+//! What the chat screen's buttons and keys do (send, join, create, open a
+//! direct conversation, load older messages), and where a failure is shown:
+//! next to the field or action it concerns rather than in one global line.
+//!
+//! The worker reports failures as plain [`UiEvent::Notice`] sentences. The
+//! app remembers which request it is waiting for ([`Awaiting`]); the worker
+//! answers commands in order, so a failure that arrives while one is awaited
+//! and reads like its failure belongs to it.
+
+use chatroom_common::protocol::RoomKind;
+use chatroom_common::validate;
+
+use super::ChatApp;
+use super::rooms::{RoomProblem, room_slug};
+use chatroom_client::chat::{Command, UiEvent};
+use chatroom_client::session::new_key;
+
+/// The request whose answer decides where its failure is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Awaiting {
+    /// Joining the named public room from the room field.
+    Join(String),
+    /// Creating the named public room.
+    Create(String),
+    /// A picture change from "Your picture".
+    Picture,
+}
+
+/// How the worker words a request it could not make while offline.
+const OFFLINE: &str = "Not connected right now";
+/// How the server words a join of a room that does not exist.
+const NO_SUCH_ROOM: &str = "no room named";
+
+impl ChatApp {
+    /// Chat-screen side of the worker's events (before the model sees them).
+    pub(super) fn chat_event(&mut self, event: &UiEvent) {
+        match event {
+            UiEvent::Joined { room, .. } => {
+                let awaited = matches!(
+                    &self.awaiting,
+                    Some(Awaiting::Join(name) | Awaiting::Create(name)) if *name == room.name
+                );
+                if awaited {
+                    self.awaiting = None;
+                    self.room_problem = None;
+                }
+            }
+            UiEvent::AvatarChanged(_) => {
+                if self.awaiting == Some(Awaiting::Picture) {
+                    self.awaiting = None;
+                }
+                self.profile.error = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Shows a worker notice next to what it concerns, or as a dismissable
+    /// note over the chat when it concerns nothing on screen.
+    pub(super) fn route_notice(&mut self, text: String) {
+        let offline = text.starts_with(OFFLINE);
+        if text.starts_with("Could not load older messages") || offline {
+            // Whatever page was asked for will not come; the button works again.
+            for view in self.model.rooms.values_mut() {
+                view.loading_older = false;
+            }
+        }
+        match self.awaiting.clone() {
+            Some(Awaiting::Join(name) | Awaiting::Create(name))
+                if offline
+                    || text.starts_with("Could not join")
+                    || text.starts_with("Could not create") =>
+            {
+                self.awaiting = None;
+                let missing = text.contains(NO_SUCH_ROOM);
+                self.room_problem = Some(RoomProblem {
+                    text: if missing {
+                        format!("There is no room #{name} yet.")
+                    } else {
+                        text
+                    },
+                    create: missing.then_some(name),
+                });
+            }
+            Some(Awaiting::Picture)
+                if offline
+                    || text.starts_with("That picture")
+                    || text.starts_with("Could not use")
+                    || text.starts_with("Could not change your picture") =>
+            {
+                self.awaiting = None;
+                self.profile.error = Some(text);
+            }
+            _ if self.profile.open && text.starts_with("Could not list the pictures") => {
+                self.profile.error = Some(text);
+            }
+            _ => self.model.notice = Some(text),
+        }
+    }
+
+    /// Sends the draft of the room shown, to that room only.
+    pub fn send_message(&mut self) {
+        let Some(room) = self.model.selected.clone() else {
+            return;
+        };
+        let Some(draft) = self.drafts.get_mut(&room) else {
+            return;
+        };
+        let text = draft.trim_end().to_owned();
+        if text.trim().is_empty() {
+            return;
+        }
+        if let Err(e) = validate::text(&text) {
+            // Kept in the box to be shortened or fixed; said right above it.
+            self.composer_error = Some((room, format!("Not sent: {e}.")));
+            return;
+        }
+        draft.clear();
+        self.composer_error = None;
+        let key = new_key();
+        self.model.add_pending(&room, key, text.clone());
+        self.chat.send(Command::Send { room, text, key });
+    }
+
+    /// Joins (or, with `create`, creates) the public room typed in the field,
+    /// under the name it becomes ("Design Team" → "design-team").
+    pub fn join_typed_room(&mut self, create: bool) {
+        let name = match validate::room_name(&room_slug(&self.room_field)) {
+            Ok(name) => name,
+            Err(e) => {
+                self.room_problem = Some(RoomProblem {
+                    text: sentence(&e.to_string()),
+                    create: None,
+                });
+                return;
+            }
+        };
+        self.room_field.clear();
+        self.join_room(&name, create);
+    }
+
+    /// Joins (or creates) a public room and shows it.
+    pub fn join_room(&mut self, name: &str, create: bool) {
+        self.room_problem = None;
+        if self.model.rooms.contains_key(name) {
+            self.model.select(name);
+            return;
+        }
+        self.model.open_next = Some(name.to_owned());
+        self.awaiting = Some(if create {
+            Awaiting::Create(name.to_owned())
+        } else {
+            Awaiting::Join(name.to_owned())
+        });
+        self.chat.send(if create {
+            Command::CreateRoom {
+                name: name.to_owned(),
+            }
+        } else {
+            Command::Join {
+                room: name.to_owned(),
+            }
+        });
+    }
+
+    /// Opens the direct conversation with `user` and shows it.
+    pub fn open_direct(&mut self, user: &str) {
+        let Some(me) = &self.model.me else { return };
+        let room = validate::direct_room_name(&me.username, user);
+        if self.model.rooms.contains_key(&room) {
+            self.model.select(&room);
+            return;
+        }
+        self.model.open_next = Some(room);
+        self.chat.send(Command::OpenDirect {
+            user: user.to_owned(),
+        });
+    }
+
+    /// Asks for the page before the oldest message held in the room shown.
+    pub fn load_older(&mut self) {
+        let Some(view) = self.model.current_mut() else {
+            return;
+        };
+        let Some(first) = view.store.first_seq() else {
+            return;
+        };
+        if first <= 1 || view.loading_older {
+            return;
+        }
+        view.loading_older = true;
+        let room = view.info.name.clone();
+        self.chat.send(Command::LoadOlder {
+            room,
+            before: first,
+        });
+    }
+
+    /// Asks for the room list again (to offer rooms to join).
+    pub fn refresh_rooms(&mut self) {
+        self.chat.send(Command::RefreshRooms);
+    }
+
+    /// Public rooms the server listed that are not joined yet.
+    pub fn joinable_rooms(&self) -> Vec<String> {
+        self.model
+            .available
+            .iter()
+            .filter(|r| r.kind == RoomKind::Public && !self.model.rooms.contains_key(&r.name))
+            .map(|r| r.name.clone())
+            .collect()
+    }
+}
+
+/// `text` as a sentence: a capital first letter and a full stop.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .into_iter()
+        .flat_map(char::to_uppercase)
+        .collect();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
