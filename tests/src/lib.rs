@@ -10,6 +10,7 @@
 //! - [`process`]: [`ServerProcess`], the `chatroom-server` binary as a child
 //!   process (for kill -9, SIGTERM, RSS and its log).
 //! - [`mysql`]: a fresh MariaDB database per test; stopping and starting MariaDB.
+//! - [`relay`]: [`TestRelay`], the lossy relay between a client and a server.
 //! - [`mail`]: a real SMTP server (aiosmtpd), mails on disk, the 6-digit code in a mail.
 //! - [`events`]: waiting for pushed events (with a bound, never a timing assertion).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,8 +19,10 @@ pub mod events;
 pub mod mail;
 pub mod mysql;
 pub mod process;
+pub mod relay;
 pub mod server;
 
 pub use events::{in_lobby, next_event, presence};
 pub use process::ServerProcess;
+pub use relay::TestRelay;
 pub use server::{PASS, TestServer, bulk_limits};

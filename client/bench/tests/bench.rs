@@ -6,13 +6,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chatroom_bench::relay::{Relay, RelayConfig};
+use chatroom_bench::relay::RelayConfig;
 use chatroom_bench::{self as bench, BenchConfig, Report};
 use chatroom_client::Trust;
 use chatroom_client::connection::EventStreams;
 use chatroom_server::StreamMode;
+use chatroom_testkit::TestRelay;
 use chatroom_testkit::TestServer;
-use tokio::sync::oneshot;
 
 /// A server in the given stream mode (bulk limits).
 async fn server(dir: &Path, mode: StreamMode) -> TestServer {
@@ -99,19 +99,14 @@ async fn through_relay(
     let mut relay_config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), addr.parse().unwrap());
     relay_config.loss_percent = loss_percent;
     relay_config.seed = 5;
-    let relay = Relay::bind(relay_config).await.unwrap();
-    let relay_addr = relay.local_addr().unwrap().to_string();
-    let (stop_relay, relay_stopped) = oneshot::channel::<()>();
-    let relay_task = tokio::spawn(relay.run(async {
-        let _ = relay_stopped.await;
-    }));
+    let relay = TestRelay::start(relay_config).await;
+    let relay_addr = relay.addr.to_string();
     let mut cfg = config(&relay_addr, pin, clients, messages);
     if mode == StreamMode::Single {
         cfg.event_streams = EventStreams::Single;
     }
     let report = bench::run(cfg).await.unwrap();
-    let _ = stop_relay.send(());
-    let stats = relay_task.await.unwrap().unwrap();
+    let stats = relay.stop().await;
     (report, stats)
 }
 

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chatroom_bench::relay::{Direction, Relay, RelayConfig};
+use chatroom_bench::relay::Direction;
 use chatroom_client::chat::{ChatHandle, Command, ConnStatus, Credentials, UiEvent};
 use chatroom_client::session::new_key;
 use chatroom_common::protocol::{HistoryQuery, IdempotencyKey, Seq};
+use chatroom_testkit::TestRelay;
 use tokio::runtime::Runtime;
-use tokio::sync::oneshot;
 
 use crate::{collect_until, credentials, session, start, stop, texts};
 
@@ -81,18 +81,9 @@ fn incoming_messages_reach_the_ui_while_an_own_send_waits_out_a_blackout() {
     let bob = session(&rt, &server, "bob", true);
     rt.block_on(bob.join("lobby")).unwrap();
 
-    let relay = rt
-        .block_on(Relay::bind(RelayConfig::new(
-            "127.0.0.1:0".parse().unwrap(),
-            server.socket,
-        )))
-        .unwrap();
-    let relay_addr = relay.local_addr().unwrap().to_string();
-    let control = relay.control();
-    let (stop_relay, relay_stopped) = oneshot::channel::<()>();
-    let relay_task = rt.spawn(relay.run(async {
-        let _ = relay_stopped.await;
-    }));
+    let relay = rt.block_on(TestRelay::to(server.socket));
+    let relay_addr = relay.addr.to_string();
+    let control = relay.control.clone();
 
     let handle = ChatHandle::spawn(Arc::new(|| {})).unwrap();
     handle.send(Command::Register {
@@ -225,8 +216,7 @@ fn incoming_messages_reach_the_ui_while_an_own_send_waits_out_a_blackout() {
     );
 
     drop(handle);
-    let _ = stop_relay.send(());
-    let stats = rt.block_on(relay_task).unwrap().unwrap();
+    let stats = rt.block_on(relay.stop());
     assert!(stats.up_blacked_out > 0, "{stats:?}");
     stop(&rt, server);
 }
@@ -236,18 +226,9 @@ fn a_send_stuck_at_logout_is_dropped_and_its_late_answer_ignored() {
     let rt = Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let server = start(&rt, dir.path(), "127.0.0.1:0".parse().unwrap());
-    let relay = rt
-        .block_on(Relay::bind(RelayConfig::new(
-            "127.0.0.1:0".parse().unwrap(),
-            server.socket,
-        )))
-        .unwrap();
-    let relay_addr = relay.local_addr().unwrap().to_string();
-    let control = relay.control();
-    let (stop_relay, relay_stopped) = oneshot::channel::<()>();
-    let relay_task = rt.spawn(relay.run(async {
-        let _ = relay_stopped.await;
-    }));
+    let relay = rt.block_on(TestRelay::to(server.socket));
+    let relay_addr = relay.addr.to_string();
+    let control = relay.control.clone();
     let handle = ChatHandle::spawn(Arc::new(|| {})).unwrap();
     handle.send(Command::Register {
         credentials: Credentials {
@@ -312,7 +293,6 @@ fn a_send_stuck_at_logout_is_dropped_and_its_late_answer_ignored() {
     assert_eq!(texts, ["after the logout"]);
 
     drop(handle);
-    let _ = stop_relay.send(());
-    let _ = rt.block_on(relay_task);
+    rt.block_on(relay.stop());
     stop(&rt, server);
 }

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chatroom_app::{AppOptions, ChatApp, Settings};
-use chatroom_bench::relay::{Direction, Relay, RelayConfig};
+use chatroom_bench::relay::Direction;
 use chatroom_common::protocol::HistoryQuery;
+use chatroom_testkit::TestRelay;
 use egui_kittest::Harness;
-use tokio::sync::oneshot;
 
 use crate::harness::{
     TestServer, options, register, send, shows, shows_part, top_of, wait_for, wait_for_lobby,
@@ -41,19 +41,9 @@ fn another_users_messages_show_while_the_apps_own_waits_out_a_blackout() {
     let server = TestServer::start(&dir.path().join("server"));
     let bob = server.session("bob", true);
     server.rt.block_on(bob.join("lobby")).unwrap();
-    let relay = server
-        .rt
-        .block_on(Relay::bind(RelayConfig::new(
-            "127.0.0.1:0".parse().unwrap(),
-            server.addr,
-        )))
-        .unwrap();
-    let relay_addr = relay.local_addr().unwrap().to_string();
-    let control = relay.control();
-    let (stop_relay, relay_stopped) = oneshot::channel::<()>();
-    let relay_task = server.rt.spawn(relay.run(async {
-        let _ = relay_stopped.await;
-    }));
+    let relay = server.rt.block_on(TestRelay::to(server.addr));
+    let relay_addr = relay.addr.to_string();
+    let control = relay.control.clone();
 
     // The app knows only the relay's address, pinned to the server's certificate.
     let mut settings = server.pinned_settings("alice");
@@ -138,8 +128,7 @@ fn another_users_messages_show_while_the_apps_own_waits_out_a_blackout() {
     assert_eq!(history.len(), INCOMING + 1);
 
     drop(h);
-    let _ = stop_relay.send(());
-    let stats = server.rt.block_on(relay_task).unwrap().unwrap();
+    let stats = server.rt.block_on(relay.stop());
     assert!(stats.up_blacked_out > 0, "{stats:?}");
     server.stop();
 }

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatroom_bench::relay::{Relay, RelayConfig};
 use chatroom_client::Session;
 use chatroom_client::connection::{self, ConnectOptions};
-use tokio::sync::{Semaphore, oneshot};
+use chatroom_testkit::TestRelay;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::chatters::{self, Chat};
@@ -36,14 +36,8 @@ const CHATTERS: usize = 3;
 /// from the silence. Returns the server's RSS with all of them open.
 async fn open_and_vanish(server: &ServerProcess) -> u64 {
     let to = server.addr.parse().unwrap();
-    let relay = Relay::bind(RelayConfig::new("127.0.0.1:0".parse().unwrap(), to))
-        .await
-        .unwrap();
-    let relay_addr = relay.local_addr().unwrap();
-    let (stop_relay, relay_stopped) = oneshot::channel::<()>();
-    let relay_task = tokio::spawn(relay.run(async {
-        let _ = relay_stopped.await;
-    }));
+    let relay = TestRelay::to(to).await;
+    let relay_addr = relay.addr;
     let endpoints: Vec<_> = (0..GHOSTS / PER_ENDPOINT)
         .map(|_| connection::endpoint_for(relay_addr).unwrap())
         .collect();
@@ -76,8 +70,7 @@ async fn open_and_vanish(server: &ServerProcess) -> u64 {
         ghosts.push(session.unwrap());
     }
     let rss_open = server.rss_kib();
-    let _ = stop_relay.send(());
-    relay_task.await.unwrap().unwrap();
+    relay.stop().await;
     drop(ghosts);
     drop(endpoints);
     rss_open

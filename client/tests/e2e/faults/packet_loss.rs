@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chatroom_bench::relay::{Relay, RelayConfig};
+use chatroom_bench::relay::RelayConfig;
 use chatroom_client::Session;
 use chatroom_common::protocol::{ChatMessage, Event, Seq};
 use chatroom_common::timeline::{Inserted, Timeline};
-use tokio::sync::oneshot;
+use chatroom_testkit::TestRelay;
 
 use chatroom_testkit::TestServer;
 use chatroom_testkit::in_lobby;
@@ -40,12 +40,8 @@ async fn ten_percent_loss_each_way_delivers_every_message_once_in_seq_order() {
     let mut config = RelayConfig::new("127.0.0.1:0".parse().unwrap(), server.addr.parse().unwrap());
     config.loss_percent = 10.0;
     config.seed = 2026;
-    let relay = Relay::bind(config).await.unwrap();
-    let relay_addr = relay.local_addr().unwrap().to_string();
-    let (stop_relay, relay_stopped) = oneshot::channel::<()>();
-    let relay_task = tokio::spawn(relay.run(async {
-        let _ = relay_stopped.await;
-    }));
+    let relay = TestRelay::start(config).await;
+    let relay_addr = relay.addr.to_string();
 
     let (alice, mut alice_events) = in_lobby(&relay_addr, &server.pin, "alice").await;
     let (bob, mut bob_events) = in_lobby(&relay_addr, &server.pin, "bob").await;
@@ -91,8 +87,7 @@ async fn ten_percent_loss_each_way_delivers_every_message_once_in_seq_order() {
         assert_eq!(got, sent, "{name}: every message, once, in seq order");
     }
 
-    let _ = stop_relay.send(());
-    let stats = relay_task.await.unwrap().unwrap();
+    let stats = relay.stop().await;
     eprintln!("10 % loss: {stats:?}");
     assert!(
         stats.up_dropped > 0 && stats.down_dropped > 0,
