@@ -472,6 +472,16 @@ pub enum Event {
         /// The last sequence number the server is sure was queued to this client.
         after_seq: Seq,
     },
-    /// The user was added to a room (someone opened a direct conversation).
+    /// The user was added to a room (someone opened a direct conversation,
+    /// or the user joined or created a room on another device).
     RoomAdded(RoomInfo),
+    /// Someone else created a public room: it can be joined now (`member` is
+    /// false). Sent to every logged-in connection but the creator's.
+    RoomCreated(RoomInfo),
+    /// The user left this public room on another device: it is no longer
+    /// theirs, and its events stop.
+    RoomLeft {
+        /// The room.
+        room: String,
+    },
 }

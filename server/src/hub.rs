@@ -150,8 +150,9 @@ impl Hub {
         conns
     }
 
-    /// Stops routing the room's events to every connection of `user`.
-    pub fn unsubscribe_user(&self, user: UserId, room: RoomId) {
+    /// Stops routing the room's events to every connection of `user`; returns
+    /// those connections.
+    pub fn unsubscribe_user(&self, user: UserId, room: RoomId) -> Vec<ConnId> {
         let mut inner = self.lock();
         let conns: Vec<ConnId> = inner
             .conns
@@ -159,7 +160,7 @@ impl Hub {
             .filter(|(_, e)| e.user.as_ref().is_some_and(|(id, _)| *id == user))
             .map(|(&c, _)| c)
             .collect();
-        for c in conns {
+        for &c in &conns {
             if let Some(entry) = inner.conns.get_mut(&c) {
                 entry.rooms.remove(&room);
             }
@@ -167,6 +168,7 @@ impl Hub {
                 set.remove(&c);
             }
         }
+        conns
     }
 
     /// Removes a connection; returns the user and the rooms in which they went
@@ -275,6 +277,19 @@ impl Hub {
     pub fn send_event_to(&self, conns: &[ConnId], event: &Event) {
         if let Some(bytes) = encode(event) {
             self.send_to(conns, &bytes);
+        }
+    }
+
+    /// Encodes `event` once and queues it for every logged-in connection
+    /// except `user`'s own (news about the server as a whole, such as a new
+    /// public room). One pass over the connections under the lock.
+    pub fn send_event_to_others(&self, user: UserId, event: &Event) {
+        let Some(bytes) = encode(event) else { return };
+        let inner = self.lock();
+        for entry in inner.conns.values() {
+            if entry.user.as_ref().is_some_and(|(id, _)| *id != user) {
+                deliver(&entry.outbox, "", None, &bytes);
+            }
         }
     }
 

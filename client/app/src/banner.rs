@@ -1,6 +1,7 @@
 //! The connection status line: "Connecting…", or "Connection lost" with a
-//! countdown to the next attempt. It sits in the message panel's title row,
-//! which is always there, so a dropped connection moves nothing on screen.
+//! countdown to the next attempt and a "Retry now" button. It sits in the
+//! message panel's title row, which is always there, so a dropped connection
+//! moves nothing on screen.
 
 use std::time::{Duration, Instant};
 
@@ -46,14 +47,22 @@ pub fn banner(status: &ConnStatus, retry_in: Option<Duration>) -> Option<Banner>
     }
 }
 
+/// The label of the button that skips the wait before the next attempt.
+pub const RETRY_NOW: &str = "Retry now";
+
 /// Draws the status line, if any, right-aligned in the current row, and asks
-/// for a repaint when the countdown next changes.
-pub fn banner_ui(ui: &mut egui::Ui, status: &ConnStatus, retry_at: Option<Instant>) {
+/// for a repaint when the countdown next changes. True when "Retry now" was
+/// clicked.
+pub fn banner_ui(ui: &mut egui::Ui, status: &ConnStatus, retry_at: Option<Instant>) -> bool {
     let now = Instant::now();
     let left = retry_at.map(|at| at.saturating_duration_since(now));
     let Some(banner) = banner(status, left) else {
-        return;
+        return false;
     };
+    // Right to left: the button sits at the end of the line, and is offered
+    // only while there is a wait to skip.
+    let waiting = left.is_some_and(|d| !d.is_zero());
+    let retry = waiting && ui.button(RETRY_NOW).clicked();
     if let Some(left) = left.filter(|d| !d.is_zero()) {
         let to_next_second = Duration::from_millis((left.as_millis() % 1000) as u64);
         ui.ctx()
@@ -71,6 +80,7 @@ pub fn banner_ui(ui: &mut egui::Ui, status: &ConnStatus, retry_at: Option<Instan
     if let Some(detail) = banner.detail {
         response.on_hover_text(detail);
     }
+    retry
 }
 
 #[cfg(test)]

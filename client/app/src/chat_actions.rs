@@ -1,5 +1,5 @@
-//! What the chat screen's buttons and keys do (send, join, create, open a
-//! direct conversation, load older messages), and where a failure is shown:
+//! What the chat screen's buttons and keys do (send, join, create, leave,
+//! open a direct conversation, load older messages), and where a failure is shown:
 //! next to the field or action it concerns rather than in one global line.
 //!
 //! The worker reports failures as plain [`UiEvent::Notice`] sentences. The
@@ -160,6 +160,13 @@ impl ChatApp {
             Command::Join {
                 room: name.to_owned(),
             }
+        });
+    }
+
+    /// Leaves a public room; it goes from the list when the server agrees.
+    pub fn leave_room(&mut self, room: &str) {
+        self.chat.send(Command::Leave {
+            room: room.to_owned(),
         });
     }
 

@@ -3,7 +3,8 @@
 //! list ([`list_ui`]), and over it, while the user reads further up, the
 //! "N new messages ⬇" button.
 
-use chatroom_client::chat::ConnStatus;
+use chatroom_client::chat::{Command, ConnStatus};
+use chatroom_common::protocol::RoomKind;
 use egui::{Align, Layout, RichText, Vec2};
 
 use super::ChatApp;
@@ -64,22 +65,44 @@ pub fn messages_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     }
 }
 
-/// The room's title on the left, the connection status on the right; one
-/// row of fixed height whether or not there is a status to show.
+/// The room's title and "Leave" on the left, the connection status on the
+/// right; one row of fixed height whether or not there is a status to show.
 fn title_row_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     let height = ui.text_style_height(&egui::TextStyle::Heading) + 6.0;
     let size = Vec2::new(ui.available_width(), height);
     ui.allocate_ui_with_layout(size, Layout::left_to_right(Align::Center), |ui| {
         ui.set_min_size(size);
-        let title = app.model.current().map(RoomView::title).unwrap_or_default();
+        let current = app.model.current();
+        let title = current.map(RoomView::title).unwrap_or_default();
         let title = app.glyphs.clean(ui.ctx(), &title).into_owned();
+        // Direct conversations cannot be left; public rooms can.
+        let leavable = current
+            .filter(|view| view.info.kind == RoomKind::Public)
+            .map(|view| view.info.name.clone());
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            banner_ui(ui, &app.model.status, app.model.retry_at);
+            if banner_ui(ui, &app.model.status, app.model.retry_at) {
+                app.chat.send(Command::ReconnectNow);
+            }
             ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
                 ui.add(egui::Label::new(RichText::new(title).heading()).truncate());
+                if let Some(room) = leavable {
+                    let shown = app.glyphs.clean(ui.ctx(), &room).into_owned();
+                    let leave = ui
+                        .small_button("Leave")
+                        .accessible_name(leave_label(&shown))
+                        .on_hover_text(format!("Leave #{shown}: its messages stop coming"));
+                    if leave.clicked() {
+                        app.leave_room(&room);
+                    }
+                }
             });
         });
     });
+}
+
+/// The accessible name of the button (or menu item) that leaves `room`.
+pub fn leave_label(room: &str) -> String {
+    format!("Leave #{room}")
 }
 
 /// "N new messages ⬇" (or "Newest ⬇") over the bottom of the list while the

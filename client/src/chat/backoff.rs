@@ -15,6 +15,10 @@ pub const CAP: Duration = Duration::from_secs(10);
 pub struct Backoff {
     /// Failed attempts since the last success.
     attempt: u32,
+    /// The first delay.
+    first: Duration,
+    /// The longest delay.
+    cap: Duration,
 }
 
 impl Default for Backoff {
@@ -26,7 +30,16 @@ impl Default for Backoff {
 impl Backoff {
     /// A fresh back-off (the next delay is [`FIRST`]).
     pub fn new() -> Self {
-        Self { attempt: 0 }
+        Self::starting_at(FIRST)
+    }
+
+    /// A back-off whose first delay is `first` (the cap rises to it if lower).
+    pub fn starting_at(first: Duration) -> Self {
+        Self {
+            attempt: 0,
+            first,
+            cap: CAP.max(first),
+        }
     }
 
     /// Attempts made since the last reset.
@@ -36,9 +49,9 @@ impl Backoff {
 
     /// The next delay: doubles up to [`CAP`], then takes 75–100 % of it at random.
     pub fn next_delay(&mut self) -> Duration {
-        let doubled = FIRST.saturating_mul(1u32 << self.attempt.min(8));
+        let doubled = self.first.saturating_mul(1u32 << self.attempt.min(8));
         self.attempt = self.attempt.saturating_add(1);
-        let base = doubled.min(CAP);
+        let base = doubled.min(self.cap);
         let factor = rand::rng().random_range(0.75..=1.0);
         base.mul_f64(factor)
     }

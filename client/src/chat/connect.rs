@@ -115,6 +115,15 @@ impl Worker {
         }
     }
 
+    /// The user asked to reconnect at once: the waiting attempt starts now.
+    /// Ignored unless a reconnect is scheduled (an attempt already on its way,
+    /// or a connection already up, needs nothing).
+    pub(super) fn reconnect_now(&mut self) {
+        if self.retry_at.is_some() && self.live.is_none() {
+            self.reconnect();
+        }
+    }
+
     /// A login or reconnect attempt ended.
     pub(super) fn attempt_ended(
         &mut self,

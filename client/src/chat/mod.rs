@@ -113,6 +113,12 @@ pub enum Command {
         /// The room's name.
         room: String,
     },
+    /// Leave a public room: the server stops sending its events, the worker
+    /// forgets it and its unsent messages, and [`UiEvent::Left`] follows.
+    Leave {
+        /// The room's name.
+        room: String,
+    },
     /// Create a public room and join it.
     CreateRoom {
         /// The room's name.
@@ -141,6 +147,8 @@ pub enum Command {
     },
     /// Ask the server for the list of rooms again.
     RefreshRooms,
+    /// While waiting to reconnect: try now instead of when the back-off ends.
+    ReconnectNow,
     /// Deliver these avatars' pictures ([`UiEvent::Avatar`]), from the disk
     /// cache or the server; what cannot be fetched now is fetched after the next login.
     FetchAvatars(Vec<AvatarHash>),
@@ -249,6 +257,14 @@ pub enum UiEvent {
         /// Why, in plain words.
         reason: String,
     },
+    /// This user is no longer in the room (left it here or on another
+    /// device); drop it.
+    Left {
+        /// The room.
+        room: String,
+    },
+    /// Someone else created a public room: it can be joined now.
+    RoomCreated(RoomInfo),
     /// Someone came online in a room, or left.
     Presence {
         /// The room.
@@ -288,6 +304,10 @@ pub enum UiEvent {
 pub struct WorkerOptions {
     /// Where avatar pictures are kept between runs (memory only when `None`).
     pub avatar_dir: Option<PathBuf>,
+    /// The wait before the first reconnect attempt (the back-off doubles it
+    /// from there); `None` for the usual half second. Tests that must tell
+    /// "Retry now" from the timer make it long.
+    pub first_retry: Option<Duration>,
 }
 
 /// How long [`ChatHandle`]'s drop waits for the worker to close connections.

@@ -94,6 +94,12 @@ impl Outbox {
         }
     }
 
+    /// Forgets a room's sends (the user left it). An answer to the one in
+    /// flight finds nothing to finish and is ignored.
+    pub fn drop_room(&mut self, room: &str) {
+        self.rooms.remove(room);
+    }
+
     /// Forgets everything (logout).
     pub fn clear(&mut self) {
         self.rooms.clear();

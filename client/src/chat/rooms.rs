@@ -89,6 +89,32 @@ impl Worker {
         });
     }
 
+    /// Leaves a public room; when the server agrees, the room is forgotten.
+    pub(super) fn leave(&mut self, room: String) {
+        let Some(session) = self.session() else {
+            return self.offline_notice();
+        };
+        self.spawn(async move {
+            let result = session
+                .leave(&room)
+                .await
+                .map_err(Failure::of(format!("Could not leave {room}")));
+            Done::Left { room, result }
+        });
+    }
+
+    /// Forgets a room this user is no longer in: its timeline, its join or
+    /// fills on their way, its unsent messages (they could only be refused
+    /// now); the UI drops it.
+    pub(super) fn forget_room(&mut self, room: &str) {
+        let key = room.to_lowercase();
+        self.rooms.map.remove(&key);
+        self.rooms.joining.remove(&key);
+        self.rooms.drop_held(&key);
+        self.outbox.drop_room(room);
+        self.inbox.push(UiEvent::Left { room: key });
+    }
+
     /// Creates a public room, then joins it.
     pub(super) fn create_room(&mut self, name: String) {
         let Some(session) = self.session() else {

@@ -82,6 +82,13 @@ pub(super) enum Done {
         /// The room, its recent history and who is online.
         result: Result<Box<Joined>, Failure>,
     },
+    /// Leaving a room ended.
+    Left {
+        /// The room.
+        room: String,
+        /// How it went.
+        result: Result<(), Failure>,
+    },
     /// A page of history after a gap or a resync point.
     Filled {
         /// The room.

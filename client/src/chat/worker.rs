@@ -125,7 +125,9 @@ impl Worker {
             rooms: Rooms::default(),
             outbox: Outbox::default(),
             send_pause: None,
-            backoff: Backoff::new(),
+            backoff: options
+                .first_retry
+                .map_or_else(Backoff::new, Backoff::starting_at),
             retry_at: None,
             tick_at: None,
             avatars: AvatarFetcher::new(options.avatar_dir),
@@ -200,11 +202,13 @@ impl Worker {
             Command::Login(credentials) => self.login(credentials, None),
             Command::Register { credentials, email } => self.login(credentials, Some(email)),
             Command::Join { room } => self.join(room, false),
+            Command::Leave { room } => self.leave(room),
             Command::CreateRoom { name } => self.create_room(name),
             Command::OpenDirect { user } => self.open_direct(user),
             Command::Send { room, text, key } => self.send(PendingSend { room, text, key }),
             Command::LoadOlder { room, before } => self.load_older(room, before),
             Command::RefreshRooms => self.list_rooms(false),
+            Command::ReconnectNow => self.reconnect_now(),
             Command::FetchAvatars(hashes) => {
                 let session = self.live.as_ref().map(|l| &l.session);
                 self.avatars.want(hashes, session, &self.inbox);
@@ -251,6 +255,10 @@ impl Worker {
                 news,
                 result,
             } => self.joined(&asked, news, result),
+            Done::Left { room, result } => match result {
+                Ok(()) => self.forget_room(&room),
+                Err(failure) => self.failed(failure),
+            },
             Done::Filled { room, result } => self.filled(&room, result),
             Done::Older { room, result } => match result {
                 Ok(page) => super::sync::report(&self.inbox, &room, page, false),
@@ -282,6 +290,9 @@ impl Worker {
                 let news = room.kind == RoomKind::Direct;
                 self.join(room.name, news);
             }
+            Event::RoomCreated(room) => self.inbox.push(UiEvent::RoomCreated(room)),
+            // Left on another device: the server already stopped its events here.
+            Event::RoomLeft { room } => self.forget_room(&room),
         }
     }
 

@@ -8,3 +8,4 @@ mod faults;
 mod mail;
 mod mysql;
 mod robustness;
+mod rooms;

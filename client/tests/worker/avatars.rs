@@ -39,6 +39,7 @@ fn avatars_come_from_the_server_once_then_from_disk() {
 
     let options = WorkerOptions {
         avatar_dir: Some(cache.clone()),
+        ..WorkerOptions::default()
     };
     let handle = ChatHandle::spawn_with(Arc::new(|| {}), options.clone()).unwrap();
     // Asked for before logging in: fetched once there is a connection.

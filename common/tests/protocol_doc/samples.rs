@@ -316,6 +316,16 @@ fn events() -> Vec<Event> {
             after_seq: 123,
         },
         Event::RoomAdded(direct()),
+        Event::RoomCreated(RoomInfo {
+            name: "design".into(),
+            kind: RoomKind::Public,
+            latest_seq: 0,
+            peer: None,
+            member: false,
+        }),
+        Event::RoomLeft {
+            room: "design".into(),
+        },
     ]
 }
 
@@ -371,6 +381,8 @@ fn event_name(event: &Event) -> &'static str {
         Event::Presence { .. } => "Presence",
         Event::Resync { .. } => "Resync",
         Event::RoomAdded(_) => "RoomAdded",
+        Event::RoomCreated(_) => "RoomCreated",
+        Event::RoomLeft { .. } => "RoomLeft",
     }
 }
 

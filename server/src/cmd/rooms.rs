@@ -46,13 +46,21 @@ pub async fn create(ctx: &Context, session: &Session, name: &str) -> Response {
         .map_err(store_error)?;
     let conns = ctx.hub.subscribe_user(me.id, room.id, &room.name);
     let info = room_info(&room, &me.username.to_lowercase());
-    tell_other_devices(ctx, session, &conns, &info);
+    tell_other_devices(ctx, session, &conns, &Event::RoomAdded(info.clone()));
+    // Everyone else sees the new room at once, without asking for the list.
+    let news = RoomInfo {
+        member: false,
+        ..info.clone()
+    };
+    ctx.hub
+        .send_event_to_others(me.id, &Event::RoomCreated(news));
     Ok(Reply::Room(info))
 }
 
-/// Tells the user's other connections (other devices) that they are now in
-/// `room`, so it appears there at once rather than with its first message.
-fn tell_other_devices(ctx: &Context, session: &Session, conns: &[ConnId], room: &RoomInfo) {
+/// Tells the user's other connections (other devices) what this one did to
+/// their rooms (joined one: `RoomAdded`, left one: `RoomLeft`), so the change
+/// shows there at once rather than with the next message or login.
+fn tell_other_devices(ctx: &Context, session: &Session, conns: &[ConnId], event: &Event) {
     let others: Vec<ConnId> = conns
         .iter()
         .copied()
@@ -61,8 +69,7 @@ fn tell_other_devices(ctx: &Context, session: &Session, conns: &[ConnId], room: 
     if others.is_empty() {
         return;
     }
-    ctx.hub
-        .send_event_to(&others, &Event::RoomAdded(room.clone()));
+    ctx.hub.send_event_to(&others, event);
 }
 
 /// `JoinRoom`: membership, recent history and who is online.
@@ -93,7 +100,7 @@ pub async fn join(ctx: &Context, session: &Session, name: &str) -> Response {
             ctx,
             session,
             &conns,
-            &room_info(&room, &me.username.to_lowercase()),
+            &Event::RoomAdded(room_info(&room, &me.username.to_lowercase())),
         );
     }
     let history = ctx
@@ -131,7 +138,11 @@ pub async fn leave(ctx: &Context, session: &Session, name: &str) -> Response {
         .await
         .map_err(store_error)?;
     broadcast_presence(ctx, &room, session, false);
-    ctx.hub.unsubscribe_user(me.id, room.id);
+    let conns = ctx.hub.unsubscribe_user(me.id, room.id);
+    let left = Event::RoomLeft {
+        room: room.name.clone(),
+    };
+    tell_other_devices(ctx, session, &conns, &left);
     Ok(Reply::Left)
 }
 
