@@ -14,11 +14,15 @@
 //! - [`store`]: the `Store` trait with SQLite and MySQL implementations.
 //! - [`tls`]: certificate generation (rcgen) and loading.
 //! - [`config`]: configuration and limits.
+//! - [`cli`]: the binary's command line (flags, environment, subcommands) layered into a [`Config`].
+//! - [`config_file`]: the TOML configuration file (`--config`), one key per flag.
 //! - [`context`]: state shared by all handlers.
 
 pub mod avatars;
+pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod config_file;
 pub mod connection;
 pub mod context;
 pub mod guard;

@@ -6,24 +6,28 @@
 //! a temporary name and renamed into place, so a reader never sees half a
 //! PNG, even if the server dies mid-write.
 //!
+//! Which picture a new account gets is the `assign` module's business:
+//! crawled pictures first, evenly spread.
+//!
 //! The methods do blocking file I/O on small files; async callers should run
 //! them on `tokio::task::spawn_blocking`.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use rand::seq::IndexedRandom;
 
+use super::assign::{Assigner, default_seed};
 use super::identicon::identicon;
 use super::image_check::NormalizedAvatar;
 
 /// Extension of every pool file.
 const EXTENSION: &str = "png";
 /// Prefix of in-progress writes; `list` ignores these and `open` clears leftovers.
-const TEMP_PREFIX: &str = ".tmp-";
+pub(super) const TEMP_PREFIX: &str = ".tmp-";
 /// Age after which a temporary file is taken to be left over from a crash.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 
@@ -56,6 +60,9 @@ pub enum PoolError {
 pub struct AvatarPool {
     /// The directory holding `<sha256-hex>.png` files.
     dir: PathBuf,
+    /// Picks new accounts' pictures; shared by clones so that concurrent
+    /// registrations take turns with the ledger.
+    assigner: Arc<Assigner>,
 }
 
 impl AvatarPool {
@@ -66,7 +73,10 @@ impl AvatarPool {
             path: dir.clone(),
             source,
         })?;
-        let pool = Self { dir };
+        let pool = Self {
+            dir,
+            assigner: Arc::default(),
+        };
         pool.remove_stale_temp_files()?;
         Ok(pool)
     }
@@ -159,9 +169,12 @@ impl AvatarPool {
         self.len().map(|n| n == 0)
     }
 
-    /// A uniformly random stored avatar's hash, or `None` if the pool is empty.
-    pub fn random(&self, rng: &mut impl Rng) -> Result<Option<String>, PoolError> {
-        Ok(self.list()?.choose(rng).cloned())
+    /// The picture for a new account, or `None` if the pool is empty: the
+    /// crawled picture given to the fewest accounts so far (ties broken with
+    /// `rng`), or the least-given identicon if nothing was crawled. The choice
+    /// is recorded, across restarts too (see the `assign` module).
+    pub fn pick_for_new_user(&self, rng: &mut impl Rng) -> Result<Option<String>, PoolError> {
+        self.assigner.pick(self, rng)
     }
 
     /// Adds generated identicons until the pool holds at least `n` avatars; returns how many were added.
@@ -176,7 +189,7 @@ impl AvatarPool {
         // but the bound keeps the loop finite whatever happens.
         let max_seeds = n.saturating_mul(2).saturating_add(16);
         while have < n && seed < max_seeds {
-            let (_, newly_added) = self.insert(&identicon(&format!("chatroom-default-{seed}")))?;
+            let (_, newly_added) = self.insert(&identicon(&default_seed(seed)))?;
             if newly_added {
                 have += 1;
                 added += 1;

@@ -93,8 +93,8 @@ pub async fn register(
             count: otp.count,
             last: otp.otp,
         },
-        // As in 2017: a random picture from the pool.
-        avatar: super::avatars::random_from_pool(&ctx.avatar_pool).await,
+        // As in 2017, a picture from the pool; crawled ones first.
+        avatar: super::avatars::picture_for_new_user(&ctx.avatar_pool).await,
         created_at,
     };
     let user = ctx

@@ -132,10 +132,12 @@ async fn set(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
     Ok(Reply::AvatarChanged { avatar: hash })
 }
 
-/// Picks a random pool avatar for a new account (`None` if the pool is empty).
-pub async fn random_from_pool(pool: &AvatarPool) -> Option<AvatarHash> {
+/// The pool picture for a new account (`None` if the pool is empty): a
+/// crawled one, spread evenly, when there are any (see
+/// [`AvatarPool::pick_for_new_user`]).
+pub async fn picture_for_new_user(pool: &AvatarPool) -> Option<AvatarHash> {
     let pool = pool.clone();
-    tokio::task::spawn_blocking(move || pool.random(&mut rand::rng()))
+    tokio::task::spawn_blocking(move || pool.pick_for_new_user(&mut rand::rng()))
         .await
         .ok()
         .and_then(Result::ok)

@@ -97,7 +97,9 @@ impl MailState {
         }
     }
 
-    /// Reads back what [`MailState::name`] wrote.
+    /// Reads back what [`MailState::name`] wrote; only the test-support
+    /// `mail_status` reads a state back.
+    #[cfg(feature = "test-support")]
     pub(super) fn from_name(name: &str) -> Result<Self, StoreError> {
         match name {
             "queued" => Ok(MailState::Queued),

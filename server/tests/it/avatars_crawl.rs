@@ -1,6 +1,7 @@
 //! Tests of the avatar crawler against a real HTTP/1.1 server on 127.0.0.1 serving generated pages and images.
 
 mod fixture;
+mod new_users;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

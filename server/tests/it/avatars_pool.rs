@@ -1,6 +1,6 @@
-//! Tests of the avatar pool: atomic content-addressed inserts, de-duplication, safe lookups, defaults.
+//! Tests of the avatar pool: atomic content-addressed inserts, de-duplication, safe lookups, defaults, new users' pictures.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
 use chatroom_server::avatars::{
@@ -175,15 +175,15 @@ fn identicons_are_deterministic_pngs() {
 }
 
 #[test]
-fn random_picks_from_the_pool() {
+fn picks_reach_every_identicon_when_nothing_was_crawled() {
     let (_dir, pool) = open();
     let mut rng = StdRng::seed_from_u64(42);
-    assert_eq!(pool.random(&mut rng).expect("random"), None);
+    assert_eq!(pool.pick_for_new_user(&mut rng).expect("pick"), None);
     pool.ensure_defaults(4).expect("defaults");
     let all: HashSet<String> = pool.list().expect("list").into_iter().collect();
     let mut picked = HashSet::new();
     for _ in 0..200 {
-        let hash = pool.random(&mut rng).expect("random").expect("non-empty");
+        let hash = pool.pick_for_new_user(&mut rng).expect("pick").expect("non-empty");
         assert!(all.contains(&hash));
         picked.insert(hash);
     }
@@ -197,4 +197,118 @@ fn reopening_keeps_the_contents() {
     drop(pool);
     let reopened = AvatarPool::open(dir.path().join("avatars")).expect("reopen");
     assert_eq!(reopened.list().expect("list"), vec![hash]);
+}
+
+/// How often each hash was picked.
+fn picks(pool: &AvatarPool, n: usize, rng: &mut StdRng) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for _ in 0..n {
+        let hash = pool
+            .pick_for_new_user(rng)
+            .expect("pick")
+            .expect("non-empty");
+        *counts.entry(hash).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn new_users_get_crawled_pictures_evenly_and_never_an_identicon_beside_them() {
+    let (_dir, pool) = open();
+    let crawled: HashSet<String> = (0..3)
+        .map(|tint| pool.insert(&avatar(tint)).expect("insert").0)
+        .collect();
+    pool.ensure_defaults(24).expect("defaults");
+    assert_eq!(pool.len().expect("len"), 24);
+    let mut rng = StdRng::seed_from_u64(7);
+    let counts = picks(&pool, 9, &mut rng);
+    assert_eq!(counts.keys().cloned().collect::<HashSet<_>>(), crawled);
+    assert!(counts.values().all(|&n| n == 3), "{counts:?}");
+}
+
+#[test]
+fn without_crawled_pictures_new_users_get_identicons_evenly() {
+    let (_dir, pool) = open();
+    let mut rng = StdRng::seed_from_u64(7);
+    assert_eq!(pool.pick_for_new_user(&mut rng).expect("pick"), None);
+    pool.ensure_defaults(4).expect("defaults");
+    let counts = picks(&pool, 8, &mut rng);
+    let all: HashSet<String> = pool.list().expect("list").into_iter().collect();
+    assert_eq!(counts.keys().cloned().collect::<HashSet<_>>(), all);
+    assert!(counts.values().all(|&n| n == 2), "{counts:?}");
+}
+
+#[test]
+fn the_spread_carries_on_after_reopening_the_pool() {
+    let (dir, pool) = open();
+    let crawled: HashSet<String> = (0..5)
+        .map(|tint| pool.insert(&avatar(tint)).expect("insert").0)
+        .collect();
+    let mut rng = StdRng::seed_from_u64(11);
+    let first = picks(&pool, 4, &mut rng);
+    drop(pool);
+    let reopened = AvatarPool::open(dir.path().join("avatars")).expect("reopen");
+    let next = reopened
+        .pick_for_new_user(&mut rng)
+        .expect("pick")
+        .expect("non-empty");
+    let unused: Vec<&String> = crawled.iter().filter(|h| !first.contains_key(*h)).collect();
+    assert_eq!(
+        unused,
+        [&next],
+        "the one picture not yet given out comes next"
+    );
+}
+
+#[test]
+fn a_damaged_ledger_does_not_stop_new_users_getting_pictures() {
+    let (_dir, pool) = open();
+    let crawled: HashSet<String> = (0..2)
+        .map(|tint| pool.insert(&avatar(tint)).expect("insert").0)
+        .collect();
+    let mut rng = StdRng::seed_from_u64(3);
+    pool.pick_for_new_user(&mut rng).expect("pick");
+    // Whatever the pool keeps beside its pictures is overwritten with junk.
+    let mut damaged = 0;
+    for entry in std::fs::read_dir(pool.dir()).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|ext| ext != "png") {
+            std::fs::write(&path, b"\xff\xfe not a ledger\nzz 12\n").expect("write");
+            damaged += 1;
+        }
+    }
+    assert!(damaged > 0, "the pool keeps its counts in a file");
+    let counts = picks(&pool, 4, &mut rng);
+    assert_eq!(counts.keys().cloned().collect::<HashSet<_>>(), crawled);
+    assert!(counts.values().all(|&n| n == 2), "{counts:?}");
+}
+
+#[test]
+fn concurrent_picks_still_spread_evenly() {
+    let (_dir, pool) = open();
+    for tint in 0..4 {
+        pool.insert(&avatar(tint)).expect("insert");
+    }
+    let picked: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|seed| {
+                let pool = pool.clone();
+                scope.spawn(move || {
+                    pool.pick_for_new_user(&mut StdRng::seed_from_u64(seed))
+                        .expect("pick")
+                        .expect("non-empty")
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for hash in &picked {
+        *counts.entry(hash.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(counts.len(), 4);
+    assert!(counts.values().all(|&n| n == 3), "{counts:?}");
 }

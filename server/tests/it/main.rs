@@ -3,6 +3,7 @@
 mod avatars_crawl;
 mod avatars_pool;
 mod binary;
+mod config_file;
 mod store_conformance;
 mod store_mysql;
 mod store_sqlite;

@@ -9,9 +9,11 @@ use mysql_async::{Conn, Row, TxOpts};
 use super::convert::{col, datetime, opt_time_col, time_col};
 use super::ops::{avatar_col, insert_user, inserted_id, new_user_record};
 use super::{Failure, is_missing_parent};
+#[cfg(feature = "test-support")]
+use crate::store::MailStatus;
 use crate::store::{
-    EmailVerification, MailId, MailKind, MailState, MailStatus, NewMail, NewUser, QueuedMail,
-    StoreError, StoredCode, UserId, UserRecord, fixed_bytes,
+    EmailVerification, MailId, MailKind, MailState, NewMail, NewUser, QueuedMail, StoreError,
+    StoredCode, UserId, UserRecord, fixed_bytes,
 };
 
 /// A queued mail joined with its user, as [`queued_from_row`] reads it.

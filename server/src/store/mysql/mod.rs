@@ -37,9 +37,11 @@ use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind,
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Pool};
 
+#[cfg(feature = "test-support")]
+use super::MailStatus;
 use super::{
-    Appended, EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState,
-    QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
+    Appended, EmailVerification, MailId, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
+    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// How many times a transient failure is retried before giving up.

@@ -8,9 +8,11 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use super::map_err;
 use super::ops::{col, create_user, query_all, query_one};
+#[cfg(feature = "test-support")]
+use crate::store::MailStatus;
 use crate::store::{
-    EmailVerification, MailId, MailKind, MailState, MailStatus, NewMail, NewUser, QueuedMail,
-    StoreError, StoredCode, UserId, UserRecord, fixed_bytes,
+    EmailVerification, MailId, MailKind, MailState, NewMail, NewUser, QueuedMail, StoreError,
+    StoredCode, UserId, UserRecord, fixed_bytes,
 };
 
 /// A queued mail joined with its user, as [`queued_from_row`] reads it.

@@ -20,9 +20,11 @@ use async_trait::async_trait;
 use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Timestamp};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
+#[cfg(feature = "test-support")]
+use super::MailStatus;
 use super::{
-    Appended, EmailVerification, MailId, MailStatus, NewMail, NewMessage, NewUser, OtpState,
-    QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
+    Appended, EmailVerification, MailId, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
+    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// Schema versions, oldest first; each is applied once, in one transaction.
