@@ -7,7 +7,7 @@
 use egui::{Align, Layout, RichText};
 
 use super::switcher::{shortcuts, switcher_ui};
-use super::{ChatApp, composer, messages, profile, rooms, theme, users};
+use super::{ChatApp, alerts, composer, messages, profile, rooms, theme, users};
 
 /// Below this window width the online list folds away and the rooms panel narrows.
 pub const NARROW: f32 = 900.0;
@@ -61,6 +61,7 @@ fn top_bar_ui(ui: &mut egui::Ui, app: &mut ChatApp, narrow: bool) {
             if ui.button("Change picture").clicked() {
                 app.open_profile();
             }
+            alerts::notifications_ui(ui, app);
             if narrow {
                 let online = app.model.current().map_or(0, |r| r.online.len());
                 let label = format!("Online ({online})");

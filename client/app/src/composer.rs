@@ -2,9 +2,10 @@
 //! Enter sends the draft of the room shown and nothing else, Shift+Enter adds
 //! a line. It grows with the text up to a third of the window and then
 //! scrolls inside; near the size limit a byte count shows before Enter.
+//! Typing `@` offers the room's members (`mention_picker`).
 
 use chatroom_common::protocol::MAX_TEXT_BYTES;
-use egui::{Align, Key, KeyboardShortcut, Layout, Modifiers, RichText, TextEdit};
+use egui::{Align, EventFilter, Key, KeyboardShortcut, Layout, Modifiers, RichText, TextEdit};
 
 use super::{ChatApp, theme};
 
@@ -66,33 +67,64 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     let cap = (ui.ctx().content_rect().height() / 3.0).max(48.0);
     let focus = std::mem::take(&mut app.model.focus_composer);
     let mut send = false;
+    // Per room: the cursor and undo history belong to that room's draft.
+    let edit_id = ui.make_persistent_id(("composer", room.as_str()));
+    let me = app
+        .model
+        .me
+        .as_ref()
+        .map(|m| m.username.clone())
+        .unwrap_or_default();
+    // The mention list's keys go to it, not to the text box.
+    let picking = app.mentions.is_open(&room) && ui.memory(|m| m.has_focus(edit_id));
+    let chosen = if picking {
+        app.mentions.keys(ui, &room)
+    } else {
+        None
+    };
+    let mut anchor = ui.cursor().min;
     // Top-aligned: a bottom-aligned row would take all the height offered
     // and grow the panel every frame.
     ui.horizontal_top(|ui| {
         let width = (ui.available_width() - SIDE).max(80.0);
         let draft = app.drafts.entry(room.clone()).or_default();
+        if let Some(name) = chosen {
+            app.mentions.insert(ui.ctx(), edit_id, draft, &name);
+        }
         let out = egui::ScrollArea::vertical()
             .id_salt(("composer scroll", room.as_str()))
             .max_height(cap)
             .show(ui, |ui| {
                 TextEdit::multiline(draft)
-                    // Per room: the cursor and undo history belong to that room's draft.
-                    .id_salt(("composer", room.as_str()))
+                    .id(edit_id)
                     .hint_text("Write a message (Enter sends, Shift+Enter adds a line)")
                     .desired_rows(2)
                     .desired_width(width)
                     // Only Shift+Enter makes a new line; plain Enter is left for sending.
                     .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter))
+                    // While the mention list is open, Tab and Esc are its
+                    // keys and must not take the keyboard away.
+                    .event_filter(EventFilter {
+                        horizontal_arrows: true,
+                        vertical_arrows: true,
+                        tab: picking,
+                        escape: picking,
+                    })
                     .show(ui)
-                    .response
-                    .response
             });
+        anchor = out.inner_rect.min;
         // The output's rect is the room offered, not the shrunk box.
         let box_height = out.content_size.y.min(out.inner_rect.height());
+        let cursor = out.inner.state.cursor.char_range();
         // Screen readers (and the tests) find the input by this name.
-        let response = out.inner.accessible_name("Message");
+        let response = out.inner.response.response.accessible_name("Message");
         if focus {
             response.request_focus();
+        }
+        if let Some(view) = app.model.current() {
+            let focused = response.has_focus() || focus;
+            app.mentions
+                .update(ui.ctx(), view, &me, draft, cursor, focused);
         }
         let len = draft.len();
         let enter =
@@ -126,6 +158,11 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             response.request_focus();
         }
     });
+    if let Some(name) = app.mentions.show(ui.ctx(), anchor, &mut app.glyphs) {
+        let draft = app.drafts.entry(room.clone()).or_default();
+        app.mentions.insert(ui.ctx(), edit_id, draft, &name);
+        ui.memory_mut(|m| m.request_focus(edit_id));
+    }
     if send {
         app.send_message();
     }

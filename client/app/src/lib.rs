@@ -11,20 +11,25 @@
 //! - [`trust`]: `trust_ui` (first-use fingerprint prompt, changed-certificate warning).
 //! - [`chat_ui`]: `chat_ui` (top bar, panels, notices; narrow windows).
 //! - [`rooms`], [`users`], [`messages`], [`composer`]: the chat screen's panels.
+//! - [`mentions`]: `@name` in messages and the names to offer;
+//!   [`mention_picker`]: the list offered while one is typed.
 //! - [`list`]: the virtual message list; [`scroll`]: following, jumps, the
 //!   "New" divider; [`time_format`]: message times.
 //! - [`banner`]: the connection status with its countdown.
+//! - [`alerts`]: desktop notifications (sent by [`notify`]'s thread), the
+//!   unread total in the window title, muted rooms, the "@" badge.
 //! - [`switcher`]: keyboard shortcuts and "Jump to a room" (Ctrl+K).
 //! - [`theme`]: readable colours (contrast) and text sizes.
 //! - [`avatars`]: placeholders and the texture cache.
 //! - [`profile`]: "Your picture" (pick from the pool, upload a file).
-//! - [`fonts`]: CJK fallback font and the missing-glyph guard.
+//! - [`fonts`]: CJK and emoji fallback fonts and the missing-glyph guard.
 //! - [`demo`]: `--demo`: a local server with a short conversation.
 //! - [`host`]: "Host a server on this computer" (the real server on a runtime of its own).
 //! - [`actions`]: what the login side's buttons do; `chat_actions`: the chat
 //!   side's, and where their failures are shown.
 
 mod actions;
+pub mod alerts;
 pub mod avatars;
 pub mod banner;
 mod chat_actions;
@@ -36,8 +41,13 @@ pub mod form;
 pub mod host;
 pub mod list;
 pub mod login;
+pub mod mention_picker;
+pub mod mentions;
 pub mod messages;
 pub mod model;
+pub mod notify;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod notify_xdg;
 pub mod profile;
 pub mod rooms;
 pub mod scroll;
@@ -53,6 +63,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use actions::Screen;
 use avatars::AvatarCache;
@@ -91,12 +102,16 @@ pub struct AppOptions {
     pub host_listen: Vec<SocketAddr>,
     /// Look for a system CJK font (tests turn it off to check the fallback).
     pub search_cjk_font: bool,
+    /// Look for system emoji fonts (for emoji newer than egui's own font).
+    pub search_emoji_font: bool,
     /// Log in at start.
     pub auto_login: Option<AutoLogin>,
     /// The zone message times are shown in.
     pub time_zone: messages::TimeZone,
     /// Where avatar pictures are kept between runs (memory only when `None`).
     pub avatar_dir: Option<PathBuf>,
+    /// The wait before the first reconnect attempt; `None` for the worker's usual.
+    pub first_retry: Option<Duration>,
 }
 
 impl Default for AppOptions {
@@ -114,9 +129,11 @@ impl Default for AppOptions {
                 SocketAddr::from(([0, 0, 0, 0], 0)),
             ],
             search_cjk_font: true,
+            search_emoji_font: true,
             auto_login: None,
             time_zone: messages::TimeZone::Local,
             avatar_dir,
+            first_retry: None,
         }
     }
 }
@@ -148,6 +165,8 @@ pub struct ChatApp {
     /// What is typed in the message box, per room (and direct conversation),
     /// so a draft never moves to another room.
     pub drafts: BTreeMap<String, String>,
+    /// The names offered while an `@name` is typed in the composer.
+    pub mentions: mention_picker::MentionPicker,
     /// Why the last send was refused, for the room it was typed in.
     pub composer_error: Option<(String, String)>,
     /// The room name typed in "join or create".
@@ -162,6 +181,14 @@ pub struct ChatApp {
     pub show_users: bool,
     /// The CJK font found at start.
     pub cjk_font: Option<PathBuf>,
+    /// The emoji fonts found at start, in fallback order.
+    pub emoji_fonts: Vec<PathBuf>,
+    /// Sends desktop notifications from a thread of its own.
+    notifier: notify::Notifier,
+    /// The window title last set ("(3) Chatroom" with unread messages).
+    pub window_title: String,
+    /// Whether the window had the keyboard last frame.
+    was_focused: bool,
 }
 
 impl ChatApp {
@@ -180,14 +207,16 @@ impl ChatApp {
         settings: Settings,
         options: AppOptions,
     ) -> std::io::Result<Self> {
-        let cjk_font = fonts::install(ctx, options.search_cjk_font);
+        let found = fonts::install_with(ctx, options.search_cjk_font, options.search_emoji_font);
         theme::install(ctx);
         let repaint_ctx = ctx.clone();
         let worker = WorkerOptions {
             avatar_dir: options.avatar_dir.clone(),
+            first_retry: options.first_retry,
         };
         let waker: chatroom_client::chat::Waker = Arc::new(move || repaint_ctx.request_repaint());
         let chat = ChatHandle::spawn_with(waker.clone(), worker)?;
+        let notifier = notify::Notifier::start(waker.clone());
         let mut app = Self {
             settings,
             chat,
@@ -201,13 +230,18 @@ impl ChatApp {
             hosting: None,
             profile: profile::ProfileState::default(),
             drafts: BTreeMap::new(),
+            mentions: mention_picker::MentionPicker::default(),
             composer_error: None,
             room_field: String::new(),
             room_problem: None,
             awaiting: None,
             switcher: None,
             show_users: false,
-            cjk_font,
+            cjk_font: found.cjk,
+            emoji_fonts: found.emoji,
+            notifier,
+            window_title: alerts::TITLE.to_owned(),
+            was_focused: true,
         };
         if let Some(auto) = app.options.auto_login.clone() {
             app.auto_login(auto);
@@ -243,12 +277,22 @@ impl eframe::App for ChatApp {
                 }
                 UiEvent::AvatarMissing(hash) => self.avatars.missing(hash),
                 UiEvent::AvatarPool(pool) => self.profile.pool = pool,
+                UiEvent::Messages {
+                    ref room,
+                    ref messages,
+                    unread,
+                } => {
+                    // Before the model takes them: it tells what is new.
+                    self.notify_arrivals(ctx, room, messages, unread);
+                    self.handle(event);
+                }
                 other => self.handle(other),
             }
         }
         for event in self.host.drain() {
             self.hosted(event);
         }
+        self.attention(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -1,13 +1,15 @@
 //! The virtual message list: only the rows in view are laid out (a room may
 //! hold 100,000 messages); consecutive messages of one sender share one avatar
 //! and name; the user's own pending messages always sit in a group under
-//! their own name; the "New" divider; older history at the top.
+//! their own name; the "New" divider; older history at the top; messages
+//! that mention the user stand out.
 
 use chatroom_common::protocol::Seq;
-use egui::{Pos2, Rect, RichText, UiBuilder, Vec2};
+use egui::{Pos2, Rect, RichText, Shape, UiBuilder, Vec2};
 
 use super::avatars::{AvatarCache, avatar_ui};
 use super::fonts::GlyphGuard;
+use super::mentions;
 use super::model::{PendingView, RoomView};
 use super::scroll::{RowAt, Tops};
 use super::store::{GROUP_PAUSE_MS, Metrics, Row};
@@ -22,6 +24,8 @@ const GROUP_GAP: f32 = 8.0;
 const OLDER_BAR: f32 = 30.0;
 /// What the divider above the first unread message says.
 pub const NEW_DIVIDER: &str = "New messages";
+/// The accessible name of the mark beside a message that mentions the user.
+pub const MENTION_MARK: &str = "Mentions you";
 
 /// The metrics the height estimates use, from the current style.
 pub fn metrics(ui: &egui::Ui) -> Metrics {
@@ -199,13 +203,25 @@ fn divider_ui(ui: &mut egui::Ui) {
     });
 }
 
-fn text_ui(ui: &mut egui::Ui, text: &str, own: bool, cx: &mut RowContext<'_>) {
+/// A message's text, with ✔ on the user's own and "@" on one that mentions them.
+fn text_ui(ui: &mut egui::Ui, text: &str, own: bool, mention: bool, cx: &mut RowContext<'_>) {
     let text = cx.glyphs.clean(ui.ctx(), text).into_owned();
     ui.horizontal_wrapped(|ui| {
         ui.add(egui::Label::new(text).wrap());
         if own {
             ui.label(RichText::new("✔").small().weak())
                 .on_hover_text("sent");
+        }
+        if mention {
+            // Said in words too, not by colour alone.
+            let color = mentions::mark_color(ui.visuals());
+            let mark = ui
+                .label(RichText::new("@").small().strong().color(color))
+                .on_hover_text("This message mentions you");
+            // Read out as words, not "@": a text label's words are its
+            // accessibility value (an accessible name would not be read).
+            ui.ctx()
+                .accesskit_node_builder(mark.id, |node| node.set_value(MENTION_MARK));
         }
     });
 }
@@ -239,16 +255,26 @@ fn header_ui(
 pub fn row_ui(ui: &mut egui::Ui, row: &Row, cx: &mut RowContext<'_>) {
     let msg = &row.msg;
     let own = msg.sender.to_lowercase() == cx.me;
+    // A tinted background behind a message that mentions the user, painted
+    // under the row once its size is known (the layout stays the same).
+    let mention = !own && mentions::mentions(&msg.text, cx.me);
+    let background = mention.then(|| ui.painter().add(Shape::Noop));
     if row.group_start {
         let time = format_time(msg.sent_at, cx.zone);
         header_ui(ui, cx, &msg.sender, msg.sender_avatar, &time, |ui, cx| {
-            text_ui(ui, &msg.text, own, cx);
+            text_ui(ui, &msg.text, own, mention, cx);
         });
     } else {
         ui.horizontal_top(|ui| {
             ui.add_space(AVATAR + ui.spacing().item_spacing.x);
-            ui.vertical(|ui| text_ui(ui, &msg.text, own, cx));
+            ui.vertical(|ui| text_ui(ui, &msg.text, own, mention, cx));
         });
+    }
+    if let Some(background) = background {
+        let rect = ui.min_rect().expand2(Vec2::new(2.0, 1.0));
+        let fill = mentions::highlight_fill(ui.visuals());
+        ui.painter()
+            .set(background, Shape::rect_filled(rect, 4.0, fill));
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use chatroom_common::protocol::{IdempotencyKey, RoomInfo, RoomKind, Seq, UserInfo};
 
+use super::mentions::mentions;
 use super::scroll::{Jump, ScrollState};
 use super::store::MessageStore;
 use chatroom_client::chat::{ConnStatus, UiEvent};
@@ -31,6 +32,8 @@ pub struct RoomView {
     pub store: MessageStore,
     /// Messages from others that arrived while another room was shown.
     pub unread: usize,
+    /// Of those, the ones that mention the user (counted apart, as "@").
+    pub mentions: usize,
     /// Members online now, by case-folded name.
     pub online: BTreeMap<String, UserInfo>,
     /// Sends not yet acknowledged, in order.
@@ -48,6 +51,7 @@ impl RoomView {
             info,
             store: MessageStore::default(),
             unread: 0,
+            mentions: 0,
             online: BTreeMap::new(),
             pending: Vec::new(),
             loading_older: false,
@@ -141,6 +145,7 @@ impl ChatModel {
             }
             view.scroll.first_unread = None;
             view.unread = 0;
+            view.mentions = 0;
         }
         self.selected = Some(room.to_owned());
         self.focus_composer = true;
@@ -230,6 +235,12 @@ impl ChatModel {
             }
             UiEvent::RoomList(list) => self.available = list,
             UiEvent::Joined { room, online } => self.joined(room, online),
+            UiEvent::Left { room } => self.left(&room),
+            UiEvent::RoomCreated(info) => {
+                if !self.available.iter().any(|r| r.name == info.name) {
+                    self.available.push(info);
+                }
+            }
             UiEvent::Messages {
                 room,
                 messages,
@@ -246,10 +257,19 @@ impl ChatModel {
                     .filter(|m| !view.store.contains(m.seq))
                     .map(|m| m.seq)
                     .collect();
+                let fresh_mentions = match me.as_deref() {
+                    Some(me) if unread && !shown => messages
+                        .iter()
+                        .filter(|m| m.sender.to_lowercase() != me && !view.store.contains(m.seq))
+                        .filter(|m| mentions(&m.text, me))
+                        .count(),
+                    _ => 0,
+                };
                 view.loading_older = false;
                 view.store.insert(messages);
                 if unread && !shown {
                     view.unread += fresh.len();
+                    view.mentions += fresh_mentions;
                     let first = fresh.iter().min().copied();
                     view.scroll.first_unread = match (view.scroll.first_unread, first) {
                         (Some(a), Some(b)) => Some(a.min(b)),
@@ -308,6 +328,24 @@ impl ChatModel {
             _ => return false,
         }
         true
+    }
+
+    /// Drops a room the user left (here or on another device); the room
+    /// shown moves to the first one left in the list. The room stays on
+    /// offer to join again.
+    fn left(&mut self, room: &str) {
+        if self.rooms.remove(room).is_none() {
+            return;
+        }
+        if let Some(info) = self.available.iter_mut().find(|r| r.name == room) {
+            info.member = false;
+        }
+        if self.selected.as_deref() == Some(room) {
+            self.selected = None;
+            if let Some(next) = self.room_order().into_iter().next() {
+                self.select(&next);
+            }
+        }
     }
 
     fn joined(&mut self, room: RoomInfo, online: Vec<UserInfo>) {

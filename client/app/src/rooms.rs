@@ -1,13 +1,16 @@
-//! The left panel: joined rooms and direct conversations with unread badges,
-//! joining or creating a room (the name as it will be, problems beside the
-//! field, "create it" when it does not exist), and the hosted server's details.
+//! The left panel: joined rooms and direct conversations with unread badges
+//! (a public room's context menu leaves it); joining or creating a room (the
+//! name as it will be, problems beside the field, "create it" when it does not
+//! exist; rooms others create appear under "Other rooms" as the server
+//! announces them); and the hosted server's details.
 
 use chatroom_common::protocol::RoomKind;
 use chatroom_common::validate;
 use egui::{Color32, RichText, TextEdit, Vec2};
 
 use super::login::host_info_ui;
-use super::{ChatApp, theme};
+use super::messages::leave_label;
+use super::{ChatApp, alerts, theme};
 
 /// The accessible label of a room in the list: its title and, when any, the
 /// unread count (the screen shows the count as a badge).
@@ -49,6 +52,8 @@ pub struct RoomProblem {
 pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         let mut clicked = None;
+        let mut leave = None;
+        let mut mute = None;
         for (heading, kind) in [
             ("Rooms", RoomKind::Public),
             ("Direct messages", RoomKind::Direct),
@@ -62,9 +67,22 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 any = true;
                 let title = app.glyphs.clean(ui.ctx(), &view.title()).into_owned();
                 let selected = app.model.selected.as_deref() == Some(name.as_str());
-                if room_button(ui, &title, kind, view.unread, selected).clicked() {
+                let button = room_button(ui, &title, kind, view.unread, selected);
+                // The "@" badge for mentions, and "muted" (alerts.rs).
+                let muted = app.is_muted(name);
+                let counts = (view.unread, view.mentions);
+                let button = alerts::room_marks(ui, button, &title, kind, counts, muted);
+                if button.clicked() {
                     clicked = Some(name.clone());
                 }
+                button.context_menu(|ui| {
+                    if kind == RoomKind::Public && ui.button(leave_label(&title)).clicked() {
+                        leave = Some(name.clone());
+                    }
+                    if ui.button(alerts::mute_label(&title, kind, muted)).clicked() {
+                        mute = Some(name.clone());
+                    }
+                });
             }
             if !any && kind == RoomKind::Direct {
                 ui.label(
@@ -77,6 +95,12 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         }
         if let Some(name) = clicked {
             app.model.select(&name);
+        }
+        if let Some(name) = leave {
+            app.leave_room(&name);
+        }
+        if let Some(name) = mute {
+            app.toggle_mute(&name);
         }
         ui.separator();
         join_ui(ui, app);
@@ -139,11 +163,6 @@ fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 .desired_width(f32::INFINITY),
         )
         .labelled_by(label.id);
-    if field.gained_focus() {
-        // Rooms others created since the last list show up as suggestions;
-        // the server does not announce new rooms by itself.
-        app.refresh_rooms();
-    }
     if app.room_field != before {
         app.room_problem = None;
     }

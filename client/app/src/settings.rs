@@ -1,8 +1,9 @@
 //! What the app remembers between runs (eframe persistence): the server and
-//! username last used, pinned certificates, and per-account bookkeeping.
+//! username last used, pinned certificates, per-account bookkeeping, and
+//! whether to show desktop notifications (and for which rooms not).
 //! Never the passphrase: it lives in memory only (see `chat::Secret`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,7 @@ pub const STORAGE_KEY: &str = "chatroom-settings";
 
 /// Persisted settings. Serialized because they cross the process boundary
 /// (to disk and back); `#[serde(default)]` lets old files load after changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// The server address last used, `host:port`.
@@ -27,6 +28,28 @@ pub struct Settings {
     pub last_counts: BTreeMap<String, u32>,
     /// Per account: the public rooms joined, rejoined at the next login.
     pub rooms: BTreeMap<String, Vec<String>>,
+    /// Desktop notifications for direct messages and mentions that arrive
+    /// while the window is in the background (on unless turned off).
+    pub notifications: bool,
+    /// Per account: the rooms (and direct conversations) muted, which never
+    /// notify and do not count in the window title.
+    pub muted: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: String::new(),
+            username: String::new(),
+            ca_file: String::new(),
+            pins: BTreeMap::new(),
+            last_counts: BTreeMap::new(),
+            rooms: BTreeMap::new(),
+            // Files from before the setting existed load with it on, too.
+            notifications: true,
+            muted: BTreeMap::new(),
+        }
+    }
 }
 
 /// The key for per-account entries: server address and case-folded username.
@@ -58,6 +81,27 @@ impl Settings {
     /// Forgets a server's pin (after the user checked a new fingerprint).
     pub fn forget_pin(&mut self, server: &str) {
         self.pins.remove(&server_key(server));
+    }
+
+    /// Whether an account muted a room.
+    pub fn is_muted(&self, server: &str, username: &str, room: &str) -> bool {
+        self.muted
+            .get(&account_key(server, username))
+            .is_some_and(|rooms| rooms.contains(room))
+    }
+
+    /// Mutes or unmutes a room for an account.
+    pub fn set_muted(&mut self, server: &str, username: &str, room: &str, muted: bool) {
+        let key = account_key(server, username);
+        let rooms = self.muted.entry(key.clone()).or_default();
+        if muted {
+            rooms.insert(room.to_owned());
+        } else {
+            rooms.remove(room);
+            if rooms.is_empty() {
+                self.muted.remove(&key);
+            }
+        }
     }
 
     /// Remembers a public room joined by an account.
@@ -96,5 +140,21 @@ mod tests {
         );
         let old: Settings = serde_json::from_str(r#"{"server":"h:1"}"#).unwrap_or_default();
         assert_eq!(old.server, "h:1");
+        assert!(old.notifications, "notifications are on unless turned off");
+    }
+
+    #[test]
+    fn muted_rooms_are_per_account_and_persist() {
+        let mut s = Settings::default();
+        s.set_muted("example.org:4433", "Alice", "books", true);
+        assert!(s.is_muted("EXAMPLE.org:4433 ", "alice", "books"));
+        assert!(!s.is_muted("example.org:4433", "bob", "books"));
+        assert!(!s.is_muted("example.org:4433", "alice", "lobby"));
+        s.notifications = false;
+        let json = serde_json::to_string(&s).unwrap_or_default();
+        let back: Settings = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, s);
+        s.set_muted("example.org:4433", "alice", "books", false);
+        assert!(s.muted.is_empty());
     }
 }

@@ -9,7 +9,14 @@ mod following;
 mod harness;
 mod keys;
 mod login;
+mod mentions;
+// Desktop notifications go over D-Bus only on Linux and the BSDs.
+#[cfg(all(unix, not(target_os = "macos")))]
+mod notification_service;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod notify;
 mod profile;
+mod rooms;
 mod stall;
 mod text;
 mod trust;
