@@ -167,19 +167,93 @@ pub async fn connect(server: &str, trust: &Trust) -> Result<Connection, ClientEr
 }
 
 /// [`connect`] with options: a shared endpoint, the server's event stream mode.
+///
+/// `server` may name several nodes of a cluster, `HOST:PORT,HOST:PORT`, and a
+/// host may resolve to several addresses: they are tried in random order (so
+/// clients spread over the nodes) until one answers. A node that cannot be
+/// reached or closes at once makes way for the next; a certificate that does
+/// not verify stops the search, since every node shares one CA.
 pub async fn connect_with(
     server: &str,
     trust: &Trust,
     options: &ConnectOptions,
 ) -> Result<Connection, ClientError> {
-    let (addr, host) = resolve(server).await?;
+    let mut last = None;
+    for candidate in candidates(server) {
+        let (addrs, host) = match resolve_all(&candidate).await {
+            Ok(found) => found,
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        };
+        for addr in addrs {
+            match connect_to(&candidate, addr, &host, trust, options).await {
+                Ok(connection) => return Ok(connection),
+                Err(e) if worth_another_node(&e) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| ClientError::Address(format!("{server:?} (expected HOST:PORT)"))))
+}
+
+/// The nodes named in `server` (comma-separated), shuffled.
+fn candidates(server: &str) -> Vec<String> {
+    use rand::seq::SliceRandom;
+    let mut list: Vec<String> = server
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    list.shuffle(&mut rand::rng());
+    list
+}
+
+/// Failures another node might not have.
+fn worth_another_node(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Unreachable(_)
+            | ClientError::Transport(_)
+            | ClientError::Closed(_)
+            | ClientError::Io(_)
+            | ClientError::Address(_)
+    )
+}
+
+/// Every address `server` (`HOST:PORT`) resolves to, shuffled, and the host.
+async fn resolve_all(server: &str) -> Result<(Vec<SocketAddr>, String), ClientError> {
+    use rand::seq::SliceRandom;
+    let (first, host) = resolve(server).await?;
+    let port = first.port();
+    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map(|found| found.collect())
+        .unwrap_or_default();
+    if addrs.is_empty() {
+        addrs.push(first);
+    }
+    addrs.shuffle(&mut rand::rng());
+    Ok((addrs, host))
+}
+
+/// Connects to one address of one node and says hello.
+async fn connect_to(
+    server: &str,
+    addr: SocketAddr,
+    host: &str,
+    trust: &Trust,
+    options: &ConnectOptions,
+) -> Result<Connection, ClientError> {
     let endpoint = match &options.endpoint {
         Some(endpoint) => endpoint.clone(),
         None => endpoint_for(addr)?,
     };
     let config = quinn_config(tls::client_config(trust)?)?;
     let connecting = endpoint
-        .connect_with(config, addr, &host)
+        .connect_with(config, addr, host)
         .map_err(|e| ClientError::Address(format!("{server}: {e}")))?;
     let conn = match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Err(_) => return Err(ClientError::Unreachable(format!("{server}: no answer"))),
@@ -216,7 +290,20 @@ pub async fn connect_with(
 
 /// Connects without trusting anything and returns the SHA-256 of the root-most
 /// certificate the server presented, for a trust-on-first-use prompt.
+/// Of several nodes (`HOST:PORT,HOST:PORT`), the first that answers.
 pub async fn probe_fingerprint(server: &str) -> Result<[u8; 32], ClientError> {
+    let mut last = None;
+    for candidate in candidates(server) {
+        match probe_one(&candidate).await {
+            Ok(fingerprint) => return Ok(fingerprint),
+            Err(e) if worth_another_node(&e) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ClientError::Address(format!("{server:?} (expected HOST:PORT)"))))
+}
+
+async fn probe_one(server: &str) -> Result<[u8; 32], ClientError> {
     let (addr, host) = resolve(server).await?;
     let endpoint = endpoint_for(addr)?;
     let (tls_config, seen) = tls::probe_config()?;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::cluster::ClusterConfig;
 use crate::config::{Config, StreamMode, TlsSource};
 use crate::config_file::{ConfigFileError, FileSettings};
 
@@ -101,6 +102,16 @@ pub struct Flags {
     /// before they can log in.
     #[arg(long, env = "CHATROOM_REQUIRE_EMAIL_VERIFICATION")]
     pub require_email_verification: bool,
+    /// Join a cluster of nodes sharing one MySQL database, fanned out through
+    /// NATS: nats://HOST:PORT (comma-separated or repeated for several).
+    #[arg(long, env = "CHATROOM_CLUSTER", value_delimiter = ',')]
+    pub cluster: Vec<String>,
+    /// This node's name in the cluster (letters, digits, '-', '_'); default: node-<random>.
+    #[arg(long, env = "CHATROOM_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The cluster's name: nodes with the same name share events (default "chatroom").
+    #[arg(long, env = "CHATROOM_CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
     /// What to do instead of serving, if anything.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -288,6 +299,14 @@ impl Cli {
             (None, None, None)
         };
         let tls_names = pick(given("tls_names"), flags.tls_names, file.tls_name);
+        let cluster = pick(given("cluster"), flags.cluster, file.cluster);
+        if !cluster.is_empty() {
+            config.cluster = Some(ClusterConfig::new(
+                &cluster,
+                pick_opt(given("cluster_name"), flags.cluster_name, file.cluster_name),
+                pick_opt(given("node_id"), flags.node_id, file.node_id),
+            ));
+        }
         config.tls = match (certs, cert, key) {
             (Some(dir), _, _) => TlsSource::Dir(dir),
             (None, Some(cert), Some(key)) => TlsSource::Files { cert, key },

@@ -1,5 +1,6 @@
 //! Server configuration: where to listen, where data and certificates live, limits.
 
+use crate::cluster::ClusterConfig;
 pub use chatroom_common::protocol::StreamMode;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -177,6 +178,8 @@ pub struct Config {
     pub stream_mode: StreamMode,
     /// Registration mail and e-mail verification.
     pub mail: MailConfig,
+    /// The cluster this node joins (`--cluster`); `None` for a single node.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Config {
@@ -194,6 +197,7 @@ impl Config {
             limits: Limits::default(),
             stream_mode: StreamMode::PerMessage,
             mail: MailConfig::default(),
+            cluster: None,
         }
     }
 

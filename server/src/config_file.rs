@@ -104,6 +104,12 @@ pub struct FileSettings {
     pub mail_from: Option<String>,
     /// `--require-email-verification`.
     pub require_email_verification: Option<bool>,
+    /// `--cluster`: NATS servers of the cluster this node joins.
+    pub cluster: Option<Vec<String>>,
+    /// `--node-id`: this node's name in the cluster.
+    pub node_id: Option<String>,
+    /// `--cluster-name`: the cluster's name.
+    pub cluster_name: Option<String>,
 }
 
 /// Deserializes a string through the type's `FromStr`, whose message becomes

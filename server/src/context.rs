@@ -20,8 +20,8 @@ use crate::store::UserId;
 pub struct Context {
     /// Users, rooms and messages.
     pub store: Arc<dyn Store>,
-    /// Who listens to which room.
-    pub hub: Hub,
+    /// Who listens to which room (shared with the cluster's readers).
+    pub hub: Arc<Hub>,
     /// Login back-off per username.
     pub user_guard: LoginGuard,
     /// Login back-off per source address.
@@ -68,7 +68,7 @@ impl Context {
     ) -> Self {
         Self {
             store,
-            hub: Hub::default(),
+            hub: Arc::new(Hub::default()),
             user_guard: LoginGuard::new(
                 limits.login_failures_per_user,
                 limits.lockout_base,

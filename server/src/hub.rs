@@ -5,15 +5,20 @@
 //! A connection whose queue is full is not waited for: the event is dropped for
 //! it and the room is marked for a `Resync`, which its writer sends once the
 //! queue drains. History has every message, so nothing is lost.
+//!
+//! In a cluster (`cluster/`), room events and news for everyone also go to the
+//! other nodes, and events they publish are delivered here through
+//! [`Hub::deliver_room`] and [`Hub::deliver_all_but`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use chatroom_common::codec;
 use chatroom_common::protocol::{Event, Seq, UserInfo};
 use tokio::sync::mpsc;
 
+use crate::cluster::Link;
 use crate::store::{RoomId, UserId};
 
 /// Identifies one connection for the life of the process.
@@ -86,11 +91,33 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// The other nodes, when this one is part of a cluster: room events and
+    /// news for everyone are also queued for them, and rooms with a
+    /// connection here are watched.
+    cluster: OnceLock<Arc<Link>>,
 }
 
 impl Hub {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Links this hub to the other nodes of a cluster (once, at start).
+    pub fn attach_cluster(&self, link: Arc<Link>) {
+        let _ = self.cluster.set(link);
+    }
+
+    /// Tells the cluster link, if any, which rooms gained their first or lost
+    /// their last connection here (called after the lock is released).
+    fn watch(&self, started: Option<RoomId>, stopped: &[RoomId]) {
+        if let Some(link) = self.cluster.get() {
+            if let Some(room) = started {
+                link.start_watching(room);
+            }
+            for &room in stopped {
+                link.stop_watching(room);
+            }
+        }
     }
 
     /// Registers a new connection (not yet logged in).
@@ -123,18 +150,27 @@ impl Hub {
 
     /// Routes the room's events to this connection.
     pub fn subscribe(&self, conn: ConnId, room: RoomId, name: &str) {
-        let mut inner = self.lock();
-        if let Some(entry) = inner.conns.get_mut(&conn) {
-            entry.rooms.insert(room);
-            inner.rooms.entry(room).or_default().insert(conn);
-            inner.names.insert(room, name.to_owned());
+        let mut started = None;
+        {
+            let mut inner = self.lock();
+            if let Some(entry) = inner.conns.get_mut(&conn) {
+                entry.rooms.insert(room);
+                let members = inner.rooms.entry(room).or_default();
+                let first = members.is_empty();
+                if members.insert(conn) && first {
+                    started = Some(room);
+                }
+                inner.names.insert(room, name.to_owned());
+            }
         }
+        self.watch(started, &[]);
     }
 
     /// Routes the room's events to every connection of `user`.
     pub fn subscribe_user(&self, user: UserId, room: RoomId, name: &str) -> Vec<ConnId> {
         let mut inner = self.lock();
         inner.names.insert(room, name.to_owned());
+        let first = inner.rooms.get(&room).is_none_or(HashSet::is_empty);
         let conns: Vec<ConnId> = inner
             .conns
             .iter()
@@ -147,6 +183,8 @@ impl Hub {
             }
             inner.rooms.entry(room).or_default().insert(c);
         }
+        drop(inner);
+        self.watch((first && !conns.is_empty()).then_some(room), &[]);
         conns
     }
 
@@ -168,6 +206,14 @@ impl Hub {
                 set.remove(&c);
             }
         }
+        let emptied = inner.rooms.get(&room).is_some_and(HashSet::is_empty);
+        if emptied {
+            inner.rooms.remove(&room);
+        }
+        drop(inner);
+        if emptied {
+            self.watch(None, &[room]);
+        }
         conns
     }
 
@@ -176,13 +222,20 @@ impl Hub {
     pub fn disconnect(&self, conn: ConnId) -> Option<(UserInfo, Vec<(RoomId, String)>)> {
         let mut inner = self.lock();
         let entry = inner.conns.remove(&conn)?;
+        let mut emptied = Vec::new();
         for room in &entry.rooms {
             if let Some(set) = inner.rooms.get_mut(room) {
                 set.remove(&conn);
                 if set.is_empty() {
                     inner.rooms.remove(room);
+                    emptied.push(*room);
                 }
             }
+        }
+        if !emptied.is_empty() {
+            drop(inner);
+            self.watch(None, &emptied);
+            inner = self.lock();
         }
         let (user, info) = entry.user?;
         let remaining = inner.online.get_mut(&user).map(|c| {
@@ -255,11 +308,29 @@ impl Hub {
 
     /// Queues an encoded event for every connection subscribed to the room.
     /// `seq` is the message's sequence number (for a resync mark if a queue is full).
+    /// In a cluster the event is also queued for the other nodes.
     pub fn broadcast(&self, room: RoomId, room_name: &str, seq: Option<Seq>, event: &Bytes) {
+        {
+            let inner = self.lock();
+            for conn in inner.rooms.get(&room).into_iter().flatten() {
+                if let Some(entry) = inner.conns.get(conn) {
+                    deliver(&entry.outbox, room_name, seq, event);
+                }
+            }
+        }
+        if let Some(link) = self.cluster.get() {
+            link.publish_room(room, seq, event);
+        }
+    }
+
+    /// Queues a room's event another node published for this node's
+    /// connections in the room (never published again).
+    pub fn deliver_room(&self, room: RoomId, seq: Option<Seq>, event: &Bytes) {
         let inner = self.lock();
+        let name = inner.names.get(&room).map_or("", String::as_str);
         for conn in inner.rooms.get(&room).into_iter().flatten() {
             if let Some(entry) = inner.conns.get(conn) {
-                deliver(&entry.outbox, room_name, seq, event);
+                deliver(&entry.outbox, name, seq, event);
             }
         }
     }
@@ -285,10 +356,19 @@ impl Hub {
     /// public room). One pass over the connections under the lock.
     pub fn send_event_to_others(&self, user: UserId, event: &Event) {
         let Some(bytes) = encode(event) else { return };
+        self.deliver_all_but(user, &bytes);
+        if let Some(link) = self.cluster.get() {
+            link.publish_all_but(user, &bytes);
+        }
+    }
+
+    /// Queues an encoded event for every logged-in connection here except
+    /// `user`'s (also for news another node published).
+    pub fn deliver_all_but(&self, user: UserId, event: &Bytes) {
         let inner = self.lock();
         for entry in inner.conns.values() {
             if entry.user.as_ref().is_some_and(|(id, _)| *id != user) {
-                deliver(&entry.outbox, "", None, &bytes);
+                deliver(&entry.outbox, "", None, event);
             }
         }
     }

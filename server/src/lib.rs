@@ -7,6 +7,7 @@
 //! - [`avatars`]: avatar images: validation, the pool, generated defaults, the crawler.
 //! - [`cmd`]: request handlers, one module per area (auth, rooms, messages).
 //! - [`hub`]: who listens to which room; bounded outboxes; encode-once fan-out.
+//! - [`cluster`]: several nodes behind one MySQL, fanned out through NATS.
 //! - [`mail`]: registration mail (lettre), e-mail verification codes, the persistent outbox worker.
 //! - [`session`]: per-connection state (hello, login, pending challenge).
 //! - [`guard`]: login back-off per user and per address.
@@ -20,6 +21,7 @@
 
 pub mod avatars;
 pub mod cli;
+pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod config_file;
@@ -35,6 +37,7 @@ pub mod session;
 pub mod store;
 pub mod tls;
 
+pub use cluster::{ClusterConfig, ClusterError};
 pub use config::{Config, Limits, MailConfig, StreamMode, TlsSource};
 pub use running::{Running, StopError, spawn};
 pub use server::{Server, ServerError, run};

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::avatars::AvatarPool;
+use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Config, StreamMode, TlsSource};
 use crate::connection;
 use crate::context::{Avatars, Context};
@@ -56,6 +57,9 @@ pub enum ServerError {
     /// The mail settings are unusable (sender, SMTP URL, outbox directory).
     #[error("mail: {0}")]
     Mail(#[from] MailError),
+    /// The node could not join its cluster.
+    #[error("cluster: {0}")]
+    Cluster(#[from] ClusterError),
     /// Binding the UDP socket or creating a directory failed.
     #[error("{action}: {source}")]
     Io {
@@ -80,6 +84,8 @@ pub struct Server {
     stream_mode: StreamMode,
     /// Where the outbox worker delivers mail (started by `run`).
     mail_transport: Transport,
+    /// The other nodes, when this one is part of a cluster.
+    cluster: Option<Cluster>,
 }
 
 impl Server {
@@ -112,6 +118,9 @@ impl Server {
             }
         };
         let ca_fingerprint = chain.last().map(tls::fingerprint_hex).unwrap_or_default();
+        if config.cluster.is_some() && config.database_url().starts_with("sqlite:") {
+            return Err(ClusterError::NeedsSharedDatabase.into());
+        }
 
         let store = store::open(&config.database_url()).await?;
         match store.create_room("lobby", RoomKind::Public).await {
@@ -152,6 +161,10 @@ impl Server {
             config.server_name.clone(),
             mailer,
         ));
+        let cluster = match &config.cluster {
+            Some(cluster) => Some(Cluster::join(cluster, &ctx.hub).await?),
+            None => None,
+        };
         Ok(Self {
             endpoint,
             ctx,
@@ -159,6 +172,7 @@ impl Server {
             ca_path,
             stream_mode: config.stream_mode,
             mail_transport,
+            cluster,
         })
     }
 
@@ -279,6 +293,9 @@ impl Server {
             b"server shutting down",
         );
         let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.wait_idle()).await;
+        if let Some(cluster) = self.cluster {
+            cluster.leave().await;
+        }
         info!("shutdown complete");
         Ok(())
     }

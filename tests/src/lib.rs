@@ -11,6 +11,7 @@
 //!   process (for kill -9, SIGTERM, RSS and its log).
 //! - [`mysql`]: a fresh MariaDB database per test; stopping and starting MariaDB.
 //! - [`relay`]: [`TestRelay`], the lossy relay between a client and a server.
+//! - [`nats`]: [`NatsServer`], a NATS server of the test's own for cluster tests.
 //! - [`mail`]: a real SMTP server (aiosmtpd), mails on disk, the 6-digit code in a mail.
 //! - [`events`]: waiting for pushed events (with a bound, never a timing assertion).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,11 +19,13 @@
 pub mod events;
 pub mod mail;
 pub mod mysql;
+pub mod nats;
 pub mod process;
 pub mod relay;
 pub mod server;
 
 pub use events::{in_lobby, next_event, presence};
+pub use nats::NatsServer;
 pub use process::ServerProcess;
 pub use relay::TestRelay;
 pub use server::{PASS, TestServer, bulk_limits};

@@ -4,6 +4,7 @@
 mod auth;
 mod avatars;
 mod chat;
+mod cluster;
 mod faults;
 mod mail;
 mod mysql;

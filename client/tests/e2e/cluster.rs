@@ -1,0 +1,184 @@
+//! Several nodes behind one MariaDB database, fanned out through a NATS
+//! server of the test's own: what is posted on one node reaches every member
+//! on every node live, in order, once.
+
+use chatroom_common::protocol::{ChatMessage, Event};
+use chatroom_server::{ClusterConfig, ClusterError, Config, ServerError};
+use chatroom_testkit::mysql::MysqlDb;
+use chatroom_testkit::server::config;
+use chatroom_testkit::{NatsServer, TestServer, next_event, presence};
+use tokio::sync::mpsc::Receiver;
+
+/// A node of the cluster `nats` on the shared database `db`.
+async fn node(dir: &std::path::Path, db: &MysqlDb, nats: &NatsServer, id: &str) -> TestServer {
+    let mut config: Config = config(dir).await;
+    config.database = Some(db.url());
+    config.cluster = Some(ClusterConfig::new(
+        &[nats.url()],
+        Some("test".into()),
+        Some(id.into()),
+    ));
+    TestServer::start_config(config).await
+}
+
+/// The next `count` messages pushed to `events`, as (seq, sender, text).
+async fn messages(events: &mut Receiver<Event>, count: usize) -> Vec<ChatMessage> {
+    let mut got = Vec::with_capacity(count);
+    while got.len() < count {
+        got.push(
+            next_event(events, |e| match e {
+                Event::Message(m) => Some(m),
+                _ => None,
+            })
+            .await,
+        );
+    }
+    got.sort_by_key(|m| m.seq);
+    got
+}
+
+#[tokio::test]
+async fn messages_posted_on_one_node_reach_members_on_the_others_live() {
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
+    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
+
+    let mut alice = a.user("alice").await;
+    let mut a_events = alice.take_events().unwrap();
+    alice.join("lobby").await.unwrap();
+    // Bob registers and chats through the other node.
+    let mut bob = b.user("bob").await;
+    let mut b_events = bob.take_events().unwrap();
+    bob.join("lobby").await.unwrap();
+    // Presence crosses nodes too: alice sees bob arrive.
+    presence(&mut a_events, "lobby", "bob", true).await;
+
+    for i in 1..=50 {
+        alice.send("lobby", &format!("a{i}")).await.unwrap();
+        bob.send("lobby", &format!("b{i}")).await.unwrap();
+    }
+    // Each sees all 100, with contiguous sequence numbers, none twice: its
+    // own node's and the other node's.
+    for events in [&mut a_events, &mut b_events] {
+        let got = messages(events, 100).await;
+        let seqs: Vec<u64> = got.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=100).collect::<Vec<u64>>());
+        let from_alice: Vec<&str> = got
+            .iter()
+            .filter(|m| m.sender == "alice")
+            .map(|m| m.text.as_str())
+            .collect();
+        assert_eq!(from_alice.len(), 50);
+        assert_eq!(from_alice.first(), Some(&"a1"));
+        assert_eq!(from_alice.last(), Some(&"a50"));
+    }
+
+    // A public room created on one node is announced on the other.
+    alice.create_room("design").await.unwrap();
+    let created = next_event(&mut b_events, |e| match e {
+        Event::RoomCreated(room) => Some(room),
+        _ => None,
+    })
+    .await;
+    assert_eq!(created.name, "design");
+
+    // A room whose members are all on one node still reaches a member who
+    // joins through the other: the node subscribes when its first member comes.
+    bob.join("design").await.unwrap();
+    alice.send("design", "welcome").await.unwrap();
+    let m = messages(&mut b_events, 1).await;
+    assert_eq!(
+        (m[0].room.as_str(), m[0].text.as_str()),
+        ("design", "welcome")
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_cluster_refuses_sqlite_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    config.cluster = Some(ClusterConfig::new(
+        &["nats://127.0.0.1:4222".into()],
+        None,
+        None,
+    ));
+    let err = chatroom_server::spawn(config).await.err().expect("refused");
+    assert!(
+        matches!(err, ServerError::Cluster(ClusterError::NeedsSharedDatabase)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--database mysql://"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_nats_server_stops_the_start_with_its_address() {
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path()).await;
+    config.database = Some(db.url());
+    let url = format!("nats://127.0.0.1:{port}");
+    config.cluster = Some(ClusterConfig::new(&[url.clone()], None, None));
+    let err = chatroom_server::spawn(config).await.err().expect("refused");
+    assert!(
+        matches!(err, ServerError::Cluster(ClusterError::Connect { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&url), "{err}");
+}
+
+#[tokio::test]
+async fn a_client_given_several_nodes_reaches_one_that_answers() {
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    // One CA for every node (`chatroom-server gen-certs` once, `--certs` on
+    // each), so one pinned fingerprint holds whichever node answers.
+    let certs = dir.path().join("certs");
+    chatroom_server::tls::ensure(&certs, &["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let start = |name: &'static str| {
+        let (dir, db, nats, certs) = (dir.path().join(name), &db, &nats, certs.clone());
+        async move {
+            let mut config: Config = config(&dir).await;
+            config.database = Some(db.url());
+            config.tls = chatroom_server::TlsSource::Dir(certs);
+            config.cluster = Some(ClusterConfig::new(&[nats.url()], None, Some(name.into())));
+            TestServer::start_config(config).await
+        }
+    };
+    let a = start("a").await;
+    let b = start("b").await;
+    assert_eq!(a.fingerprint, b.fingerprint);
+    a.user("alice").await;
+
+    // Port 0 fails at once: a list where most entries fail still connects,
+    // whatever order the shuffle gives.
+    let list = format!("127.0.0.1:0, 127.0.0.1:0,127.0.0.1:0,{}", b.addr);
+    for _ in 0..5 {
+        let session = chatroom_client::Session::connect(&list, &a.pin)
+            .await
+            .unwrap();
+        session.close().await;
+    }
+    // A node that is gone (no answer at all) makes way for the other.
+    let both = format!("{},{}", a.addr, b.addr);
+    a.stop().await;
+    let bob = chatroom_testkit::server::user(&both, &b.pin, "bob").await;
+    bob.join("lobby").await.unwrap();
+    b.stop().await;
+}

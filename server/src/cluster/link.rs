@@ -1,0 +1,118 @@
+//! The hub's side of the cluster: hands events to the publisher without ever
+//! waiting (a bounded queue; a full one is counted and logged, never blocks
+//! the sender), and asks for a room's subject only while this node has a
+//! connection in that room.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use chatroom_common::protocol::Seq;
+use tokio::sync::mpsc;
+use tracing::warn;
+
+use crate::store::{RoomId, UserId};
+
+/// An event on its way to the other nodes.
+#[derive(Debug)]
+pub(super) struct Outgoing {
+    /// Where it goes.
+    pub(super) to: Audience,
+    /// The event, encoded once for every connection anywhere.
+    pub(super) event: Bytes,
+}
+
+/// Who, on the other nodes, an event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Audience {
+    /// The connections in a room; `seq` for a message (kept in a header so a
+    /// node can tell how far it has delivered).
+    Room {
+        /// The room.
+        room: RoomId,
+        /// The message's sequence number, if the event is one.
+        seq: Option<Seq>,
+    },
+    /// Every logged-in user but one (news such as a new public room).
+    AllBut(UserId),
+}
+
+/// What the subscription task is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Watch {
+    /// A room got its first connection on this node: subscribe to it.
+    Start(RoomId),
+    /// A room's last connection on this node went: unsubscribe.
+    Stop(RoomId),
+}
+
+/// Held by the hub; cheap to call from under its lock.
+#[derive(Debug)]
+pub struct Link {
+    /// The publisher's queue.
+    publish: mpsc::Sender<Outgoing>,
+    /// The subscription task's orders (unbounded: one per room change, and
+    /// losing one would leave a room deaf or subscribed for ever).
+    watch: mpsc::UnboundedSender<Watch>,
+    /// Events not published because the queue was full.
+    dropped: AtomicU64,
+}
+
+impl Link {
+    /// A link feeding these queues.
+    pub(super) fn new(
+        publish: mpsc::Sender<Outgoing>,
+        watch: mpsc::UnboundedSender<Watch>,
+    ) -> Self {
+        Self {
+            publish,
+            watch,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Queues a room's event for the other nodes.
+    pub fn publish_room(&self, room: RoomId, seq: Option<Seq>, event: &Bytes) {
+        self.queue(Outgoing {
+            to: Audience::Room { room, seq },
+            event: event.clone(),
+        });
+    }
+
+    /// Queues an event for every user but `except` on the other nodes.
+    pub fn publish_all_but(&self, except: UserId, event: &Bytes) {
+        self.queue(Outgoing {
+            to: Audience::AllBut(except),
+            event: event.clone(),
+        });
+    }
+
+    /// This node now has a connection in `room`.
+    pub fn start_watching(&self, room: RoomId) {
+        let _ = self.watch.send(Watch::Start(room));
+    }
+
+    /// This node no longer has a connection in `room`.
+    pub fn stop_watching(&self, room: RoomId) {
+        let _ = self.watch.send(Watch::Stop(room));
+    }
+
+    /// Events that could not be queued for the other nodes so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn queue(&self, outgoing: Outgoing) {
+        if self.publish.try_send(outgoing).is_err() {
+            // Members elsewhere find the message by its seq (the next one
+            // shows the gap; a login fetches history), so this costs latency,
+            // not messages. Logged at powers of two to stay readable.
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                warn!(
+                    dropped = n,
+                    "cluster publish queue full; events not sent to other nodes"
+                );
+            }
+        }
+    }
+}
