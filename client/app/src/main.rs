@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chatroom_app::{AppOptions, ChatApp, demo};
+use chatroom_app::{AppOptions, ChatApp, demo, i18n};
 use clap::Parser;
 
 /// The window icon, drawn by scripts/make-icon.py.
@@ -16,7 +16,7 @@ const ICON: &[u8] = include_bytes!("../../../assets/chatroom.png");
 
 /// Chatroom desktop app.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "chatroom", version, about)]
 struct Cli {
     /// Start a local demo server with a few users and a conversation, and log in to it.
     #[arg(long)]
@@ -37,8 +37,11 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let system_language = i18n::locale::system_language();
+    tracing::info!("the system's language: {}", system_language.tag());
     let options = AppOptions {
         auto_login: demo.as_ref().map(|d| d.auto_login.clone()),
+        system_language,
         ..AppOptions::default()
     };
     let mut viewport = egui::ViewportBuilder::default()

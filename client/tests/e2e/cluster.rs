@@ -131,7 +131,7 @@ async fn an_unreachable_nats_server_stops_the_start_with_its_address() {
     let mut config = config(dir.path()).await;
     config.database = Some(db.url());
     let url = format!("nats://127.0.0.1:{port}");
-    config.cluster = Some(ClusterConfig::new(&[url.clone()], None, None));
+    config.cluster = Some(ClusterConfig::new(std::slice::from_ref(&url), None, None));
     let err = chatroom_server::spawn(config).await.err().expect("refused");
     assert!(
         matches!(err, ServerError::Cluster(ClusterError::Connect { .. })),

@@ -183,7 +183,10 @@ fn picks_reach_every_identicon_when_nothing_was_crawled() {
     let all: HashSet<String> = pool.list().expect("list").into_iter().collect();
     let mut picked = HashSet::new();
     for _ in 0..200 {
-        let hash = pool.pick_for_new_user(&mut rng).expect("pick").expect("non-empty");
+        let hash = pool
+            .pick_for_new_user(&mut rng)
+            .expect("pick")
+            .expect("non-empty");
         assert!(all.contains(&hash));
         picked.insert(hash);
     }
