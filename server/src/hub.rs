@@ -145,7 +145,12 @@ impl Hub {
         entry.user = Some((user, info));
         let count = inner.online.entry(user).or_insert(0);
         *count += 1;
-        *count == 1
+        let first = *count == 1;
+        drop(inner);
+        if first && let Some(link) = self.cluster.get() {
+            link.start_watching_user(user);
+        }
+        first
     }
 
     /// Routes the room's events to this connection.
@@ -244,6 +249,9 @@ impl Hub {
         });
         if remaining == Some(0) {
             inner.online.remove(&user);
+            if let Some(link) = self.cluster.get() {
+                link.stop_watching_user(user);
+            }
             let rooms = entry
                 .rooms
                 .into_iter()
@@ -344,13 +352,6 @@ impl Hub {
         }
     }
 
-    /// Encodes `event` once and queues it for specific connections.
-    pub fn send_event_to(&self, conns: &[ConnId], event: &Event) {
-        if let Some(bytes) = encode(event) {
-            self.send_to(conns, &bytes);
-        }
-    }
-
     /// Encodes `event` once and queues it for every logged-in connection
     /// except `user`'s own (news about the server as a whole, such as a new
     /// public room). One pass over the connections under the lock.
@@ -373,11 +374,29 @@ impl Hub {
         }
     }
 
-    /// Queues an encoded event for specific connections.
-    pub fn send_to(&self, conns: &[ConnId], event: &Bytes) {
+    /// Encodes `event` once and queues it for `user`'s connections but
+    /// `except` (the one that made the change), here and on the other nodes.
+    /// `left` names the room the event says they left, so other nodes stop
+    /// routing it to them too.
+    pub fn send_event_to_user(
+        &self,
+        user: UserId,
+        except: Option<ConnId>,
+        left: Option<RoomId>,
+        event: &Event,
+    ) {
+        let Some(bytes) = encode(event) else { return };
+        self.deliver_user(user, except, &bytes);
+        if let Some(link) = self.cluster.get() {
+            link.publish_user(user, left, &bytes);
+        }
+    }
+
+    /// Queues an encoded event for `user`'s connections here but `except`.
+    pub fn deliver_user(&self, user: UserId, except: Option<ConnId>, event: &Bytes) {
         let inner = self.lock();
-        for conn in conns {
-            if let Some(entry) = inner.conns.get(conn) {
+        for (&conn, entry) in &inner.conns {
+            if Some(conn) != except && entry.user.as_ref().is_some_and(|(id, _)| *id == user) {
                 deliver(&entry.outbox, "", None, event);
             }
         }

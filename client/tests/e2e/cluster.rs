@@ -182,3 +182,57 @@ async fn a_client_given_several_nodes_reaches_one_that_answers() {
     bob.join("lobby").await.unwrap();
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_users_devices_on_other_nodes_hear_what_one_of_them_did() {
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
+    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
+    let alice = a.user("alice").await;
+    // Alice's phone and bob are on the other node.
+    let mut phone = b.login("alice").await;
+    let mut phone_events = phone.take_events().unwrap();
+    let mut bob = b.user("bob").await;
+    let mut b_events = bob.take_events().unwrap();
+
+    alice.create_room("garden").await.unwrap();
+    let added = next_event(&mut phone_events, |e| match e {
+        Event::RoomAdded(room) => Some(room),
+        _ => None,
+    })
+    .await;
+    assert_eq!(added.name, "garden");
+    phone.join("garden").await.unwrap();
+    bob.join("garden").await.unwrap();
+
+    // Opened on one node, the conversation appears for the peer on the other.
+    let direct = alice.open_direct("bob").await.unwrap();
+    let added = next_event(&mut b_events, |e| match e {
+        Event::RoomAdded(room) => Some(room),
+        _ => None,
+    })
+    .await;
+    assert_eq!(added.name, direct.name);
+
+    // Left on one node: the phone hears it, and the room's events stop
+    // there too (bob's next lobby message, queued after, arrives first).
+    alice.leave("garden").await.unwrap();
+    let left = next_event(&mut phone_events, |e| match e {
+        Event::RoomLeft { room } => Some(room),
+        _ => None,
+    })
+    .await;
+    assert_eq!(left, "garden");
+    phone.join("lobby").await.unwrap();
+    bob.join("lobby").await.unwrap();
+    bob.send("garden", "anyone?").await.unwrap();
+    bob.send("lobby", "over here").await.unwrap();
+    let first = messages(&mut phone_events, 1).await;
+    assert_eq!(first[0].text, "over here");
+    a.stop().await;
+    b.stop().await;
+}

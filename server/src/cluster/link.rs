@@ -34,15 +34,32 @@ pub(super) enum Audience {
     },
     /// Every logged-in user but one (news such as a new public room).
     AllBut(UserId),
+    /// One user's connections (their other devices); `left` names a room
+    /// they left, which the receiving node stops routing to them.
+    User {
+        /// The user.
+        user: UserId,
+        /// The room the event says they left, if it does.
+        left: Option<RoomId>,
+    },
+}
+
+/// A subject a node listens to only while it has a connection it concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Topic {
+    /// A room's events.
+    Room(RoomId),
+    /// A user's own events (for their devices).
+    User(UserId),
 }
 
 /// What the subscription task is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Watch {
-    /// A room got its first connection on this node: subscribe to it.
-    Start(RoomId),
-    /// A room's last connection on this node went: unsubscribe.
-    Stop(RoomId),
+    /// The topic got its first connection on this node: subscribe to it.
+    Start(Topic),
+    /// The topic's last connection on this node went: unsubscribe.
+    Stop(Topic),
 }
 
 /// Held by the hub; cheap to call from under its lock.
@@ -86,14 +103,33 @@ impl Link {
         });
     }
 
+    /// Queues an event for `user`'s connections on the other nodes; `left`
+    /// when it says they left that room.
+    pub fn publish_user(&self, user: UserId, left: Option<RoomId>, event: &Bytes) {
+        self.queue(Outgoing {
+            to: Audience::User { user, left },
+            event: event.clone(),
+        });
+    }
+
     /// This node now has a connection in `room`.
     pub fn start_watching(&self, room: RoomId) {
-        let _ = self.watch.send(Watch::Start(room));
+        let _ = self.watch.send(Watch::Start(Topic::Room(room)));
     }
 
     /// This node no longer has a connection in `room`.
     pub fn stop_watching(&self, room: RoomId) {
-        let _ = self.watch.send(Watch::Stop(room));
+        let _ = self.watch.send(Watch::Stop(Topic::Room(room)));
+    }
+
+    /// `user` now has a connection on this node.
+    pub fn start_watching_user(&self, user: UserId) {
+        let _ = self.watch.send(Watch::Start(Topic::User(user)));
+    }
+
+    /// `user` no longer has a connection on this node.
+    pub fn stop_watching_user(&self, user: UserId) {
+        let _ = self.watch.send(Watch::Stop(Topic::User(user)));
     }
 
     /// Events that could not be queued for the other nodes so far.

@@ -25,10 +25,10 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 pub use link::Link;
-use link::{Audience, Outgoing, Watch};
+use link::{Audience, Outgoing, Topic, Watch};
 
 use crate::hub::Hub;
-use crate::store::RoomId;
+use crate::store::{RoomId, UserId};
 
 /// Events queued for the other nodes before new ones are dropped (counted).
 const PUBLISH_QUEUE: usize = 16 * 1024;
@@ -40,6 +40,8 @@ const NODE: &str = "Chatroom-Node";
 const SEQ: &str = "Chatroom-Seq";
 /// Header naming the user an event for everyone is not for.
 const EXCEPT_USER: &str = "Chatroom-Except-User";
+/// Header naming the room a user event says the user left.
+const LEFT_ROOM: &str = "Chatroom-Left-Room";
 
 /// How a node joins a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +216,17 @@ impl Subjects {
     fn users(&self) -> String {
         format!("{}.users", self.prefix)
     }
+
+    fn user(&self, user: UserId) -> String {
+        format!("{}.user.{user}", self.prefix)
+    }
+
+    fn topic(&self, topic: Topic) -> String {
+        match topic {
+            Topic::Room(room) => self.room(room),
+            Topic::User(user) => self.user(user),
+        }
+    }
 }
 
 /// Subjects are dot-separated tokens: keep names to a safe alphabet.
@@ -254,6 +267,12 @@ async fn publish(
                 headers.insert(EXCEPT_USER, user.to_string());
                 subjects.users()
             }
+            Audience::User { user, left } => {
+                if let Some(room) = left {
+                    headers.insert(LEFT_ROOM, room.to_string());
+                }
+                subjects.user(user)
+            }
         };
         // Fails only when the client is closed; it reconnects by itself
         // otherwise, buffering meanwhile.
@@ -263,7 +282,8 @@ async fn publish(
     }
 }
 
-/// Subscribes to a room's subject while this node has a connection in it.
+/// Subscribes to a room's (or a user's) subject while this node has a
+/// connection in that room (or of that user).
 async fn watch_rooms(
     client: Client,
     subjects: Subjects,
@@ -271,24 +291,28 @@ async fn watch_rooms(
     hub: Weak<Hub>,
     mut orders: mpsc::UnboundedReceiver<Watch>,
 ) {
-    let mut readers: HashMap<RoomId, JoinHandle<()>> = HashMap::new();
+    let mut readers: HashMap<Topic, JoinHandle<()>> = HashMap::new();
     while let Some(order) = orders.recv().await {
         match order {
-            Watch::Start(room) => {
-                if readers.get(&room).is_some_and(|r| !r.is_finished()) {
+            Watch::Start(topic) => {
+                if readers.get(&topic).is_some_and(|r| !r.is_finished()) {
                     continue;
                 }
-                match client.subscribe(subjects.room(room)).await {
+                match client.subscribe(subjects.topic(topic)).await {
                     Ok(sub) => {
-                        let reader = read_room(sub, room, node.clone(), hub.clone());
-                        readers.insert(room, tokio::spawn(reader));
+                        let (node, hub) = (node.clone(), hub.clone());
+                        let reader = match topic {
+                            Topic::Room(room) => tokio::spawn(read_room(sub, room, node, hub)),
+                            Topic::User(user) => tokio::spawn(read_user(sub, user, node, hub)),
+                        };
+                        readers.insert(topic, reader);
                     }
-                    Err(e) => warn!(room, "subscribing to a room in the cluster: {e}"),
+                    Err(e) => warn!(?topic, "subscribing in the cluster: {e}"),
                 }
             }
-            Watch::Stop(room) => {
+            Watch::Stop(topic) => {
                 // Dropping the subscriber (with its task) unsubscribes.
-                if let Some(reader) = readers.remove(&room) {
+                if let Some(reader) = readers.remove(&topic) {
                     reader.abort();
                 }
             }
@@ -310,6 +334,22 @@ async fn read_room(mut sub: Subscriber, room: RoomId, node: Arc<str>, hub: Weak<
         hub.deliver_room(room, seq, &message.payload);
     }
     debug!(room, "room subscription ended");
+}
+
+/// Delivers a user's own events from other nodes to their connections here,
+/// first applying a leave (so the room's events stop here too).
+async fn read_user(mut sub: Subscriber, user: UserId, node: Arc<str>, hub: Weak<Hub>) {
+    while let Some(message) = sub.next().await {
+        let Some(headers) = from_elsewhere(&message, &node) else {
+            continue;
+        };
+        let left: Option<RoomId> = header(headers, LEFT_ROOM).and_then(|s| s.parse().ok());
+        let Some(hub) = hub.upgrade() else { return };
+        if let Some(room) = left {
+            hub.unsubscribe_user(user, room);
+        }
+        hub.deliver_user(user, None, &message.payload);
+    }
 }
 
 /// Delivers news for everyone (but one user) from other nodes.

@@ -8,9 +8,8 @@ use chatroom_common::validate;
 
 use super::{find_room, invalid, room_info, store_error};
 use crate::context::Context;
-use crate::hub::ConnId;
 use crate::session::Session;
-use crate::store::{RoomRecord, StoreError};
+use crate::store::{RoomId, RoomRecord, StoreError, UserId};
 
 /// `ListRooms`: public rooms plus the user's direct rooms.
 pub async fn list(ctx: &Context, session: &Session) -> Response {
@@ -44,9 +43,9 @@ pub async fn create(ctx: &Context, session: &Session, name: &str) -> Response {
         .add_member(room.id, me.id)
         .await
         .map_err(store_error)?;
-    let conns = ctx.hub.subscribe_user(me.id, room.id, &room.name);
+    ctx.hub.subscribe_user(me.id, room.id, &room.name);
     let info = room_info(&room, &me.username.to_lowercase());
-    tell_other_devices(ctx, session, &conns, &Event::RoomAdded(info.clone()));
+    tell_other_devices(ctx, session, me.id, None, &Event::RoomAdded(info.clone()));
     // Everyone else sees the new room at once, without asking for the list.
     let news = RoomInfo {
         member: false,
@@ -60,16 +59,17 @@ pub async fn create(ctx: &Context, session: &Session, name: &str) -> Response {
 /// Tells the user's other connections (other devices) what this one did to
 /// their rooms (joined one: `RoomAdded`, left one: `RoomLeft`), so the change
 /// shows there at once rather than with the next message or login.
-fn tell_other_devices(ctx: &Context, session: &Session, conns: &[ConnId], event: &Event) {
-    let others: Vec<ConnId> = conns
-        .iter()
-        .copied()
-        .filter(|&c| c != session.conn_id)
-        .collect();
-    if others.is_empty() {
-        return;
-    }
-    ctx.hub.send_event_to(&others, event);
+/// In a cluster this reaches their devices on other nodes too; `left` names
+/// the room a `RoomLeft` is about, so those nodes stop routing it to them.
+fn tell_other_devices(
+    ctx: &Context,
+    session: &Session,
+    user: UserId,
+    left: Option<RoomId>,
+    event: &Event,
+) {
+    ctx.hub
+        .send_event_to_user(user, Some(session.conn_id), left, event);
 }
 
 /// `JoinRoom`: membership, recent history and who is online.
@@ -93,13 +93,14 @@ pub async fn join(ctx: &Context, session: &Session, name: &str) -> Response {
             .await
             .map_err(store_error)?;
     }
-    let conns = ctx.hub.subscribe_user(me.id, room.id, &room.name);
+    ctx.hub.subscribe_user(me.id, room.id, &room.name);
     if !was_member {
         broadcast_presence(ctx, &room, session, true);
         tell_other_devices(
             ctx,
             session,
-            &conns,
+            me.id,
+            None,
             &Event::RoomAdded(room_info(&room, &me.username.to_lowercase())),
         );
     }
@@ -138,11 +139,11 @@ pub async fn leave(ctx: &Context, session: &Session, name: &str) -> Response {
         .await
         .map_err(store_error)?;
     broadcast_presence(ctx, &room, session, false);
-    let conns = ctx.hub.unsubscribe_user(me.id, room.id);
+    ctx.hub.unsubscribe_user(me.id, room.id);
     let left = Event::RoomLeft {
         room: room.name.clone(),
     };
-    tell_other_devices(ctx, session, &conns, &left);
+    tell_other_devices(ctx, session, me.id, Some(room.id), &left);
     Ok(Reply::Left)
 }
 
@@ -185,10 +186,11 @@ pub async fn open_direct(ctx: &Context, session: &Session, user: &str) -> Respon
         .await
         .map_err(store_error)?;
     ctx.hub.subscribe_user(me.id, room.id, &room.name);
-    let peer_conns = ctx.hub.subscribe_user(peer.id, room.id, &room.name);
+    ctx.hub.subscribe_user(peer.id, room.id, &room.name);
     if !peer_was_member {
+        // Wherever the peer is connected, this node or another.
         let event = Event::RoomAdded(room_info(&room, &peer.username.to_lowercase()));
-        ctx.hub.send_event_to(&peer_conns, &event);
+        ctx.hub.send_event_to_user(peer.id, None, None, &event);
     }
     Ok(Reply::Room(room_info(&room, &me.username.to_lowercase())))
 }
