@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chatroom_app::avatars::AvatarCache;
 use chatroom_app::fonts::{self, GlyphGuard};
+use chatroom_app::i18n::{I18n, Language};
 use chatroom_app::messages::{RowContext, list_ui};
 use chatroom_app::model::RoomView;
 use chatroom_common::protocol::{ChatMessage, RoomInfo, RoomKind};
@@ -48,6 +49,8 @@ struct Bench {
     view: RoomView,
     glyphs: GlyphGuard,
     avatars: AvatarCache,
+    /// The words around the messages.
+    i18n: I18n,
     next_seq: u64,
 }
 
@@ -69,6 +72,7 @@ impl Bench {
             view,
             glyphs: GlyphGuard::default(),
             avatars: AvatarCache::default(),
+            i18n: I18n::new(Language::English),
             next_seq: MESSAGES + 1,
         }
     }
@@ -88,6 +92,7 @@ impl Bench {
                     glyphs: &mut self.glyphs,
                     avatars: &mut self.avatars,
                     zone: chatroom_app::messages::TimeZone::Fixed(time::UtcOffset::UTC),
+                    i18n: &self.i18n,
                 };
                 list_ui(ui, &mut self.view, &mut cx);
             });

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use chatroom_common::protocol::RoomKind;
+use chatroom_common::protocol::{ErrorCode, RoomKind};
 
 use super::host::HostEvent;
+use super::i18n::{t, wording};
 use super::settings::account_key;
 use super::trust::TrustState;
 use super::{AutoLogin, ChatApp, model::ChatModel};
@@ -38,8 +39,20 @@ impl ChatApp {
                         new_fingerprint: new_fingerprint.clone(),
                     };
                     self.form.error = None;
+                } else if self.form.verifying
+                    && matches!(
+                        problem,
+                        LoginProblem::Refused {
+                            code: ErrorCode::AuthFailed,
+                            ..
+                        }
+                    )
+                {
+                    // A wrong or expired verification code is refused as
+                    // "auth failed": "wrong passphrase" would mislead.
+                    self.form.error = Some(t!(self.i18n, "problem-wrong-code"));
                 } else {
-                    self.form.refused(&self.settings, &problem);
+                    self.form.refused(&self.settings, &self.i18n, &problem);
                 }
                 if problem == LoginProblem::EmailNotVerified {
                     self.form.verifying = true;
@@ -52,8 +65,13 @@ impl ChatApp {
                 ref server,
                 ref user,
                 last_count,
+                skipped,
                 ..
             } => {
+                if skipped > 0 {
+                    self.model.notice = Some(t!(self.i18n, "login-skipped", count = skipped));
+                    self.model.notice_offline = false;
+                }
                 self.settings
                     .last_counts
                     .insert(account_key(server, &user.username), last_count);
@@ -81,13 +99,13 @@ impl ChatApp {
             UiEvent::VerificationSent => {
                 self.form.busy = false;
                 self.form.error = None;
-                self.form.info = Some("A new code is on its way; check your mail.".into());
+                self.form.info = Some(t!(self.i18n, "login-verify-sent"));
             }
-            UiEvent::Notice(text) if self.screen() == Screen::Login => {
+            UiEvent::Notice(notice) if self.screen() == Screen::Login => {
                 self.form.busy = false;
-                self.form.error = Some(text);
+                self.form.error = Some(wording::notice(&self.i18n, &notice));
             }
-            UiEvent::Notice(text) => self.route_notice(text),
+            UiEvent::Notice(notice) => self.route_notice(notice),
             other => {
                 self.chat_event(&other);
                 self.model.apply(other);
@@ -118,7 +136,7 @@ impl ChatApp {
             Err(problem) => {
                 self.trust = TrustState::None;
                 self.form.busy = false;
-                self.form.refused(&self.settings, &problem);
+                self.form.refused(&self.settings, &self.i18n, &problem);
             }
         }
     }
@@ -126,7 +144,9 @@ impl ChatApp {
     /// How to check `server`: its pin, else the CA file, else `None` (ask the user).
     fn trust_for(&self, server: &str) -> Result<Option<Trust>, String> {
         if let Some(pin) = self.settings.pin(server) {
-            return Trust::parse_pin(pin).map(Some).map_err(|e| e.to_string());
+            return Trust::parse_pin(pin)
+                .map(Some)
+                .map_err(|e| t!(self.i18n, "login-pin-unusable", reason = e.to_string()));
         }
         let ca = self.settings.ca_file.trim();
         if ca.is_empty() {
@@ -134,7 +154,7 @@ impl ChatApp {
         }
         Trust::ca_file(Path::new(ca))
             .map(Some)
-            .map_err(|_| format!("Cannot read the CA file {ca}."))
+            .map_err(|_| t!(self.i18n, "login-ca-unreadable", path = ca))
     }
 
     /// Checks the form and logs in (or registers); asks about an unknown certificate first.
@@ -142,7 +162,7 @@ impl ChatApp {
         self.form.error = None;
         self.form.info = None;
         self.form.verifying = false;
-        if !self.form.check(&self.settings, register) {
+        if !self.form.check(&self.settings, &self.i18n, register) {
             return;
         }
         let server = self.settings.server.trim().to_owned();
@@ -195,7 +215,7 @@ impl ChatApp {
                 .chars()
                 .any(|c| !(c.is_ascii_digit() || c == ' ' || c == '-'))
         {
-            self.form.error = Some("The code is the 6 digits from the mail.".into());
+            self.form.error = Some(t!(self.i18n, "login-verify-shape"));
             return;
         }
         self.form.error = None;
@@ -297,7 +317,7 @@ impl ChatApp {
             }
             HostEvent::Failed(reason) => {
                 self.form.busy = false;
-                self.form.error = Some(format!("Could not start a server here: {reason}"));
+                self.form.error = Some(t!(self.i18n, "login-host-failed", reason = reason));
             }
         }
     }

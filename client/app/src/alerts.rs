@@ -6,58 +6,68 @@
 use chatroom_common::protocol::{ChatMessage, RoomKind};
 use egui::{Color32, Vec2, ViewportCommand};
 
+use super::i18n::{I18n, t};
 use super::mentions::mentions;
 use super::notify::Alert;
-use super::rooms::room_label;
 use super::{ChatApp, theme};
 
-/// The window's title without unread messages.
+/// The window's title when it opens, before the first frame words it in
+/// the user's language.
 pub const TITLE: &str = "Chatroom";
 
 /// The window title for `unread` messages waiting: "(3) Chatroom".
-pub fn window_title(unread: usize) -> String {
+pub fn window_title(i18n: &I18n, unread: usize) -> String {
     if unread == 0 {
-        TITLE.to_owned()
+        t!(i18n, "app-name")
     } else {
-        format!("({unread}) {TITLE}")
+        t!(i18n, "window-title-unread", count = unread)
     }
 }
 
-/// The accessible name of the menu item that mutes or unmutes a room.
-pub fn mute_label(title: &str, kind: RoomKind, muted: bool) -> String {
-    let prefix = if kind == RoomKind::Public { "#" } else { "@" };
-    let verb = if muted { "Unmute" } else { "Mute" };
-    format!("{verb} {prefix}{title}")
+/// A room's title as the list shows it: "# books", "@ bob".
+pub fn room_title(title: &str, kind: RoomKind) -> String {
+    let prefix = if kind == RoomKind::Public { "# " } else { "@ " };
+    format!("{prefix}{title}")
 }
 
-/// The accessible name of a room in the list with its mentions and whether
-/// it is muted: "# books (2 unread, 1 mention)", "# books (muted)".
+/// The accessible name of the menu item that mutes or unmutes a room.
+pub fn mute_label(i18n: &I18n, title: &str, kind: RoomKind, muted: bool) -> String {
+    let prefix = if kind == RoomKind::Public { "#" } else { "@" };
+    let room = format!("{prefix}{title}");
+    if muted {
+        t!(i18n, "room-unmute", room = room)
+    } else {
+        t!(i18n, "room-mute", room = room)
+    }
+}
+
+/// The accessible name of a room in the list with its unread count, its
+/// mentions and whether it is muted: "# books (2 unread, 1 mention)",
+/// "# books (muted)"; the screen shows these as badges.
 pub fn room_list_label(
+    i18n: &I18n,
     title: &str,
     kind: RoomKind,
     unread: usize,
     mentions: usize,
     muted: bool,
 ) -> String {
-    let mut label = room_label(title, kind, unread);
-    let mut extra = Vec::new();
-    match mentions {
-        0 => {}
-        1 => extra.push("1 mention".to_owned()),
-        n => extra.push(format!("{n} mentions")),
+    let mut marks = Vec::new();
+    if unread > 0 {
+        marks.push(t!(i18n, "room-unread", count = unread));
+    }
+    if mentions > 0 {
+        marks.push(t!(i18n, "room-mentions", count = mentions));
     }
     if muted {
-        extra.push("muted".to_owned());
+        marks.push(t!(i18n, "room-muted"));
     }
-    if extra.is_empty() {
-        return label;
+    let room = room_title(title, kind);
+    if marks.is_empty() {
+        return room;
     }
-    let extra = extra.join(", ");
-    match label.strip_suffix(')') {
-        Some(open) => label = format!("{open}, {extra})"),
-        None => label = format!("{label} ({extra})"),
-    }
-    label
+    let marks = marks.join(&t!(i18n, "room-marks-separator"));
+    t!(i18n, "room-with-marks", room = room, marks = marks)
 }
 
 /// Whether a message should become a desktop notification.
@@ -134,6 +144,7 @@ impl ChatApp {
             sender: latest.sender.clone(),
             text: latest.text.clone(),
             count: news.len(),
+            language: self.i18n.language(),
         });
     }
 
@@ -160,7 +171,7 @@ impl ChatApp {
             .filter(|(name, _)| !self.is_muted(name))
             .map(|(_, view)| view.unread)
             .sum();
-        let title = window_title(unread);
+        let title = window_title(&self.i18n, unread);
         if title != self.window_title {
             ctx.send_viewport_cmd(ViewportCommand::Title(title.clone()));
             self.window_title = title;
@@ -172,6 +183,7 @@ impl ChatApp {
 /// badge, and gives the row its full accessible name.
 pub fn room_marks(
     ui: &egui::Ui,
+    i18n: &I18n,
     response: egui::Response,
     title: &str,
     kind: RoomKind,
@@ -200,52 +212,69 @@ pub fn room_marks(
             .galley(rect.center() - at.size() / 2.0, at, Color32::WHITE);
     }
     let response = if muted {
-        response.on_hover_text("Muted: no desktop notifications, not counted in the title")
+        response.on_hover_text(t!(i18n, "room-muted-hover"))
     } else {
         response
     };
-    response.accessible_name(room_list_label(title, kind, unread, mentions, muted))
+    response.accessible_name(room_list_label(i18n, title, kind, unread, mentions, muted))
 }
 
 /// The notifications switch (top bar): on or off for every room.
 pub fn notifications_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
-    ui.checkbox(&mut app.settings.notifications, "Notifications")
-        .on_hover_text(
-            "Desktop notifications for direct messages and mentions while the window is \
-             in the background. Mute a single room from its menu in the room list.",
-        );
+    let label = t!(app.i18n, "notifications");
+    ui.checkbox(&mut app.settings.notifications, label)
+        .on_hover_text(t!(app.i18n, "notifications-hover"));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn english() -> I18n {
+        I18n::new(crate::i18n::Language::English)
+    }
+
     #[test]
     fn the_title_counts_unread_messages() {
-        assert_eq!(window_title(0), "Chatroom");
-        assert_eq!(window_title(3), "(3) Chatroom");
+        let en = english();
+        assert_eq!(window_title(&en, 0), "Chatroom");
+        assert_eq!(window_title(&en, 3), "(3) Chatroom");
     }
 
     #[test]
     fn labels_say_mentions_and_muting() {
+        let en = english();
         assert_eq!(
-            room_list_label("books", RoomKind::Public, 2, 1, false),
+            room_list_label(&en, "books", RoomKind::Public, 2, 1, false),
             "# books (2 unread, 1 mention)"
         );
         assert_eq!(
-            room_list_label("books", RoomKind::Public, 0, 0, true),
+            room_list_label(&en, "books", RoomKind::Public, 0, 0, true),
             "# books (muted)"
         );
         assert_eq!(
-            room_list_label("bob", RoomKind::Direct, 3, 2, true),
+            room_list_label(&en, "bob", RoomKind::Direct, 3, 2, true),
             "@ bob (3 unread, 2 mentions, muted)"
         );
         assert_eq!(
-            room_list_label("books", RoomKind::Public, 0, 0, false),
+            room_list_label(&en, "books", RoomKind::Public, 0, 0, false),
             "# books"
         );
-        assert_eq!(mute_label("books", RoomKind::Public, false), "Mute #books");
-        assert_eq!(mute_label("bob", RoomKind::Direct, true), "Unmute @bob");
+        assert_eq!(
+            mute_label(&en, "books", RoomKind::Public, false),
+            "Mute #books"
+        );
+        assert_eq!(
+            mute_label(&en, "bob", RoomKind::Direct, true),
+            "Unmute @bob"
+        );
+        let zh = I18n::new(crate::i18n::Language::ChineseSimplified);
+        let label = room_list_label(&zh, "books", RoomKind::Public, 2, 1, true);
+        assert!(
+            label.starts_with("# books") && label.contains('2'),
+            "{label}"
+        );
+        assert!(en.misses().is_empty() && zh.misses().is_empty());
     }
 
     #[test]

@@ -9,6 +9,8 @@ use egui::{Color32, RichText};
 
 use chatroom_client::chat::ConnStatus;
 
+use super::i18n::{I18n, t};
+
 /// What the status line says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Banner {
@@ -20,11 +22,11 @@ pub struct Banner {
 
 /// The status line for a connection state; `None` when all is well.
 /// `retry_in` is the time left until the next attempt.
-pub fn banner(status: &ConnStatus, retry_in: Option<Duration>) -> Option<Banner> {
+pub fn banner(i18n: &I18n, status: &ConnStatus, retry_in: Option<Duration>) -> Option<Banner> {
     match status {
         ConnStatus::Online | ConnStatus::Offline => None,
         ConnStatus::Connecting => Some(Banner {
-            text: "Connecting…".into(),
+            text: t!(i18n, "banner-connecting"),
             detail: None,
         }),
         ConnStatus::Reconnecting {
@@ -33,36 +35,37 @@ pub fn banner(status: &ConnStatus, retry_in: Option<Duration>) -> Option<Banner>
             // Whole seconds, rounded up, so the count never shows 0 early.
             let secs = retry_in.map_or(0, |d| d.as_millis().div_ceil(1000));
             let when = if secs == 0 {
-                "Reconnecting now…".to_owned()
+                t!(i18n, "banner-reconnecting-now")
             } else {
-                format!("Reconnecting in {secs} s")
+                t!(i18n, "banner-reconnecting-in", seconds = secs as u64)
             };
+            // The reason is the transport's own English words: a detail.
             Some(Banner {
-                text: format!("Connection lost. {when} (attempt {attempt})."),
-                detail: Some(format!(
-                    "Why: {reason}. Messages you write meanwhile are sent after the reconnect."
-                )),
+                text: t!(i18n, "banner-lost", when = when, attempt = *attempt),
+                detail: Some(t!(i18n, "banner-why", reason = reason.as_str())),
             })
         }
     }
 }
 
-/// The label of the button that skips the wait before the next attempt.
-pub const RETRY_NOW: &str = "Retry now";
-
 /// Draws the status line, if any, right-aligned in the current row, and asks
 /// for a repaint when the countdown next changes. True when "Retry now" was
 /// clicked.
-pub fn banner_ui(ui: &mut egui::Ui, status: &ConnStatus, retry_at: Option<Instant>) -> bool {
+pub fn banner_ui(
+    ui: &mut egui::Ui,
+    i18n: &I18n,
+    status: &ConnStatus,
+    retry_at: Option<Instant>,
+) -> bool {
     let now = Instant::now();
     let left = retry_at.map(|at| at.saturating_duration_since(now));
-    let Some(banner) = banner(status, left) else {
+    let Some(banner) = banner(i18n, status, left) else {
         return false;
     };
     // Right to left: the button sits at the end of the line, and is offered
     // only while there is a wait to skip.
     let waiting = left.is_some_and(|d| !d.is_zero());
-    let retry = waiting && ui.button(RETRY_NOW).clicked();
+    let retry = waiting && ui.button(t!(i18n, "banner-retry-now")).clicked();
     if let Some(left) = left.filter(|d| !d.is_zero()) {
         let to_next_second = Duration::from_millis((left.as_millis() % 1000) as u64);
         ui.ctx()
@@ -95,15 +98,16 @@ mod tests {
             attempt: 2,
             retry_in: Duration::from_secs(4),
         };
-        let b = banner(&status, Some(Duration::from_millis(3200))).expect("a banner");
+        let en = I18n::new(crate::i18n::Language::English);
+        let b = banner(&en, &status, Some(Duration::from_millis(3200))).expect("a banner");
         assert_eq!(b.text, "Connection lost. Reconnecting in 4 s (attempt 2).");
         assert!(
             b.detail
                 .is_some_and(|d| d.contains("closed the connection"))
         );
-        let b = banner(&status, Some(Duration::ZERO));
+        let b = banner(&en, &status, Some(Duration::ZERO));
         assert!(b.is_some_and(|b| b.text.contains("Reconnecting now")));
-        assert_eq!(banner(&ConnStatus::Online, None), None);
+        assert_eq!(banner(&en, &ConnStatus::Online, None), None);
         assert!(contrast(Color32::WHITE, Color32::from_rgb(0x8a, 0x4b, 0x00)) >= MIN_CONTRAST);
     }
 }

@@ -2,18 +2,21 @@
 //! open a direct conversation, load older messages), and where a failure is shown:
 //! next to the field or action it concerns rather than in one global line.
 //!
-//! The worker reports failures as plain [`UiEvent::Notice`] sentences. The
-//! app remembers which request it is waiting for ([`Awaiting`]); the worker
+//! The worker reports failures as [`UiEvent::Notice`]s that say what failed
+//! and why (the server's code), worded here in the user's language. The app
+//! remembers which request it is waiting for ([`Awaiting`]); the worker
 //! answers commands in order, so a failure that arrives while one is awaited
-//! and reads like its failure belongs to it.
+//! and is about the same kind of request belongs to it.
 
 use chatroom_common::protocol::RoomKind;
 use chatroom_common::validate;
 
 use super::ChatApp;
+use super::i18n::{t, wording};
 use super::rooms::{RoomProblem, room_slug};
-use chatroom_client::chat::{Command, UiEvent};
+use chatroom_client::chat::{About, Cause, Command, Notice, UiEvent};
 use chatroom_client::session::new_key;
+use chatroom_common::protocol::ErrorCode;
 
 /// The request whose answer decides where its failure is shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +28,6 @@ pub enum Awaiting {
     /// A picture change from "Your picture".
     Picture,
 }
-
-/// How the worker words a request it could not make while offline.
-const OFFLINE: &str = "Not connected right now";
-/// How the server words a join of a room that does not exist.
-const NO_SUCH_ROOM: &str = "no room named";
 
 impl ChatApp {
     /// Chat-screen side of the worker's events (before the model sees them).
@@ -57,25 +55,25 @@ impl ChatApp {
 
     /// Shows a worker notice next to what it concerns, or as a dismissable
     /// note over the chat when it concerns nothing on screen.
-    pub(super) fn route_notice(&mut self, text: String) {
-        let offline = text.starts_with(OFFLINE);
-        if text.starts_with("Could not load older messages") || offline {
+    pub(super) fn route_notice(&mut self, notice: Notice) {
+        let offline = notice.cause == Cause::Offline;
+        if offline || notice.about == Some(About::OlderMessages) {
             // Whatever page was asked for will not come; the button works again.
             for view in self.model.rooms.values_mut() {
                 view.loading_older = false;
             }
         }
+        let text = wording::notice(&self.i18n, &notice);
+        let about = notice.about.as_ref();
         match self.awaiting.clone() {
             Some(Awaiting::Join(name) | Awaiting::Create(name))
-                if offline
-                    || text.starts_with("Could not join")
-                    || text.starts_with("Could not create") =>
+                if offline || matches!(about, Some(About::Join(_) | About::Create(_))) =>
             {
                 self.awaiting = None;
-                let missing = text.contains(NO_SUCH_ROOM);
+                let missing = notice.cause == Cause::Refused(ErrorCode::NoSuchRoom);
                 self.room_problem = Some(RoomProblem {
                     text: if missing {
-                        format!("There is no room #{name} yet.")
+                        t!(self.i18n, "room-missing", room = name.as_str())
                     } else {
                         text
                     },
@@ -84,17 +82,21 @@ impl ChatApp {
             }
             Some(Awaiting::Picture)
                 if offline
-                    || text.starts_with("That picture")
-                    || text.starts_with("Could not use")
-                    || text.starts_with("Could not change your picture") =>
+                    || matches!(
+                        about,
+                        Some(About::UploadPicture | About::ReadPicture(_) | About::ChoosePicture)
+                    ) =>
             {
                 self.awaiting = None;
                 self.profile.error = Some(text);
             }
-            _ if self.profile.open && text.starts_with("Could not list the pictures") => {
+            _ if self.profile.open && about == Some(&About::PicturePool) => {
                 self.profile.error = Some(text);
             }
-            _ => self.model.notice = Some(text),
+            _ => {
+                self.model.notice = Some(text);
+                self.model.notice_offline = offline;
+            }
         }
     }
 
@@ -112,7 +114,8 @@ impl ChatApp {
         }
         if let Err(e) = validate::text(&text) {
             // Kept in the box to be shortened or fixed; said right above it.
-            self.composer_error = Some((room, format!("Not sent: {e}.")));
+            let reason = wording::validation(&self.i18n, &e);
+            self.composer_error = Some((room, t!(self.i18n, "composer-not-sent", reason = reason)));
             return;
         }
         draft.clear();
@@ -127,9 +130,11 @@ impl ChatApp {
     pub fn join_typed_room(&mut self, create: bool) {
         let name = match validate::room_name(&room_slug(&self.room_field)) {
             Ok(name) => name,
-            Err(e) => {
+            // Only the room name's rule can fail here; it is said as the
+            // field says it while typing.
+            Err(_) => {
                 self.room_problem = Some(RoomProblem {
-                    text: sentence(&e.to_string()),
+                    text: t!(self.i18n, "room-name-rule"),
                     create: None,
                 });
                 return;
@@ -217,19 +222,4 @@ impl ChatApp {
             .map(|r| r.name.clone())
             .collect()
     }
-}
-
-/// `text` as a sentence: a capital first letter and a full stop.
-pub fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = chars
-        .next()
-        .into_iter()
-        .flat_map(char::to_uppercase)
-        .collect();
-    out.push_str(chars.as_str());
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
 }

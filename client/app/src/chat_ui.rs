@@ -1,11 +1,13 @@
 //! The chat screen's frame: the top bar (who, where, one-time passwords when
 //! few are left, log out), the panels (rooms, users, composer, messages), a
 //! notice that concerns nothing on screen floating over them, and the
-//! keyboard shortcuts. In a narrow window the side panels shrink and the
+//! keyboard shortcuts; the language picker sits in the top bar. In a narrow window the side panels shrink and the
 //! online list folds away behind a button, so messages keep most of the width.
 
 use egui::{Align, Layout, RichText};
 
+use super::i18n::{I18n, t};
+use super::language_picker::language_picker_ui;
 use super::switcher::{shortcuts, switcher_ui};
 use super::{ChatApp, alerts, composer, messages, profile, rooms, theme, users};
 
@@ -15,11 +17,8 @@ pub const NARROW: f32 = 900.0;
 pub const FEW_PASSWORDS: u32 = 50;
 
 /// The top bar's word on one-time passwords: only when few are left.
-pub fn passwords_left(left: u32) -> Option<String> {
-    (left <= FEW_PASSWORDS).then(|| match left {
-        1 => "1 one-time password left".to_owned(),
-        n => format!("{n} one-time passwords left"),
-    })
+pub fn passwords_left(i18n: &I18n, left: u32) -> Option<String> {
+    (left <= FEW_PASSWORDS).then(|| t!(i18n, "top-passwords-left", count = left))
 }
 
 /// Draws the chat screen.
@@ -52,37 +51,41 @@ pub fn chat_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
 
 fn top_bar_ui(ui: &mut egui::Ui, app: &mut ChatApp, narrow: bool) {
     ui.horizontal(|ui| {
-        ui.label(RichText::new("Chatroom").strong());
+        ui.label(RichText::new(t!(app.i18n, "app-name")).strong());
         ui.separator();
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            if ui.button("Log out").clicked() {
+            if ui.button(t!(app.i18n, "top-log-out")).clicked() {
                 app.logout();
             }
-            if ui.button("Change picture").clicked() {
+            if ui.button(t!(app.i18n, "top-change-picture")).clicked() {
                 app.open_profile();
             }
             alerts::notifications_ui(ui, app);
+            language_picker_ui(ui, app);
             if narrow {
                 let online = app.model.current().map_or(0, |r| r.online.len());
-                let label = format!("Online ({online})");
+                let label = t!(app.i18n, "online-count", count = online);
                 if ui
                     .add(egui::Button::selectable(app.show_users, label))
-                    .on_hover_text("Show or hide who is online")
+                    .on_hover_text(t!(app.i18n, "top-online-hover"))
                     .clicked()
                 {
                     app.show_users = !app.show_users;
                 }
             }
-            if let Some(text) = app.model.otp_remaining.and_then(passwords_left) {
+            let left = app.model.otp_remaining;
+            if let Some(text) = left.and_then(|n| passwords_left(&app.i18n, n)) {
                 ui.label(RichText::new(text).color(theme::warning(ui.visuals())))
-                    .on_hover_text(
-                        "Each login uses one one-time password. When fewer than 10 are left, \
-                         the app sets up a new series by itself at the next login.",
-                    );
+                    .on_hover_text(t!(app.i18n, "top-passwords-hover"));
             }
             ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
                 if let Some(me) = &app.model.me {
-                    let who = format!("{} on {}", me.username, app.settings.server);
+                    let who = t!(
+                        app.i18n,
+                        "top-who",
+                        user = me.username.as_str(),
+                        server = app.settings.server.as_str()
+                    );
                     let who = app.glyphs.clean(ui.ctx(), &who).into_owned();
                     ui.add(egui::Label::new(who).truncate());
                 }
@@ -108,7 +111,7 @@ fn notice_ui(ctx: &egui::Context, app: &mut ChatApp) {
                 ui.set_max_width(width);
                 ui.horizontal(|ui| {
                     ui.add(egui::Label::new(notice).wrap());
-                    if ui.button("Dismiss").clicked() {
+                    if ui.button(t!(app.i18n, "notice-dismiss")).clicked() {
                         app.model.notice = None;
                     }
                 });
@@ -122,13 +125,14 @@ mod tests {
 
     #[test]
     fn the_password_count_shows_only_when_few_are_left() {
-        assert_eq!(passwords_left(998), None);
+        let en = I18n::new(crate::i18n::Language::English);
+        assert_eq!(passwords_left(&en, 998), None);
         assert_eq!(
-            passwords_left(12).as_deref(),
+            passwords_left(&en, 12).as_deref(),
             Some("12 one-time passwords left")
         );
         assert_eq!(
-            passwords_left(1).as_deref(),
+            passwords_left(&en, 1).as_deref(),
             Some("1 one-time password left")
         );
     }

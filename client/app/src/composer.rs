@@ -3,10 +3,21 @@
 //! a line. It grows with the text up to a third of the window and then
 //! scrolls inside; near the size limit a byte count shows before Enter.
 //! Typing `@` offers the room's members (`mention_picker`).
+//!
+//! Input methods (pinyin and the like) work as egui's `TextEdit` handles
+//! them: the text being composed sits in the box until committed, and egui
+//! reports the caret's place to the system (`PlatformOutput::ime`) so the
+//! candidate window follows it. The one thing the composer adds is Enter:
+//! an Enter that reaches the app while a composition is open (some systems
+//! pass it on) never sends the half-composed text.
 
 use chatroom_common::protocol::MAX_TEXT_BYTES;
-use egui::{Align, EventFilter, Key, KeyboardShortcut, Layout, Modifiers, RichText, TextEdit};
+use egui::{
+    Align, Event, EventFilter, ImeEvent, Key, KeyboardShortcut, Layout, Modifiers, RichText,
+    TextEdit,
+};
 
+use super::i18n::{I18n, t};
 use super::{ChatApp, theme};
 
 /// The byte count shows from this size on, so it is there before the limit.
@@ -28,16 +39,45 @@ fn thousands(n: usize) -> String {
 }
 
 /// The byte count for a draft of `len` bytes; `None` while far from the limit.
-pub fn byte_count(len: usize) -> Option<String> {
+pub fn byte_count(i18n: &I18n, len: usize) -> Option<String> {
     if len < COUNT_FROM {
         return None;
     }
-    let count = format!("{} / {} bytes", thousands(len), thousands(MAX_TEXT_BYTES));
+    let (shown, limit) = (thousands(len), thousands(MAX_TEXT_BYTES));
     Some(if len > MAX_TEXT_BYTES {
-        format!("{count}: {} too many", thousands(len - MAX_TEXT_BYTES))
+        let over = thousands(len - MAX_TEXT_BYTES);
+        t!(
+            i18n,
+            "composer-bytes-over",
+            len = shown,
+            limit = limit,
+            over = over
+        )
     } else {
-        count
+        t!(i18n, "composer-bytes", len = shown, limit = limit)
     })
+}
+
+/// Whether Enter (without Shift) was pressed this frame outside an input
+/// method's composition. `composing` says whether one is open, before the
+/// frame's events and after them: a non-empty pre-edit opens it, a commit or
+/// an empty pre-edit closes it.
+pub fn enter_to_send(events: &[Event], composing: &mut bool) -> bool {
+    let mut enter = false;
+    for event in events {
+        match event {
+            Event::Ime(ImeEvent::Preedit { text, .. }) => *composing = !text.is_empty(),
+            Event::Ime(ImeEvent::Commit(_)) => *composing = false,
+            Event::Key {
+                key: Key::Enter,
+                pressed: true,
+                modifiers,
+                ..
+            } if !modifiers.shift && !*composing => enter = true,
+            _ => {}
+        }
+    }
+    enter
 }
 
 /// Draws the composer under the message list.
@@ -47,14 +87,16 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         ui.add_enabled(
             false,
             TextEdit::multiline(&mut String::new())
-                .hint_text("Join a room to write")
+                .hint_text(t!(app.i18n, "composer-join-first"))
                 .desired_rows(2)
                 .desired_width(f32::INFINITY),
         );
         ui.add_space(4.0);
         return;
     };
-    if let Some(slow) = &app.model.slow_down {
+    if let Some(wait) = app.model.slow_down {
+        let seconds = format!("{:.1}", wait.as_secs_f32());
+        let slow = t!(app.i18n, "composer-slow-down", seconds = seconds);
         ui.colored_label(theme::warning(ui.visuals()), slow);
     }
     if let Some((for_room, error)) = &app.composer_error
@@ -97,7 +139,7 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             .show(ui, |ui| {
                 TextEdit::multiline(draft)
                     .id(edit_id)
-                    .hint_text("Write a message (Enter sends, Shift+Enter adds a line)")
+                    .hint_text(t!(app.i18n, "composer-hint"))
                     .desired_rows(2)
                     .desired_width(width)
                     // Only Shift+Enter makes a new line; plain Enter is left for sending.
@@ -117,7 +159,11 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         let box_height = out.content_size.y.min(out.inner_rect.height());
         let cursor = out.inner.state.cursor.char_range();
         // Screen readers (and the tests) find the input by this name.
-        let response = out.inner.response.response.accessible_name("Message");
+        let response = out
+            .inner
+            .response
+            .response
+            .accessible_name(t!(app.i18n, "composer-label"));
         if focus {
             response.request_focus();
         }
@@ -127,8 +173,11 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 .update(ui.ctx(), view, &me, draft, cursor, focused);
         }
         let len = draft.len();
-        let enter =
-            response.has_focus() && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
+        // Whether a composition is open is kept from frame to frame.
+        let composing_id = edit_id.with("composing");
+        let mut composing = ui.data(|d| d.get_temp::<bool>(composing_id).unwrap_or_default());
+        let enter = ui.input(|i| enter_to_send(&i.events, &mut composing)) && response.has_focus();
+        ui.data_mut(|d| d.insert_temp(composing_id, composing));
         if response.changed() {
             // The problem shown was about the text as it was.
             app.composer_error = None;
@@ -141,10 +190,10 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             |ui| {
                 let too_long = len > MAX_TEXT_BYTES;
                 let clicked = ui
-                    .add_enabled(!too_long, egui::Button::new("Send"))
+                    .add_enabled(!too_long, egui::Button::new(t!(app.i18n, "composer-send")))
                     .clicked();
                 send = enter || clicked;
-                if let Some(count) = byte_count(len) {
+                if let Some(count) = byte_count(&app.i18n, len) {
                     let color = if too_long {
                         theme::error(ui.visuals())
                     } else {
@@ -158,7 +207,10 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             response.request_focus();
         }
     });
-    if let Some(name) = app.mentions.show(ui.ctx(), anchor, &mut app.glyphs) {
+    if let Some(name) = app
+        .mentions
+        .show(ui.ctx(), anchor, &mut app.glyphs, &app.i18n)
+    {
         let draft = app.drafts.entry(room.clone()).or_default();
         app.mentions.insert(ui.ctx(), edit_id, draft, &name);
         ui.memory_mut(|m| m.request_focus(edit_id));
@@ -175,14 +227,49 @@ mod tests {
 
     #[test]
     fn the_count_shows_near_the_limit_and_says_how_much_is_over() {
-        assert_eq!(byte_count(100), None);
-        assert_eq!(byte_count(COUNT_FROM - 1), None);
-        assert_eq!(byte_count(3600).as_deref(), Some("3,600 / 4,096 bytes"));
+        let en = I18n::new(crate::i18n::Language::English);
+        assert_eq!(byte_count(&en, 100), None);
+        assert_eq!(byte_count(&en, COUNT_FROM - 1), None);
         assert_eq!(
-            byte_count(4200).as_deref(),
+            byte_count(&en, 3600).as_deref(),
+            Some("3,600 / 4,096 bytes")
+        );
+        assert_eq!(
+            byte_count(&en, 4200).as_deref(),
             Some("4,200 / 4,096 bytes: 104 too many")
         );
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn enter_during_a_composition_does_not_send() {
+        let enter = Event::Key {
+            key: Key::Enter,
+            physical_key: None,
+            pressed: true,
+            repeat: false,
+            modifiers: Modifiers::NONE,
+        };
+        let preedit = |text: &str| {
+            Event::Ime(ImeEvent::Preedit {
+                text: text.into(),
+                active_range_chars: None,
+            })
+        };
+        let mut composing = false;
+        assert!(enter_to_send(std::slice::from_ref(&enter), &mut composing));
+        assert!(!enter_to_send(
+            &[preedit("ni"), enter.clone()],
+            &mut composing
+        ));
+        assert!(composing, "still open for the next frame");
+        assert!(!enter_to_send(std::slice::from_ref(&enter), &mut composing));
+        let commit = Event::Ime(ImeEvent::Commit("你".into()));
+        assert!(enter_to_send(&[commit, enter.clone()], &mut composing));
+        assert!(!composing);
+        // Dismissed with an empty pre-edit: Enter sends again.
+        composing = true;
+        assert!(enter_to_send(&[preedit(""), enter], &mut composing));
         assert_eq!(thousands(999), "999");
     }
 }

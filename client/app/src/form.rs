@@ -7,7 +7,9 @@
 use chatroom_client::chat::LoginProblem;
 use chatroom_common::{skey, validate};
 
+use super::i18n::{I18n, t, wording};
 use super::settings::Settings;
+use chatroom_common::protocol::ErrorCode;
 
 /// The form's fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,15 +70,23 @@ pub struct LoginForm {
 }
 
 /// The words for the passphrase's length, which double as its problem.
-pub fn passphrase_hint(passphrase: &str) -> String {
+pub fn passphrase_hint(i18n: &I18n, passphrase: &str) -> String {
     let n = passphrase.chars().count();
     match skey::validate_passphrase(passphrase) {
-        Err(_) if n < skey::MIN_PASSPHRASE => {
-            format!("{n} characters: at least {} needed.", skey::MIN_PASSPHRASE)
-        }
-        Err(_) => format!("{n} characters: at most {} allowed.", skey::MAX_PASSPHRASE),
-        Ok(()) if n < 16 => format!("{n} characters: acceptable; a few words are stronger."),
-        Ok(()) => format!("{n} characters: strong."),
+        Err(_) if n < skey::MIN_PASSPHRASE => t!(
+            i18n,
+            "form-passphrase-short",
+            count = n,
+            min = skey::MIN_PASSPHRASE
+        ),
+        Err(_) => t!(
+            i18n,
+            "form-passphrase-long",
+            count = n,
+            max = skey::MAX_PASSPHRASE
+        ),
+        Ok(()) if n < 16 => t!(i18n, "form-passphrase-acceptable", count = n),
+        Ok(()) => t!(i18n, "form-passphrase-strong", count = n),
     }
 }
 
@@ -101,23 +111,26 @@ impl LoginForm {
 
     /// The problem with one field, if any. Empty fields count only after a
     /// submit attempt, so a fresh form is not covered in red.
-    pub fn problem(&self, settings: &Settings, register: bool, field: Field) -> Option<String> {
+    pub fn problem(
+        &self,
+        settings: &Settings,
+        i18n: &I18n,
+        register: bool,
+        field: Field,
+    ) -> Option<String> {
         let value = self.value(settings, field);
         if value.trim().is_empty() {
             if !self.tried {
                 return None;
             }
-            return Some(
-                match field {
-                    Field::Server => "Enter the server's address, like chat.example.org:4433.",
-                    Field::Username => "Enter a username.",
-                    Field::Email if register => "Enter an e-mail address, like you@example.org.",
-                    Field::Passphrase => "Enter your passphrase.",
-                    Field::Passphrase2 if register => "Enter the passphrase again.",
-                    Field::Email | Field::Passphrase2 => return None,
-                }
-                .to_owned(),
-            );
+            return Some(match field {
+                Field::Server => t!(i18n, "form-enter-server"),
+                Field::Username => t!(i18n, "form-enter-username"),
+                Field::Email if register => t!(i18n, "form-enter-email"),
+                Field::Passphrase => t!(i18n, "form-enter-passphrase"),
+                Field::Passphrase2 if register => t!(i18n, "form-enter-passphrase-again"),
+                Field::Email | Field::Passphrase2 => return None,
+            });
         }
         if let Some(refusal) = &self.refusal
             && refusal.field == field
@@ -126,23 +139,21 @@ impl LoginForm {
             return Some(refusal.text.clone());
         }
         match field {
-            Field::Server if !has_port(value.trim()) => {
-                Some("Add the port, like chat.example.org:4433.".into())
+            Field::Server if !has_port(value.trim()) => Some(t!(i18n, "form-add-port")),
+            Field::Username if validate::username_key(value.trim()).is_err() => {
+                Some(t!(i18n, "form-username-rule"))
             }
-            Field::Username if validate::username_key(value.trim()).is_err() => Some(
-                "2 to 32 letters, digits, '_', '-' or '.', starting with a letter or digit.".into(),
-            ),
             Field::Email if register && validate::email(value.trim()).is_err() => {
-                Some("That does not look like an e-mail address (you@example.org).".into())
+                Some(t!(i18n, "form-email-shape"))
             }
             // While logging in a short passphrase is only wrong once submitted.
             Field::Passphrase
                 if (register || self.tried) && skey::validate_passphrase(value).is_err() =>
             {
-                Some(passphrase_hint(value))
+                Some(passphrase_hint(i18n, value))
             }
             Field::Passphrase2 if register && value != self.passphrase => {
-                Some("The two passphrases differ.".into())
+                Some(t!(i18n, "form-passphrases-differ"))
             }
             _ => None,
         }
@@ -165,27 +176,35 @@ impl LoginForm {
 
     /// Checks every field before anything is sent; the first bad field gets
     /// the keyboard focus. True when all is well.
-    pub fn check(&mut self, settings: &Settings, register: bool) -> bool {
+    pub fn check(&mut self, settings: &Settings, i18n: &I18n, register: bool) -> bool {
         self.tried = true;
         let first_bad = Self::fields(register)
             .iter()
             .copied()
-            .find(|f| self.problem(settings, register, *f).is_some());
+            .find(|f| self.problem(settings, i18n, register, *f).is_some());
         self.focus_next = first_bad;
         first_bad.is_none()
     }
 
     /// Files a login failure under the field it concerns, or as the form's
     /// error when it concerns none. A wrong passphrase is cleared for retyping.
-    pub fn refused(&mut self, settings: &Settings, problem: &LoginProblem) {
+    pub fn refused(&mut self, settings: &Settings, i18n: &I18n, problem: &LoginProblem) {
         let field = match problem {
             LoginProblem::Unreachable { .. } | LoginProblem::BadAddress(_) => Some(Field::Server),
             LoginProblem::WrongPassphrase => Some(Field::Passphrase),
-            LoginProblem::Refused(text) => {
-                let text = text.to_lowercase();
-                if text.contains("username") {
+            LoginProblem::Refused {
+                code: ErrorCode::UsernameTaken,
+                ..
+            } => Some(Field::Username),
+            // Which field was invalid only the server's English message says.
+            LoginProblem::Refused {
+                code: ErrorCode::InvalidInput,
+                message,
+            } => {
+                let message = message.to_lowercase();
+                if message.contains("username") {
                     Some(Field::Username)
-                } else if text.contains("mail") {
+                } else if message.contains("mail") {
                     Some(Field::Email)
                 } else {
                     None
@@ -193,24 +212,25 @@ impl LoginForm {
             }
             _ => None,
         };
+        let text = wording::login_problem(i18n, problem);
         self.refusal = None;
         self.error = None;
         match field {
             Some(Field::Passphrase) => {
                 // "Wrong username or passphrase": typed again from scratch.
                 self.passphrase.clear();
-                self.error = Some(problem.to_string());
+                self.error = Some(text);
                 self.focus_next = Some(Field::Passphrase);
             }
             Some(field) => {
                 self.refusal = Some(Refusal {
                     field,
-                    text: problem.to_string(),
+                    text,
                     value: self.value(settings, field).to_owned(),
                 });
                 self.focus_next = Some(field);
             }
-            None => self.error = Some(problem.to_string()),
+            None => self.error = Some(text),
         }
     }
 
@@ -238,17 +258,18 @@ mod tests {
             passphrase2: "other".into(),
             ..LoginForm::default()
         };
+        let en = I18n::new(crate::i18n::Language::English);
         let problems: Vec<_> = LoginForm::fields(true)
             .iter()
-            .filter_map(|f| form.problem(&settings, true, *f))
+            .filter_map(|f| form.problem(&settings, &en, true, *f))
             .collect();
         assert_eq!(problems.len(), 5, "{problems:?}");
         assert!(problems.iter().all(|p| !p.contains("pass phrase")));
         form.email.clear();
-        assert_eq!(form.problem(&settings, true, Field::Email), None);
-        assert!(!form.check(&settings, true));
+        assert_eq!(form.problem(&settings, &en, true, Field::Email), None);
+        assert!(!form.check(&settings, &en, true));
         assert_eq!(form.focus_next, Some(Field::Server));
-        assert!(form.problem(&settings, true, Field::Email).is_some());
+        assert!(form.problem(&settings, &en, true, Field::Email).is_some());
     }
 
     #[test]
@@ -263,17 +284,19 @@ mod tests {
             passphrase2: "long enough passphrase".into(),
             ..LoginForm::default()
         };
-        form.refused(
-            &settings,
-            &LoginProblem::Refused("That username is taken".into()),
-        );
+        let en = I18n::new(crate::i18n::Language::English);
+        let taken = LoginProblem::Refused {
+            code: ErrorCode::UsernameTaken,
+            message: "That username is taken".into(),
+        };
+        form.refused(&settings, &en, &taken);
         assert_eq!(
-            form.problem(&settings, true, Field::Username).as_deref(),
-            Some("That username is taken")
+            form.problem(&settings, &en, true, Field::Username),
+            Some(wording::login_problem(&en, &taken))
         );
         assert_eq!(form.passphrase2, "long enough passphrase");
         settings.username = "alice2".into();
-        assert_eq!(form.problem(&settings, true, Field::Username), None);
+        assert_eq!(form.problem(&settings, &en, true, Field::Username), None);
         assert!(has_port("[::1]:4433") && !has_port("example.org") && !has_port(":4433"));
     }
 }

@@ -23,6 +23,8 @@
 //! - [`avatars`]: placeholders and the texture cache.
 //! - [`profile`]: "Your picture" (pick from the pool, upload a file).
 //! - [`fonts`]: CJK and emoji fallback fonts and the missing-glyph guard.
+//! - [`i18n`]: every user-visible string, from a Fluent catalogue per
+//!   language; [`language_picker`]: choosing the language.
 //! - [`demo`]: `--demo`: a local server with a short conversation.
 //! - [`host`]: "Host a server on this computer" (the real server on a runtime of its own).
 //! - [`actions`]: what the login side's buttons do; `chat_actions`: the chat
@@ -36,9 +38,12 @@ mod chat_actions;
 pub mod chat_ui;
 pub mod composer;
 pub mod demo;
+pub mod file_pick;
 pub mod fonts;
 pub mod form;
 pub mod host;
+pub mod i18n;
+pub mod language_picker;
 pub mod list;
 pub mod login;
 pub mod mention_picker;
@@ -70,6 +75,7 @@ use avatars::AvatarCache;
 use chat_actions::Awaiting;
 use fonts::GlyphGuard;
 use form::LoginForm;
+use i18n::{I18n, Language};
 use model::ChatModel;
 pub use settings::Settings;
 use trust::TrustState;
@@ -112,6 +118,10 @@ pub struct AppOptions {
     pub avatar_dir: Option<PathBuf>,
     /// The wait before the first reconnect attempt; `None` for the worker's usual.
     pub first_retry: Option<Duration>,
+    /// The language shown unless the user picked one: the binary asks the
+    /// system ([`i18n::locale::system_language`]); the default, and so the
+    /// tests, use English whatever the machine's locale.
+    pub system_language: Language,
 }
 
 impl Default for AppOptions {
@@ -134,6 +144,7 @@ impl Default for AppOptions {
             time_zone: messages::TimeZone::Local,
             avatar_dir,
             first_retry: None,
+            system_language: Language::English,
         }
     }
 }
@@ -142,6 +153,8 @@ impl Default for AppOptions {
 pub struct ChatApp {
     /// Remembered between runs.
     pub settings: Settings,
+    /// The words shown, in the language chosen (or the system's).
+    pub i18n: I18n,
     /// The network side.
     chat: ChatHandle,
     /// Set-up choices.
@@ -217,8 +230,14 @@ impl ChatApp {
         let waker: chatroom_client::chat::Waker = Arc::new(move || repaint_ctx.request_repaint());
         let chat = ChatHandle::spawn_with(waker.clone(), worker)?;
         let notifier = notify::Notifier::start(waker.clone());
+        let language = settings
+            .language
+            .as_deref()
+            .and_then(Language::from_tag)
+            .unwrap_or(options.system_language);
         let mut app = Self {
             settings,
+            i18n: I18n::new(language),
             chat,
             options,
             form: LoginForm::default(),

@@ -9,6 +9,7 @@ use egui::{Pos2, Rect, RichText, Shape, UiBuilder, Vec2};
 
 use super::avatars::{AvatarCache, avatar_ui};
 use super::fonts::GlyphGuard;
+use super::i18n::{I18n, t, wording};
 use super::mentions;
 use super::model::{PendingView, RoomView};
 use super::scroll::{RowAt, Tops};
@@ -22,10 +23,6 @@ pub const AVATAR: f32 = 32.0;
 const GROUP_GAP: f32 = 8.0;
 /// Height reserved above the list for "Load older messages".
 const OLDER_BAR: f32 = 30.0;
-/// What the divider above the first unread message says.
-pub const NEW_DIVIDER: &str = "New messages";
-/// The accessible name of the mark beside a message that mentions the user.
-pub const MENTION_MARK: &str = "Mentions you";
 
 /// The metrics the height estimates use, from the current style.
 pub fn metrics(ui: &egui::Ui) -> Metrics {
@@ -51,6 +48,8 @@ pub struct RowContext<'a> {
     pub avatars: &'a mut AvatarCache,
     /// The zone times are shown in.
     pub zone: TimeZone,
+    /// The words around the messages ("sending…", "New messages").
+    pub i18n: &'a I18n,
 }
 
 /// What the list reports to the panel around it.
@@ -121,9 +120,9 @@ pub fn list_ui(ui: &mut egui::Ui, view: &mut RoomView, cx: &mut RowContext<'_>) 
             ui.scope_builder(UiBuilder::new().max_rect(rect), |ui| {
                 ui.vertical_centered(|ui| {
                     let label = if view.loading_older {
-                        "Loading…"
+                        t!(cx.i18n, "list-loading")
                     } else {
-                        "Load older messages"
+                        t!(cx.i18n, "list-load-older")
                     };
                     older_clicked = ui.small_button(label).clicked();
                 });
@@ -143,7 +142,7 @@ pub fn list_ui(ui: &mut egui::Ui, view: &mut RoomView, cx: &mut RowContext<'_>) 
             let drawn = ui
                 .scope_builder(builder, |ui| {
                     if divider {
-                        divider_ui(ui);
+                        divider_ui(ui, cx.i18n);
                     }
                     row_ui(ui, row, cx);
                 })
@@ -192,11 +191,12 @@ pub fn list_ui(ui: &mut egui::Ui, view: &mut RoomView, cx: &mut RowContext<'_>) 
 }
 
 /// The line above the first message that was unread on entering the room.
-fn divider_ui(ui: &mut egui::Ui) {
+fn divider_ui(ui: &mut egui::Ui, i18n: &I18n) {
     let color = theme::error(ui.visuals());
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        let label = ui.label(RichText::new(NEW_DIVIDER).small().strong().color(color));
+        let divider = t!(i18n, "list-new-divider");
+        let label = ui.label(RichText::new(divider).small().strong().color(color));
         let y = label.rect.center().y;
         let x = label.rect.right() + 6.0..=ui.max_rect().right();
         ui.painter().hline(x, y, egui::Stroke::new(1.0, color));
@@ -210,18 +210,19 @@ fn text_ui(ui: &mut egui::Ui, text: &str, own: bool, mention: bool, cx: &mut Row
         ui.add(egui::Label::new(text).wrap());
         if own {
             ui.label(RichText::new("✔").small().weak())
-                .on_hover_text("sent");
+                .on_hover_text(t!(cx.i18n, "list-sent"));
         }
         if mention {
             // Said in words too, not by colour alone.
             let color = mentions::mark_color(ui.visuals());
             let mark = ui
                 .label(RichText::new("@").small().strong().color(color))
-                .on_hover_text("This message mentions you");
+                .on_hover_text(t!(cx.i18n, "list-mention-hover"));
+            let mention_mark = t!(cx.i18n, "list-mentions-you");
             // Read out as words, not "@": a text label's words are its
             // accessibility value (an accessible name would not be read).
             ui.ctx()
-                .accesskit_node_builder(mark.id, |node| node.set_value(MENTION_MARK));
+                .accesskit_node_builder(mark.id, |node| node.set_value(mention_mark));
         }
     });
 }
@@ -327,11 +328,16 @@ fn pending_ui(ui: &mut egui::Ui, pending: &PendingView, cx: &mut RowContext<'_>)
         ui.add(egui::Label::new(RichText::new(text).weak()).wrap());
         match &pending.failed {
             None => {
-                ui.label(RichText::new("sending…").small().weak());
+                ui.label(RichText::new(t!(cx.i18n, "list-sending")).small().weak());
             }
-            Some(reason) => {
-                let reason = cx.glyphs.clean(ui.ctx(), reason).into_owned();
-                ui.colored_label(theme::error(ui.visuals()), format!("not sent: {reason}"));
+            Some(refused) => {
+                let reason = match refused.code {
+                    Some(code) => wording::refusal(cx.i18n, code, &refused.reason),
+                    None => refused.reason.clone(),
+                };
+                let reason = cx.glyphs.clean(ui.ctx(), &reason).into_owned();
+                let text = t!(cx.i18n, "list-not-sent", reason = reason);
+                ui.colored_label(theme::error(ui.visuals()), text);
             }
         }
     });

@@ -1,28 +1,33 @@
 //! The first screen: connect and log in, or create an account, or host a
 //! server on this computer. Each field's problem shows right under it as the
-//! user types; Enter in any field submits.
+//! user types; Enter in any field submits. The language can be picked here,
+//! before logging in.
 
 use egui::{Key, RichText, TextEdit};
 
+use super::file_pick::{self, FileKind, FilePicker};
 use super::form::{Field, LoginForm, passphrase_hint};
+use super::i18n::{I18n, t};
+use super::language_picker::language_picker_ui;
 use super::trust::{self, TrustState};
 use super::{ChatApp, theme};
 
 /// The label each field is shown (and found) by.
-fn label_of(field: Field) -> &'static str {
+fn label_of(i18n: &I18n, field: Field) -> String {
     match field {
-        Field::Server => "Server address",
-        Field::Username => "Username",
-        Field::Email => "E-mail",
-        Field::Passphrase => "Passphrase",
-        Field::Passphrase2 => "Passphrase again",
+        Field::Server => t!(i18n, "login-server"),
+        Field::Username => t!(i18n, "login-username"),
+        Field::Email => t!(i18n, "login-email"),
+        Field::Passphrase => t!(i18n, "login-passphrase"),
+        Field::Passphrase2 => t!(i18n, "login-passphrase-again"),
     }
 }
 
 /// A label and a single-line field tied together for screen readers (and
 /// tests), the field's problem under it; true when Enter was pressed in it.
 fn field_ui(ui: &mut egui::Ui, app: &mut ChatApp, field: Field, register: bool) -> bool {
-    let label = ui.label(label_of(field));
+    let label = ui.label(label_of(&app.i18n, field));
+    // Examples of the shape, the same in every language.
     let hint = match field {
         Field::Server => "host:4433",
         Field::Email => "you@example.org",
@@ -49,7 +54,7 @@ fn field_ui(ui: &mut egui::Ui, app: &mut ChatApp, field: Field, register: bool) 
         response.request_focus();
         app.form.focus_next = None;
     }
-    match app.form.problem(&app.settings, register, field) {
+    match app.form.problem(&app.settings, &app.i18n, register, field) {
         Some(problem) => {
             let problem = app.glyphs.clean(ui.ctx(), &problem).into_owned();
             ui.add(
@@ -57,7 +62,7 @@ fn field_ui(ui: &mut egui::Ui, app: &mut ChatApp, field: Field, register: bool) 
             );
         }
         None if field == Field::Passphrase && register => {
-            let hint = passphrase_hint(&app.form.passphrase);
+            let hint = passphrase_hint(&app.i18n, &app.form.passphrase);
             ui.label(RichText::new(hint).small().weak());
         }
         None => {}
@@ -73,12 +78,14 @@ pub fn login_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 // Wide enough for a fingerprint on one line.
                 ui.set_max_width(500.0);
                 ui.add_space(24.0);
-                ui.heading("Chatroom");
+                ui.heading(t!(app.i18n, "app-name"));
                 ui.add_space(12.0);
                 form_ui(ui, app);
                 ui.add_space(16.0);
                 ui.separator();
                 host_ui(ui, app);
+                ui.add_space(16.0);
+                language_picker_ui(ui, app);
             });
         });
     });
@@ -99,11 +106,15 @@ fn initial_focus(app: &mut ChatApp, register: bool) {
 
 fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     ui.horizontal(|ui| {
-        if ui.selectable_label(!app.form.register, "Log in").clicked() {
+        let (log_in, register) = (
+            t!(app.i18n, "login-tab-login"),
+            t!(app.i18n, "login-tab-register"),
+        );
+        if ui.selectable_label(!app.form.register, log_in).clicked() {
             app.form.register = false;
             app.form.error = None;
         }
-        if ui.selectable_label(app.form.register, "Register").clicked() {
+        if ui.selectable_label(app.form.register, register).clicked() {
             app.form.register = true;
             app.form.error = None;
         }
@@ -118,29 +129,33 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         }
         if register {
             ui.label(
-                RichText::new(
-                    "Your passphrase never leaves this computer: the app computes a one-time password from it for each login.",
-                )
-                .small()
-                .weak(),
+                RichText::new(t!(app.i18n, "login-passphrase-help"))
+                    .small()
+                    .weak(),
             );
         }
-        egui::CollapsingHeader::new("Certificate (optional)").show(ui, |ui| {
-            let label = ui.label("CA file");
-            ui.add(
-                TextEdit::singleline(&mut app.settings.ca_file)
-                    .hint_text("path to the server's ca.pem")
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(label.id);
-            ui.label(
-                RichText::new(
-                    "Without a CA file, the first connection shows the server's fingerprint for you to confirm.",
-                )
-                .small()
-                .weak(),
-            );
-        });
+        let picker = ca_file_picker(ui.ctx());
+        // Taken even while the section is folded, so a choice is never lost.
+        if let Some(path) = picker.take() {
+            app.settings.ca_file = path.to_string_lossy().into_owned();
+        }
+        // The same id in every language, so switching keeps it open or shut.
+        egui::CollapsingHeader::new(t!(app.i18n, "login-certificate"))
+            .id_salt("certificate")
+            .show(ui, |ui| {
+                let label = ui.label(t!(app.i18n, "login-ca-file"));
+                file_pick::path_field_ui(
+                    ui,
+                    &app.i18n,
+                    &mut app.settings.ca_file,
+                    &t!(app.i18n, "login-ca-hint"),
+                    label.id,
+                    &picker,
+                    FileKind::CaCertificate,
+                );
+                file_pick::notice_ui(ui, &app.i18n, &picker);
+                ui.label(RichText::new(t!(app.i18n, "login-ca-help")).small().weak());
+            });
         ui.add_space(8.0);
         if app.form.verifying {
             verify_ui(ui, app);
@@ -149,7 +164,11 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         let busy = app.form.busy;
         // Waiting for the user's answer to the trust prompt is not "busy".
         let working = busy && !matches!(app.trust, TrustState::Prompt { .. });
-        let label = if register { "Create the account" } else { "Connect and log in" };
+        let label = if register {
+            t!(app.i18n, "login-create-account")
+        } else {
+            t!(app.i18n, "login-connect")
+        };
         ui.horizontal(|ui| {
             if ui.add_enabled(!busy, egui::Button::new(label)).clicked() {
                 submitted = true;
@@ -172,15 +191,21 @@ fn form_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     });
 }
 
+/// The CA file's chooser. It lives in egui's memory rather than in the form,
+/// which is all persisted or reset state; tests hand it answers.
+pub fn ca_file_picker(ctx: &egui::Context) -> FilePicker {
+    ctx.data_mut(|d| {
+        d.get_temp_mut_or_default::<FilePicker>(egui::Id::unique("CA file chooser"))
+            .clone()
+    })
+}
+
 /// The code from the registration mail, for servers that ask to confirm the address.
 fn verify_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.label(RichText::new("Confirm your e-mail address").strong());
-        ui.label(
-            RichText::new("The server mailed you a 6-digit code; it is valid for 15 minutes.")
-                .small(),
-        );
-        let label = ui.label("Verification code");
+        ui.label(RichText::new(t!(app.i18n, "login-verify-heading")).strong());
+        ui.label(RichText::new(t!(app.i18n, "login-verify-help")).small());
+        let label = ui.label(t!(app.i18n, "login-verify-code"));
         let code = ui
             .add(
                 TextEdit::singleline(&mut app.form.code)
@@ -192,13 +217,19 @@ fn verify_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         let busy = app.form.busy;
         ui.horizontal(|ui| {
             let confirm = ui
-                .add_enabled(!busy, egui::Button::new("Confirm the code"))
+                .add_enabled(
+                    !busy,
+                    egui::Button::new(t!(app.i18n, "login-verify-confirm")),
+                )
                 .clicked();
             if (confirm || entered) && !busy {
                 app.verify_code();
             }
             if ui
-                .add_enabled(!busy, egui::Button::new("Send a new code"))
+                .add_enabled(
+                    !busy,
+                    egui::Button::new(t!(app.i18n, "login-verify-resend")),
+                )
                 .clicked()
             {
                 app.resend_code();
@@ -209,12 +240,12 @@ fn verify_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
 
 fn host_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     match &app.hosting {
-        Some(info) => host_info_ui(ui, info),
+        Some(info) => host_info_ui(ui, &app.i18n, info),
         None => {
-            ui.label("No server yet? Run one here; others on your network can join it.");
+            ui.label(t!(app.i18n, "login-host-help"));
             let busy = app.form.busy;
             if ui
-                .add_enabled(!busy, egui::Button::new("Host a server on this computer"))
+                .add_enabled(!busy, egui::Button::new(t!(app.i18n, "login-host")))
                 .clicked()
             {
                 app.host_here();
@@ -224,19 +255,16 @@ fn host_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
 }
 
 /// What others need to join the server this app hosts.
-pub fn host_info_ui(ui: &mut egui::Ui, info: &crate::host::HostInfo) {
-    ui.label(RichText::new(format!("Hosting a server on port {}", info.port)).strong());
+pub fn host_info_ui(ui: &mut egui::Ui, i18n: &I18n, info: &crate::host::HostInfo) {
+    ui.label(RichText::new(t!(i18n, "host-port", port = info.port)).strong());
     if info.addresses.is_empty() {
-        ui.label(format!(
-            "Others join at this computer's address, port {}.",
-            info.port
-        ));
+        ui.label(t!(i18n, "host-join-at-port", port = info.port));
     } else {
-        ui.label("Others join at:");
+        ui.label(t!(i18n, "host-join-at"));
         for address in &info.addresses {
             ui.add(egui::Label::new(RichText::new(address).monospace()).selectable(true));
         }
     }
-    ui.label("and check this CA SHA-256 fingerprint:");
+    ui.label(t!(i18n, "host-fingerprint"));
     trust::fingerprint_label(ui, &info.fingerprint);
 }

@@ -6,6 +6,7 @@ use egui::text::{CCursor, CCursorRange};
 use egui::{Align2, Id, Key, Modifiers, Pos2, Rect, RichText};
 
 use super::fonts::GlyphGuard;
+use super::i18n::{I18n, t};
 use super::mentions::{complete, offer, typed_mention};
 use super::model::RoomView;
 
@@ -159,6 +160,7 @@ impl MentionPicker {
         ctx: &egui::Context,
         anchor: Pos2,
         glyphs: &mut GlyphGuard,
+        i18n: &I18n,
     ) -> Option<String> {
         let Some(open) = &self.open else {
             self.rect = None;
@@ -172,7 +174,7 @@ impl MentionPicker {
             .show(ctx, |ui| {
                 egui::Frame::popup(ui.style()).show(ui, |ui| {
                     ui.set_min_width(160.0);
-                    ui.label(RichText::new("Mention (↑↓, Enter)").small().weak());
+                    ui.label(RichText::new(t!(i18n, "mention-help")).small().weak());
                     for (i, name) in open.names.iter().enumerate() {
                         let shown = glyphs.clean(ui.ctx(), name).into_owned();
                         let item = ui
@@ -180,7 +182,7 @@ impl MentionPicker {
                                 i == open.selected,
                                 format!("@{shown}"),
                             ))
-                            .accessible_name(format!("Mention {shown}"));
+                            .accessible_name(t!(i18n, "mention-named", user = shown));
                         if item.clicked() {
                             clicked = Some(name.clone());
                         }

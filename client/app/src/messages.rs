@@ -10,18 +10,18 @@ use egui::{Align, Layout, RichText, Vec2};
 use super::ChatApp;
 use super::banner::banner_ui;
 use super::fonts::GlyphGuard;
+use super::i18n::{I18n, t};
 use super::model::RoomView;
 use super::scroll::Jump;
 
-pub use super::list::{AVATAR, ListOutput, NEW_DIVIDER, RowContext, list_ui, metrics, row_ui};
+pub use super::list::{AVATAR, ListOutput, RowContext, list_ui, metrics, row_ui};
 pub use super::time_format::{TimeZone, format_time};
 
 /// The label of the button that jumps to the newest messages.
-pub fn jump_label(unseen: usize) -> String {
+pub fn jump_label(i18n: &I18n, unseen: usize) -> String {
     match unseen {
-        0 => "Newest ⬇".to_owned(),
-        1 => "1 new message ⬇".to_owned(),
-        n => format!("{n} new messages ⬇"),
+        0 => t!(i18n, "jump-newest"),
+        n => t!(i18n, "jump-new", count = n),
     }
 }
 
@@ -30,7 +30,7 @@ pub fn messages_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     title_row_ui(ui, app);
     ui.separator();
     let Some(room) = app.model.selected.clone() else {
-        ui.label("Join a room to start chatting.");
+        ui.label(t!(app.i18n, "messages-join-first"));
         return;
     };
     let me = app
@@ -45,6 +45,7 @@ pub fn messages_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         glyphs,
         avatars,
         options,
+        i18n,
         ..
     } = app;
     let Some(view) = model.rooms.get_mut(&room) else {
@@ -55,9 +56,10 @@ pub fn messages_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         glyphs: &mut *glyphs,
         avatars,
         zone: options.time_zone,
+        i18n,
     };
     let out = list_ui(ui, view, &mut cx);
-    jump_button_ui(ui, view, glyphs, out);
+    jump_button_ui(ui, view, glyphs, i18n, out);
     // Reaching the top loads the page before by itself; offline it would only
     // bring "not connected" notices, so it waits (the button still works).
     if out.older_clicked || (out.top_reached && online) {
@@ -80,7 +82,7 @@ fn title_row_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             .filter(|view| view.info.kind == RoomKind::Public)
             .map(|view| view.info.name.clone());
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            if banner_ui(ui, &app.model.status, app.model.retry_at) {
+            if banner_ui(ui, &app.i18n, &app.model.status, app.model.retry_at) {
                 app.chat.send(Command::ReconnectNow);
             }
             ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
@@ -88,9 +90,9 @@ fn title_row_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 if let Some(room) = leavable {
                     let shown = app.glyphs.clean(ui.ctx(), &room).into_owned();
                     let leave = ui
-                        .small_button("Leave")
-                        .accessible_name(leave_label(&shown))
-                        .on_hover_text(format!("Leave #{shown}: its messages stop coming"));
+                        .small_button(t!(app.i18n, "messages-leave"))
+                        .accessible_name(leave_label(&app.i18n, &shown))
+                        .on_hover_text(t!(app.i18n, "messages-leave-hover", room = shown));
                     if leave.clicked() {
                         app.leave_room(&room);
                     }
@@ -101,8 +103,8 @@ fn title_row_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
 }
 
 /// The accessible name of the button (or menu item) that leaves `room`.
-pub fn leave_label(room: &str) -> String {
-    format!("Leave #{room}")
+pub fn leave_label(i18n: &I18n, room: &str) -> String {
+    t!(i18n, "room-leave-named", room = room)
 }
 
 /// "N new messages ⬇" (or "Newest ⬇") over the bottom of the list while the
@@ -111,12 +113,13 @@ fn jump_button_ui(
     ui: &mut egui::Ui,
     view: &mut RoomView,
     glyphs: &mut GlyphGuard,
+    i18n: &I18n,
     out: ListOutput,
 ) {
     if view.scroll.follow {
         return;
     }
-    let label = jump_label(view.scroll.unseen);
+    let label = jump_label(i18n, view.scroll.unseen);
     let label = glyphs.clean(ui.ctx(), &label).into_owned();
     let size = Vec2::new(170.0, 26.0);
     let rect = egui::Rect::from_center_size(

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use chatroom_common::protocol::{IdempotencyKey, RoomInfo, RoomKind, Seq, UserInfo};
+use std::time::Duration;
+
+use chatroom_common::protocol::{ErrorCode, IdempotencyKey, RoomInfo, RoomKind, Seq, UserInfo};
 
 use super::mentions::mentions;
 use super::scroll::{Jump, ScrollState};
@@ -20,7 +22,16 @@ pub struct PendingView {
     /// The text.
     pub text: String,
     /// Why it was refused, if it was.
-    pub failed: Option<String>,
+    pub failed: Option<Refused>,
+}
+
+/// Why a send was refused, as the worker reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The server's code, worded in the user's language when shown.
+    pub code: Option<ErrorCode>,
+    /// The reason in English, for a refusal without a code.
+    pub reason: String,
 }
 
 /// One joined room as shown.
@@ -85,10 +96,13 @@ pub struct ChatModel {
     pub available: Vec<RoomInfo>,
     /// The last notice, shown until dismissed.
     pub notice: Option<String>,
+    /// The notice says the app is not connected: it goes once it is again.
+    pub notice_offline: bool,
     /// A room the user asked to open; selected as soon as it is joined.
     pub open_next: Option<String>,
-    /// The server asked to slow down; shown by the composer until a send goes through.
-    pub slow_down: Option<String>,
+    /// The server asked to slow down for this long; shown by the composer
+    /// until a send goes through.
+    pub slow_down: Option<Duration>,
     /// When the worker tries to reconnect next (the banner counts down to it).
     pub retry_at: Option<Instant>,
     /// A room was just shown: the composer takes the keyboard focus once.
@@ -105,6 +119,7 @@ impl Default for ChatModel {
             selected: None,
             available: Vec::new(),
             notice: None,
+            notice_offline: false,
             open_next: None,
             slow_down: None,
             retry_at: None,
@@ -211,27 +226,21 @@ impl ChatModel {
                     _ => None,
                 };
                 // "Not connected right now" is stale once connected again.
-                if status == ConnStatus::Online
-                    && self
-                        .notice
-                        .as_deref()
-                        .is_some_and(|n| n.starts_with("Not connected"))
-                {
+                if status == ConnStatus::Online && self.notice_offline {
                     self.notice = None;
+                    self.notice_offline = false;
                 }
                 self.status = status;
             }
+            // The warning about skipped passwords is worded by the app
+            // (`actions.rs`), in the user's language.
             UiEvent::LoggedIn {
                 user,
                 otp_remaining,
-                warning,
                 ..
             } => {
                 self.me = Some(user);
                 self.otp_remaining = Some(otp_remaining);
-                if warning.is_some() {
-                    self.notice = warning;
-                }
             }
             UiEvent::RoomList(list) => self.available = list,
             UiEvent::Joined { room, online } => self.joined(room, online),
@@ -287,13 +296,18 @@ impl ChatModel {
                     view.pending.retain(|p| p.key != key);
                 }
             }
-            UiEvent::SendFailed { room, key, reason } => {
+            UiEvent::SendFailed {
+                room,
+                key,
+                reason,
+                code,
+            } => {
                 if let Some(p) = self
                     .rooms
                     .get_mut(&room)
                     .and_then(|v| v.pending.iter_mut().find(|p| p.key == key))
                 {
-                    p.failed = Some(reason);
+                    p.failed = Some(Refused { code, reason });
                 }
             }
             UiEvent::Presence { room, user, online } => {
@@ -306,7 +320,12 @@ impl ChatModel {
                     }
                 }
             }
-            UiEvent::Notice(text) => self.notice = Some(text),
+            // The app words and places notices itself (`chat_actions.rs`);
+            // this is the English fallback.
+            UiEvent::Notice(notice) => {
+                self.notice_offline = notice.cause == chatroom_client::chat::Cause::Offline;
+                self.notice = Some(notice.to_string());
+            }
             UiEvent::AvatarChanged(avatar) => {
                 if let Some(me) = self.me.as_mut() {
                     me.avatar = Some(avatar);
@@ -319,12 +338,7 @@ impl ChatModel {
                     }
                 }
             }
-            UiEvent::SlowDown { retry_in } => {
-                self.slow_down = Some(format!(
-                    "Slow down: the server takes a few messages a second. Yours go out by themselves in {:.1} s.",
-                    retry_in.as_secs_f32()
-                ));
-            }
+            UiEvent::SlowDown { retry_in } => self.slow_down = Some(retry_in),
             _ => return false,
         }
         true
@@ -405,6 +419,7 @@ mod tests {
             otp_remaining: 99,
             last_count: 1,
             warning: None,
+            skipped: 0,
         });
         m.apply(UiEvent::Joined {
             room: room("lobby"),

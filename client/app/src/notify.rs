@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chatroom_client::chat::Waker;
 
+use super::i18n::{I18n, Language, t};
+
 #[cfg(all(unix, not(target_os = "macos")))]
 use super::notify_xdg as xdg;
 
@@ -39,6 +41,8 @@ pub struct Alert {
     pub text: String,
     /// How many messages this alert stands for.
     pub count: usize,
+    /// The language to word it in (the app's at the time).
+    pub language: Language,
 }
 
 /// What the notifier thread is asked to do.
@@ -55,14 +59,14 @@ pub(crate) enum Job {
 
 /// The summary line: who (and where, for a mention), and how many when more
 /// than one message waits in that notification.
-pub fn summary(direct: bool, sender: &str, title: &str, count: usize) -> String {
+pub fn summary(i18n: &I18n, direct: bool, sender: &str, title: &str, count: usize) -> String {
     let who = if direct {
         sender.to_owned()
     } else {
-        format!("{sender} in #{title}")
+        t!(i18n, "notify-in-room", user = sender, room = title)
     };
     if count > 1 {
-        format!("{who} ({count} new)")
+        t!(i18n, "notify-count", who = who, count = count)
     } else {
         who
     }
@@ -158,11 +162,12 @@ mod tests {
 
     #[test]
     fn the_summary_says_who_where_and_how_many() {
-        assert_eq!(summary(true, "bob", "bob", 1), "bob");
-        assert_eq!(summary(true, "bob", "bob", 3), "bob (3 new)");
-        assert_eq!(summary(false, "carol", "books", 1), "carol in #books");
+        let en = I18n::new(Language::English);
+        assert_eq!(summary(&en, true, "bob", "bob", 1), "bob");
+        assert_eq!(summary(&en, true, "bob", "bob", 3), "bob (3 new)");
+        assert_eq!(summary(&en, false, "carol", "books", 1), "carol in #books");
         assert_eq!(
-            summary(false, "carol", "books", 2),
+            summary(&en, false, "carol", "books", 2),
             "carol in #books (2 new)"
         );
     }

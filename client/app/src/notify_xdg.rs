@@ -19,6 +19,7 @@ use tracing::{debug, warn};
 use zbus::MatchRule;
 use zbus::message::Type;
 
+use super::i18n::{I18n, t};
 use super::notify::{Alert, Job, body, summary};
 
 /// The notification service's interface.
@@ -153,11 +154,13 @@ fn show(
     caps: Capabilities,
     alert: Alert,
 ) -> notify_rust::error::Result<()> {
+    let i18n = I18n::new(alert.language);
     if let Some(old) = shown.get_mut(&alert.room) {
         old.count += alert.count;
         let old_id = old.handle.id();
         old.handle
             .summary(&summary(
+                &i18n,
                 alert.direct,
                 &alert.sender,
                 &alert.title,
@@ -172,8 +175,9 @@ fn show(
         return Ok(());
     }
     let mut note = Notification::new();
-    note.appname("Chatroom")
+    note.appname(&t!(i18n, "app-name"))
         .summary(&summary(
+            &i18n,
             alert.direct,
             &alert.sender,
             &alert.title,
@@ -185,7 +189,7 @@ fn show(
         .hint(Hint::DesktopEntry("chatroom".into()));
     if caps.actions {
         // "default" is what clicking the notification itself invokes.
-        note.action("default", "Open");
+        note.action("default", &t!(i18n, "notify-open"));
     }
     let handle = note.show()?;
     lock(rooms).insert(handle.id(), alert.room.clone());

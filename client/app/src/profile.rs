@@ -1,13 +1,18 @@
 //! "Your picture": pick an avatar from the server's pool or upload an image
-//! file. The pool is a grid that scrolls inside a window sized to the screen,
-//! so every picture can be reached in any window; problems show inside the
-//! window, and Esc closes it.
+//! file (typed, chosen with the desktop's file chooser, or dropped on the
+//! window). The pool is a grid that scrolls inside a window sized to the
+//! screen, so every picture can be reached in any window; problems show
+//! inside the window, and Esc closes it.
+
+use std::path::PathBuf;
 
 use chatroom_common::protocol::AvatarHash;
 use egui::{RichText, Vec2};
 
 use super::avatars::avatar_ui;
 use super::chat_actions::Awaiting;
+use super::file_pick::{self, FileKind, FilePicker};
+use super::i18n::t;
 use super::{ChatApp, theme};
 use chatroom_client::chat::Command;
 
@@ -25,6 +30,8 @@ pub struct ProfileState {
     pub path: String,
     /// The last problem, shown in the window until the next try works or the path changes.
     pub error: Option<String>,
+    /// The file chooser behind "Choose…".
+    pub picker: FilePicker,
 }
 
 impl ChatApp {
@@ -32,6 +39,8 @@ impl ChatApp {
     pub fn open_profile(&mut self) {
         self.profile.open = true;
         self.profile.error = None;
+        // A file chosen after the window was closed is not uploaded unasked.
+        self.profile.picker.discard();
         self.chat.send(Command::AvatarPool);
     }
 
@@ -46,22 +55,41 @@ impl ChatApp {
     pub fn upload_avatar(&mut self) {
         let path = self.profile.path.trim();
         if path.is_empty() {
-            self.profile.error = Some("Type the path of an image file first.".into());
+            self.profile.error = Some(t!(self.i18n, "profile-type-path"));
             return;
         }
+        let path = PathBuf::from(path);
+        self.upload_avatar_file(path);
+    }
+
+    /// Uploads a file chosen or dropped: shown in the path field (so a
+    /// problem can be fixed by editing it), then sent as a typed one is.
+    pub fn upload_avatar_file(&mut self, path: PathBuf) {
+        self.profile.path = path.to_string_lossy().into_owned();
         self.profile.error = None;
         self.awaiting = Some(Awaiting::Picture);
-        self.chat.send(Command::UploadAvatar(path.into()));
+        self.chat.send(Command::UploadAvatar(path));
     }
 }
 
 /// Draws the window when open.
 pub fn profile_ui(ctx: &egui::Context, app: &mut ChatApp) {
+    if let Some(path) = app.profile.picker.take() {
+        app.upload_avatar_file(path);
+    }
+    // A file dropped anywhere on the app while the window is open; the
+    // first only, since there is one picture. The server checks the bytes,
+    // so a file that is no image gets the same refusal as a typed one.
+    if let Some(path) = ctx.input(|i| i.raw.dropped_files.first().map(|f| f.path().to_path_buf())) {
+        app.upload_avatar_file(path);
+    }
     let mut open = app.profile.open;
     let screen = ctx.content_rect();
     // Never wider or taller than the window, so nothing ends up off screen.
     let width = (screen.width() - 32.0).clamp(200.0, 440.0);
-    egui::Window::new("Your picture")
+    // The same id in every language, so switching keeps its place.
+    egui::Window::new(t!(app.i18n, "profile-title"))
+        .id(egui::Id::unique("your picture"))
         .open(&mut open)
         .collapsible(false)
         .resizable(false)
@@ -90,13 +118,13 @@ fn window_ui(ui: &mut egui::Ui, app: &mut ChatApp, width: f32) {
                 me.avatar,
                 PICTURE,
             );
-            ui.add(egui::Label::new("This is you now. Everyone sees the picture you pick.").wrap());
+            ui.add(egui::Label::new(t!(app.i18n, "profile-you-now")).wrap());
         });
     }
     ui.separator();
-    ui.label(RichText::new("Pick one").strong());
+    ui.label(RichText::new(t!(app.i18n, "profile-pick")).strong());
     if app.profile.pool.is_empty() && app.profile.error.is_none() {
-        ui.label("Asking the server for its pictures…");
+        ui.label(t!(app.i18n, "profile-asking"));
     }
     // The grid takes what is left of the screen after the rest of the window.
     let grid_height = (ui.ctx().content_rect().height() - 330.0).clamp(64.0, 240.0);
@@ -125,25 +153,38 @@ fn window_ui(ui: &mut egui::Ui, app: &mut ChatApp, width: f32) {
         app.choose_avatar(hash);
     }
     ui.separator();
-    ui.label(RichText::new("Or upload your own").strong());
+    ui.label(RichText::new(t!(app.i18n, "profile-upload-heading")).strong());
     ui.label(
-        RichText::new("PNG, JPEG, GIF or WebP up to 2 MiB; the server crops it to a square.")
+        RichText::new(t!(app.i18n, "profile-upload-help"))
             .small()
             .weak(),
     );
-    let label = ui.label("Image file");
-    let field = ui
-        .add(
-            egui::TextEdit::singleline(&mut app.profile.path)
-                .hint_text("/home/you/Pictures/me.png")
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(label.id);
+    if ui.input(|i| !i.raw.hovered_files.is_empty()) {
+        // While a file is dragged over the app: where it goes when let go.
+        ui.label(
+            RichText::new(t!(app.i18n, "profile-drop-here"))
+                .strong()
+                .color(theme::ok(ui.visuals())),
+        );
+    }
+    let label = ui.label(t!(app.i18n, "profile-file"));
+    let picker = app.profile.picker.clone();
+    let field = file_pick::path_field_ui(
+        ui,
+        &app.i18n,
+        &mut app.profile.path,
+        // An example path: the same in every language.
+        "/home/you/Pictures/me.png",
+        label.id,
+        &picker,
+        FileKind::Image,
+    );
+    file_pick::notice_ui(ui, &app.i18n, &picker);
     if field.changed() {
         app.profile.error = None;
     }
     let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-    if ui.button("Upload").clicked() || entered {
+    if ui.button(t!(app.i18n, "profile-upload")).clicked() || entered {
         app.upload_avatar();
     }
     if let Some(error) = app.profile.error.clone() {
@@ -160,7 +201,7 @@ fn pool_button(
     hash: AvatarHash,
     current: Option<AvatarHash>,
 ) -> bool {
-    let label = format!("Picture {}", index + 1);
+    let label = t!(app.i18n, "profile-picture", number = index + 1);
     // The id comes from the hash, and both kinds of button are laid out
     // alike, so a click is not lost when the picture arrives between two
     // frames and replaces the placeholder.

@@ -8,20 +8,10 @@ use chatroom_common::protocol::RoomKind;
 use chatroom_common::validate;
 use egui::{Color32, RichText, TextEdit, Vec2};
 
+use super::i18n::t;
 use super::login::host_info_ui;
 use super::messages::leave_label;
 use super::{ChatApp, alerts, theme};
-
-/// The accessible label of a room in the list: its title and, when any, the
-/// unread count (the screen shows the count as a badge).
-pub fn room_label(title: &str, kind: RoomKind, unread: usize) -> String {
-    let prefix = if kind == RoomKind::Public { "# " } else { "@ " };
-    if unread == 0 {
-        format!("{prefix}{title}")
-    } else {
-        format!("{prefix}{title} ({unread} unread)")
-    }
-}
 
 /// Turns what was typed into a room name the server accepts: lower case,
 /// spaces and other separators as '-', at most 32 characters ("Design Team"
@@ -55,8 +45,8 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         let mut leave = None;
         let mut mute = None;
         for (heading, kind) in [
-            ("Rooms", RoomKind::Public),
-            ("Direct messages", RoomKind::Direct),
+            (t!(app.i18n, "rooms-heading"), RoomKind::Public),
+            (t!(app.i18n, "rooms-direct-heading"), RoomKind::Direct),
         ] {
             ui.label(RichText::new(heading).strong());
             let mut any = false;
@@ -71,22 +61,26 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 // The "@" badge for mentions, and "muted" (alerts.rs).
                 let muted = app.is_muted(name);
                 let counts = (view.unread, view.mentions);
-                let button = alerts::room_marks(ui, button, &title, kind, counts, muted);
+                let button = alerts::room_marks(ui, &app.i18n, button, &title, kind, counts, muted);
                 if button.clicked() {
                     clicked = Some(name.clone());
                 }
                 button.context_menu(|ui| {
-                    if kind == RoomKind::Public && ui.button(leave_label(&title)).clicked() {
+                    let leave_text = leave_label(&app.i18n, &title);
+                    if kind == RoomKind::Public && ui.button(leave_text).clicked() {
                         leave = Some(name.clone());
                     }
-                    if ui.button(alerts::mute_label(&title, kind, muted)).clicked() {
+                    if ui
+                        .button(alerts::mute_label(&app.i18n, &title, kind, muted))
+                        .clicked()
+                    {
                         mute = Some(name.clone());
                     }
                 });
             }
             if !any && kind == RoomKind::Direct {
                 ui.label(
-                    RichText::new("Click a name under Online to start one.")
+                    RichText::new(t!(app.i18n, "rooms-direct-empty"))
                         .small()
                         .weak(),
                 );
@@ -106,7 +100,7 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         join_ui(ui, app);
         if let Some(info) = &app.hosting {
             ui.separator();
-            host_info_ui(ui, info);
+            host_info_ui(ui, &app.i18n, info);
         }
     });
 }
@@ -131,9 +125,8 @@ fn room_button(
         // Keeps room for the badge, which is painted over it.
         button = button.right_text(RichText::new(&count).strong());
     }
-    let response = ui
-        .add(button)
-        .accessible_name(room_label(title, kind, unread));
+    // The accessible name, with the counts, is set by `alerts::room_marks`.
+    let response = ui.add(button);
     if unread > 0 {
         let (fill, fg) = theme::badge(ui.visuals());
         let font = egui::TextStyle::Small.resolve(ui.style());
@@ -154,12 +147,12 @@ fn room_button(
 }
 
 fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
-    let label = ui.label(RichText::new("Join or create a room").strong());
+    let label = ui.label(RichText::new(t!(app.i18n, "room-join-heading")).strong());
     let before = app.room_field.clone();
     let field = ui
         .add(
             TextEdit::singleline(&mut app.room_field)
-                .hint_text("room name")
+                .hint_text(t!(app.i18n, "room-name-hint"))
                 .desired_width(f32::INFINITY),
         )
         .labelled_by(label.id);
@@ -173,18 +166,22 @@ fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         if validate::room_name(&slug).is_err() {
             ui.colored_label(
                 theme::error(ui.visuals()),
-                RichText::new("A room name has letters, digits, '_' or '-' (at most 32).").small(),
+                RichText::new(t!(app.i18n, "room-name-rule")).small(),
             );
         } else if slug != typed {
             let shown = app.glyphs.clean(ui.ctx(), &slug).into_owned();
-            ui.label(RichText::new(format!("Becomes #{shown}")).small().weak());
+            ui.label(
+                RichText::new(t!(app.i18n, "room-becomes", room = shown))
+                    .small()
+                    .weak(),
+            );
         }
     }
     ui.horizontal(|ui| {
-        if ui.button("Join").clicked() || entered {
+        if ui.button(t!(app.i18n, "room-join")).clicked() || entered {
             app.join_typed_room(false);
         }
-        if ui.button("Create").clicked() {
+        if ui.button(t!(app.i18n, "room-create")).clicked() {
             app.join_typed_room(true);
         }
     });
@@ -193,7 +190,10 @@ fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         ui.add(egui::Label::new(RichText::new(text).color(theme::error(ui.visuals()))).wrap());
         if let Some(name) = problem.create {
             let shown = app.glyphs.clean(ui.ctx(), &name).into_owned();
-            if ui.button(format!("Create #{shown}")).clicked() {
+            if ui
+                .button(t!(app.i18n, "room-create-named", room = shown))
+                .clicked()
+            {
                 app.room_problem = None;
                 app.join_room(&name, true);
             }
@@ -201,13 +201,15 @@ fn join_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
     }
     let others = app.joinable_rooms();
     if !others.is_empty() {
-        ui.label(RichText::new("Other rooms").small().weak());
+        ui.label(RichText::new(t!(app.i18n, "room-others")).small().weak());
         ui.horizontal_wrapped(|ui| {
             for name in others {
                 let shown = app.glyphs.clean(ui.ctx(), &name).into_owned();
-                let button = ui
-                    .small_button(format!("# {shown}"))
-                    .accessible_name(format!("Join # {shown}"));
+                let button = ui.small_button(format!("# {shown}")).accessible_name(t!(
+                    app.i18n,
+                    "room-join-named",
+                    room = shown
+                ));
                 if button.clicked() {
                     app.join_room(&name, false);
                 }

@@ -1,6 +1,7 @@
 //! What the app remembers between runs (eframe persistence): the server and
 //! username last used, pinned certificates, per-account bookkeeping, and
-//! whether to show desktop notifications (and for which rooms not).
+//! whether to show desktop notifications (and for which rooms not), and the
+//! language picked.
 //! Never the passphrase: it lives in memory only (see `chat::Secret`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,10 @@ pub struct Settings {
     /// Per account: the rooms (and direct conversations) muted, which never
     /// notify and do not count in the window title.
     pub muted: BTreeMap<String, BTreeSet<String>>,
+    /// The language the user picked, by tag ("en", "zh-CN"); `None` follows
+    /// the system. A tag this version does not know (written by a newer
+    /// one) also follows the system, instead of failing the whole file.
+    pub language: Option<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +53,7 @@ impl Default for Settings {
             // Files from before the setting existed load with it on, too.
             notifications: true,
             muted: BTreeMap::new(),
+            language: None,
         }
     }
 }
@@ -141,6 +147,10 @@ mod tests {
         let old: Settings = serde_json::from_str(r#"{"server":"h:1"}"#).unwrap_or_default();
         assert_eq!(old.server, "h:1");
         assert!(old.notifications, "notifications are on unless turned off");
+        assert_eq!(
+            old.language, None,
+            "the system's language unless one was picked"
+        );
     }
 
     #[test]

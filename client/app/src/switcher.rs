@@ -5,6 +5,7 @@
 use egui::{Key, Modifiers, RichText, TextEdit};
 
 use super::ChatApp;
+use super::i18n::t;
 use super::scroll::Jump;
 
 /// The "Jump to a room" dialog's state.
@@ -57,7 +58,7 @@ pub fn matches(app: &ChatApp, query: &str) -> Vec<Match> {
             .into_iter()
             .filter(|room| room.contains(&query))
             .map(|room| Match {
-                label: format!("Join # {room}"),
+                label: t!(app.i18n, "room-join-named", room = room.as_str()),
                 room,
                 join: true,
             }),
@@ -118,7 +119,7 @@ pub fn switcher_ui(ctx: &egui::Context, app: &mut ChatApp) {
     let mut chosen = None;
     let modal = egui::Modal::new(egui::Id::unique("room switcher")).show(ctx, |ui| {
         ui.set_width(320.0_f32.min(ctx.content_rect().width() - 40.0));
-        ui.label(RichText::new("Jump to a room").strong());
+        ui.label(RichText::new(t!(app.i18n, "switcher-title")).strong());
         let (up, down) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::NONE, Key::ArrowUp),
@@ -131,11 +132,11 @@ pub fn switcher_ui(ctx: &egui::Context, app: &mut ChatApp) {
         if up {
             state.chosen = state.chosen.saturating_sub(1);
         }
-        let label = ui.label("Room name");
+        let label = ui.label(t!(app.i18n, "switcher-field"));
         let field = ui
             .add(
                 TextEdit::singleline(&mut state.query)
-                    .hint_text("type part of a name")
+                    .hint_text(t!(app.i18n, "switcher-hint"))
                     .desired_width(f32::INFINITY),
             )
             .labelled_by(label.id);
@@ -162,13 +163,11 @@ pub fn switcher_ui(ctx: &egui::Context, app: &mut ChatApp) {
                     }
                 }
                 if found.is_empty() {
-                    ui.label(RichText::new("No room matches.").weak());
+                    ui.label(RichText::new(t!(app.i18n, "switcher-none")).weak());
                 }
             });
-        let help = app
-            .glyphs
-            .clean(ui.ctx(), "⬆ ⬇ choose · Enter opens · Esc closes")
-            .into_owned();
+        let help = t!(app.i18n, "switcher-help");
+        let help = app.glyphs.clean(ui.ctx(), &help).into_owned();
         ui.label(RichText::new(help).small().weak());
     });
     if modal.should_close() {

@@ -5,6 +5,7 @@
 use egui::{Color32, RichText};
 
 use super::ChatApp;
+use super::i18n::t;
 
 /// Where the trust dialogue stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +63,7 @@ pub fn trust_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         TrustState::Probing { server, .. } => {
             ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(format!("Fetching the certificate of {server}…"));
+                ui.label(t!(app.i18n, "trust-fetching", server = server));
             });
         }
         TrustState::Prompt {
@@ -71,19 +72,12 @@ pub fn trust_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             ..
         } => {
             egui::Frame::group(ui.style()).show(ui, |ui| {
-                ui.label(RichText::new(format!("First connection to {server}")).strong());
-                ui.label("Its CA SHA-256 fingerprint is:");
+                ui.label(RichText::new(t!(app.i18n, "trust-first", server = server)).strong());
+                ui.label(t!(app.i18n, "trust-fingerprint-is"));
                 fingerprint_label(ui, &fingerprint);
-                ui.add(
-                    egui::Label::new(
-                        "Check that it matches what the server printed at start \
-                         (\"CA SHA-256 fingerprint: …\") or what its operator gave you. \
-                         The app will remember it and refuse a different certificate later.",
-                    )
-                    .wrap(),
-                );
+                ui.add(egui::Label::new(t!(app.i18n, "trust-check")).wrap());
                 ui.horizontal(|ui| {
-                    let trust = ui.button("Trust and connect");
+                    let trust = ui.button(t!(app.i18n, "trust-accept"));
                     // The answer is one key away: Enter trusts, Tab reaches Cancel.
                     let asked = ui.make_persistent_id(("trust prompt", &fingerprint));
                     let focused_before = ui.data(|d| d.get_temp::<bool>(asked).unwrap_or(false));
@@ -94,7 +88,7 @@ pub fn trust_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                     if trust.clicked() {
                         app.trust_accept();
                     }
-                    if ui.button("Cancel").clicked() {
+                    if ui.button(t!(app.i18n, "trust-cancel")).clicked() {
                         app.trust_cancel();
                     }
                 });
@@ -108,31 +102,27 @@ pub fn trust_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             egui::Frame::group(ui.style())
                 .stroke(egui::Stroke::new(1.5, red))
                 .show(ui, |ui| {
-                    ui.colored_label(
-                        red,
-                        RichText::new(
-                            "Warning: the server's certificate changed; it may not be the server you trusted.",
-                        )
-                        .strong(),
-                    );
-                    ui.label(format!("The app did not connect to {server}."));
+                    ui.colored_label(red, RichText::new(t!(app.i18n, "trust-changed")).strong());
+                    ui.label(t!(
+                        app.i18n,
+                        "trust-not-connected",
+                        server = server.as_str()
+                    ));
                     if let Some(pinned) = app.settings.pin(&server).map(str::to_owned) {
-                        ui.label("Trusted fingerprint:");
+                        ui.label(t!(app.i18n, "trust-trusted"));
                         fingerprint_label(ui, &pinned);
                     }
                     match &new_fingerprint {
                         Some(fp) => {
-                            ui.label("Fingerprint the server shows now:");
+                            ui.label(t!(app.i18n, "trust-new"));
                             fingerprint_label(ui, fp);
                         }
                         None => {
-                            ui.label("The new fingerprint could not be read.");
+                            ui.label(t!(app.i18n, "trust-new-unknown"));
                         }
                     }
-                    ui.label(
-                        "If the operator confirms the new fingerprint, forget the old one and connect again.",
-                    );
-                    if ui.button("Forget the trusted certificate").clicked() {
+                    ui.label(t!(app.i18n, "trust-forget-help"));
+                    if ui.button(t!(app.i18n, "trust-forget")).clicked() {
                         app.forget_pin();
                     }
                 });

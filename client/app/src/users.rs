@@ -5,6 +5,7 @@ use egui::RichText;
 
 use super::ChatApp;
 use super::avatars::avatar_ui;
+use super::i18n::t;
 
 /// Side of the avatars in the list.
 const AVATAR: f32 = 24.0;
@@ -16,7 +17,7 @@ pub fn users_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         .current()
         .map(|room| room.online.values().cloned().collect())
         .unwrap_or_default();
-    ui.label(RichText::new(format!("Online ({})", users.len())).strong());
+    ui.label(RichText::new(t!(app.i18n, "online-count", count = users.len())).strong());
     ui.add_space(4.0);
     let mut open = None;
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -32,10 +33,10 @@ pub fn users_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 );
                 let name = app.glyphs.clean(ui.ctx(), &user.username).into_owned();
                 if app.model.is_me(&user.username) {
-                    ui.label(format!("{name} (you)"));
+                    ui.label(t!(app.i18n, "online-you", user = name));
                 } else if ui
                     .add(egui::Button::new(name).frame(false))
-                    .on_hover_text("Send a direct message")
+                    .on_hover_text(t!(app.i18n, "online-direct-hover"))
                     .clicked()
                 {
                     open = Some(user.username.clone());

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::info;
 
+use super::notice::{About, Cause, Notice};
 use super::problem::{self, LoginProblem};
 use super::tasks::{Attempt, Done};
 use super::worker::Worker;
@@ -69,7 +70,10 @@ pub(super) async fn describe(err: &ClientError, credentials: &Credentials) -> Lo
             .map(|fp| fingerprint_hex(&fp));
     }
     if err.code() == Some(ErrorCode::UsernameTaken) {
-        problem = LoginProblem::Refused("That username is taken; pick another.".into());
+        problem = LoginProblem::Refused {
+            code: ErrorCode::UsernameTaken,
+            message: "That username is taken; pick another.".into(),
+        };
     }
     problem
 }
@@ -187,6 +191,7 @@ impl Worker {
             otp_remaining: outcome.otp_remaining,
             last_count,
             warning,
+            skipped: outcome.skipped,
         });
         self.inbox.push(UiEvent::Status(ConnStatus::Online));
         self.me = Some(outcome.user);
@@ -242,9 +247,11 @@ impl Worker {
     /// Asks the server to mail the waiting account a new code.
     pub(super) fn resend_verification(&mut self) {
         let Some(credentials) = self.unverified.clone() else {
-            return self.inbox.push(UiEvent::Notice(
-                "Log in or register first; then ask for a new code.".into(),
-            ));
+            return self.inbox.push(UiEvent::Notice(Notice {
+                about: Some(About::NewCode),
+                cause: Cause::Other,
+                detail: "log in or register first; then ask for a new code".into(),
+            }));
         };
         self.spawn(async move {
             let result = async {

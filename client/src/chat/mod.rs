@@ -22,11 +22,14 @@
 //! - `avatars`: pictures from the disk cache or fetched once, beside the loop.
 //! - [`backoff`]: reconnect delays.
 //! - [`problem`]: failures in plain words.
+//! - [`notice`]: a failed request as a notice: English words, what failed and
+//!   the server's code, for front ends that word it in another language.
 
 mod avatars;
 pub mod backoff;
 mod connect;
 pub mod inbox;
+pub mod notice;
 mod outbox;
 pub mod problem;
 mod profile;
@@ -42,11 +45,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chatroom_common::protocol::{AvatarHash, ChatMessage, IdempotencyKey, RoomInfo, Seq, UserInfo};
+use chatroom_common::protocol::{
+    AvatarHash, ChatMessage, ErrorCode, IdempotencyKey, RoomInfo, Seq, UserInfo,
+};
 use tokio::sync::mpsc;
 use tracing::warn;
 
 pub use inbox::{Inbox, Waker};
+pub use notice::{About, Cause, Notice};
 pub use problem::LoginProblem;
 
 use crate::Trust;
@@ -220,6 +226,9 @@ pub enum UiEvent {
         /// A warning to show: the server skipped one-time passwords since the
         /// last login from this computer (a login elsewhere, or the small-n attack).
         warning: Option<String>,
+        /// How many were skipped (0: no warning), for front ends that word
+        /// the warning in another language.
+        skipped: u32,
     },
     /// The server's list of public rooms and this user's direct rooms.
     RoomList(Vec<RoomInfo>),
@@ -256,6 +265,9 @@ pub enum UiEvent {
         key: IdempotencyKey,
         /// Why, in plain words.
         reason: String,
+        /// The server's code when the server refused it, for front ends that
+        /// word the reason in another language.
+        code: Option<ErrorCode>,
     },
     /// This user is no longer in the room (left it here or on another
     /// device); drop it.
@@ -295,8 +307,9 @@ pub enum UiEvent {
     },
     /// A new verification code was mailed.
     VerificationSent,
-    /// A request failed; shown briefly, nothing else changes.
-    Notice(String),
+    /// A request failed; shown briefly, nothing else changes. Its `Display`
+    /// is the English sentence.
+    Notice(Notice),
 }
 
 /// How the worker is set up.

@@ -37,7 +37,12 @@ pub enum LoginProblem {
     /// code from the registration mail is needed ([`super::Command::VerifyEmail`]).
     EmailNotVerified,
     /// Refused for another reason the server explains (name taken, bad input).
-    Refused(String),
+    Refused {
+        /// The server's code, for front ends that word it themselves.
+        code: ErrorCode,
+        /// The server's explanation, as an English sentence.
+        message: String,
+    },
     /// Anything else.
     Other(String),
 }
@@ -71,7 +76,9 @@ impl fmt::Display for LoginProblem {
                 ),
                 None => f.write_str("Too many failed attempts. Try again later."),
             },
-            LoginProblem::Refused(message) | LoginProblem::Other(message) => f.write_str(message),
+            LoginProblem::Refused { message, .. } | LoginProblem::Other(message) => {
+                f.write_str(message)
+            }
         }
     }
 }
@@ -100,7 +107,7 @@ impl LoginProblem {
                 ErrorCode::LockedOut => LoginProblem::LockedOut {
                     retry_in: reply.retry_after_ms.map(Duration::from_millis),
                 },
-                _ => LoginProblem::Refused(capitalise(&reply.message)),
+                _ => LoginProblem::refused(reply),
             },
             other => LoginProblem::Other(capitalise(&other.to_string())),
         }
@@ -108,7 +115,21 @@ impl LoginProblem {
 
     /// The server's own explanation, as a sentence.
     pub fn refused(reply: &ErrorReply) -> Self {
-        LoginProblem::Refused(capitalise(&reply.message))
+        LoginProblem::Refused {
+            code: reply.code,
+            message: capitalise(&reply.message),
+        }
+    }
+
+    /// The server's code behind this problem, when the server refused.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            LoginProblem::WrongPassphrase => Some(ErrorCode::AuthFailed),
+            LoginProblem::LockedOut { .. } => Some(ErrorCode::LockedOut),
+            LoginProblem::EmailNotVerified => Some(ErrorCode::EmailNotVerified),
+            LoginProblem::Refused { code, .. } => Some(*code),
+            _ => None,
+        }
     }
 
     /// Whether trying again later, unchanged, may work (used while reconnecting).

@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
-use chatroom_common::protocol::{AvatarHash, MAX_UPLOAD_BYTES};
+use chatroom_common::protocol::{AvatarHash, ErrorCode, MAX_UPLOAD_BYTES};
 
 use super::UiEvent;
+use super::notice::{About, Cause, Notice};
 use super::tasks::{Done, Failure};
 use super::worker::Worker;
 
@@ -18,7 +19,7 @@ impl Worker {
         };
         self.spawn(async move {
             let result = session.avatar_pool().await;
-            Done::AvatarPool(result.map_err(Failure::of("Could not list the pictures")))
+            Done::AvatarPool(result.map_err(Failure::of(About::PicturePool)))
         });
     }
 
@@ -29,7 +30,7 @@ impl Worker {
         };
         self.spawn(async move {
             let result = session.choose_avatar(hash).await;
-            Done::AvatarChanged(result.map_err(Failure::of("Could not change your picture")))
+            Done::AvatarChanged(result.map_err(Failure::of(About::ChoosePicture)))
         });
     }
 
@@ -39,23 +40,32 @@ impl Worker {
             return self.offline_notice();
         };
         self.spawn(async move {
+            // A file over the limit is refused here as the server would
+            // refuse it, with the same code, so it reads the same.
             let read = match tokio::fs::metadata(&path).await {
-                Ok(meta) if meta.len() > MAX_UPLOAD_BYTES as u64 => Err(format!(
-                    "it is {} KiB; pictures up to {} KiB are accepted",
-                    meta.len() / 1024,
-                    MAX_UPLOAD_BYTES / 1024
+                Ok(meta) if meta.len() > MAX_UPLOAD_BYTES as u64 => Err((
+                    Cause::Refused(ErrorCode::TooLarge),
+                    format!(
+                        "it is {} KiB; pictures up to {} KiB are accepted",
+                        meta.len() / 1024,
+                        MAX_UPLOAD_BYTES / 1024
+                    ),
                 )),
-                Ok(_) => tokio::fs::read(&path).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                Ok(_) => tokio::fs::read(&path)
+                    .await
+                    .map_err(|e| (Cause::Other, e.to_string())),
+                Err(e) => Err((Cause::Other, e.to_string())),
             };
             match read {
                 Ok(bytes) => {
                     let result = session.upload_avatar(bytes).await;
-                    Done::AvatarChanged(
-                        result.map_err(Failure::of("That picture was not accepted")),
-                    )
+                    Done::AvatarChanged(result.map_err(Failure::of(About::UploadPicture)))
                 }
-                Err(why) => Done::Notice(format!("Could not use {}: {why}.", path.display())),
+                Err((cause, detail)) => Done::Notice(Notice {
+                    about: Some(About::ReadPicture(path)),
+                    cause,
+                    detail,
+                }),
             }
         });
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::UiEvent;
+use super::notice::About;
 use super::tasks::{Done, Failure};
 use super::worker::Worker;
 use crate::session::Joined;
@@ -31,9 +32,9 @@ impl Worker {
             return;
         };
         let what = if rejoin {
-            "Could not rejoin the rooms"
+            About::Rejoin
         } else {
-            "Could not list rooms"
+            About::RoomList
         };
         self.spawn(async move {
             let result = session.rooms().await.map_err(Failure::of(what));
@@ -98,7 +99,7 @@ impl Worker {
             let result = session
                 .leave(&room)
                 .await
-                .map_err(Failure::of(format!("Could not leave {room}")));
+                .map_err(Failure::of(About::Leave(room.clone())));
             Done::Left { room, result }
         });
     }
@@ -128,7 +129,7 @@ impl Worker {
                 ),
                 Err(err) => (
                     name.clone(),
-                    Err(Failure::of(format!("Could not create {name}"))(err)),
+                    Err(Failure::of(About::Create(name.clone()))(err)),
                 ),
             };
             Done::Joined {
@@ -152,7 +153,7 @@ impl Worker {
                 ),
                 Err(err) => (
                     user.clone(),
-                    Err(Failure::of(format!("Could not message {user}"))(err)),
+                    Err(Failure::of(About::Direct(user.clone()))(err)),
                 ),
             };
             Done::Joined {
@@ -240,7 +241,7 @@ impl Worker {
             let result = session
                 .history(&room, query)
                 .await
-                .map_err(Failure::of("Could not fetch missed messages"));
+                .map_err(Failure::of(About::MissedMessages));
             Done::Filled { room, result }
         });
     }
@@ -289,7 +290,7 @@ impl Worker {
                 .history(&room, query)
                 .await
                 .map(|(page, _)| page)
-                .map_err(Failure::of("Could not load older messages"));
+                .map_err(Failure::of(About::OlderMessages));
             Done::Older { room, result }
         });
     }
@@ -302,5 +303,5 @@ fn join_answer(
 ) -> Result<Box<Joined>, Failure> {
     result
         .map(Box::new)
-        .map_err(Failure::of(format!("Could not join {room}")))
+        .map_err(Failure::of(About::Join(room.to_owned())))
 }

@@ -116,6 +116,7 @@ impl Worker {
                         room,
                         key,
                         reason: e.to_string(),
+                        code: e.code(),
                     });
                 }
             }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use super::Credentials;
 use super::connect::Live;
+use super::notice::{About, Notice};
 use super::problem::LoginProblem;
 use crate::session::{Joined, Sent};
 use crate::{ClientError, LoginOutcome};
@@ -25,20 +26,19 @@ pub(super) struct Completion {
 /// Where tasks report; each task holds a clone.
 pub(super) type DoneTx = mpsc::UnboundedSender<Completion>;
 
-/// A failed request: what it was for, in the words of a notice, and why.
+/// A failed request: what it was for (the start of its notice) and why.
 #[derive(Debug)]
 pub(super) struct Failure {
-    /// "Could not join garden", and the like.
-    pub(super) what: String,
+    /// Joining "garden", and the like.
+    pub(super) about: About,
     /// Why.
     pub(super) err: ClientError,
 }
 
 impl Failure {
-    /// A closure turning an error into a failure of `what`, for `map_err`.
-    pub(super) fn of(what: impl Into<String>) -> impl FnOnce(ClientError) -> Failure {
-        let what = what.into();
-        move |err| Failure { what, err }
+    /// A closure turning an error into a failure of `about`, for `map_err`.
+    pub(super) fn of(about: About) -> impl FnOnce(ClientError) -> Failure {
+        move |err| Failure { about, err }
     }
 }
 
@@ -117,5 +117,5 @@ pub(super) enum Done {
     /// This user's picture changed (picked or uploaded).
     AvatarChanged(Result<AvatarHash, Failure>),
     /// Something to tell the user; nothing else changes.
-    Notice(String),
+    Notice(Notice),
 }

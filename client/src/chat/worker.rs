@@ -24,6 +24,7 @@ use tokio::time::Instant;
 use super::avatars::{AvatarFetcher, Fetched};
 use super::backoff::Backoff;
 use super::connect::{Live, close_in_background};
+use super::notice::{About, Cause, Notice};
 use super::outbox::{Outbox, PendingSend};
 use super::problem::LoginProblem;
 use super::sync::Rooms;
@@ -247,7 +248,11 @@ impl Worker {
             } => self.verified(credentials, result),
             Done::VerificationResent(result) => match result {
                 Ok(()) => self.inbox.push(UiEvent::VerificationSent),
-                Err(problem) => self.inbox.push(UiEvent::Notice(problem.to_string())),
+                Err(problem) => self.inbox.push(UiEvent::Notice(Notice {
+                    about: Some(About::NewCode),
+                    cause: problem.code().map_or(Cause::Other, Cause::Refused),
+                    detail: problem.to_string(),
+                })),
             },
             Done::RoomList { rejoin, result } => self.room_list(rejoin, result),
             Done::Joined {
@@ -273,7 +278,7 @@ impl Worker {
                 Ok(avatar) => self.avatar_changed(avatar),
                 Err(failure) => self.failed(failure),
             },
-            Done::Notice(text) => self.inbox.push(UiEvent::Notice(text)),
+            Done::Notice(notice) => self.inbox.push(UiEvent::Notice(notice)),
         }
     }
 
@@ -315,16 +320,16 @@ impl Worker {
             ClientError::Closed(_) | ClientError::Unreachable(_) | ClientError::Io(_) => {
                 self.lost(failure.err.to_string());
             }
-            other => self
-                .inbox
-                .push(UiEvent::Notice(format!("{}: {other}", failure.what))),
+            other => self.inbox.push(UiEvent::Notice(Notice {
+                about: Some(failure.about),
+                cause: other.code().map_or(Cause::Other, Cause::Refused),
+                detail: other.to_string(),
+            })),
         }
     }
 
     pub(super) fn offline_notice(&mut self) {
-        self.inbox.push(UiEvent::Notice(
-            "Not connected right now; try again in a moment.".into(),
-        ));
+        self.inbox.push(UiEvent::Notice(Notice::offline()));
     }
 
     /// The event stream ended: the connection closed. Asks it why (at once:

@@ -59,7 +59,7 @@ fn registration_waits_for_the_mailed_code_then_logs_in() {
         any(all, |e| matches!(e, UiEvent::LoginFailed(_)))
     });
     let refusal = all.iter().find_map(|e| match e {
-        UiEvent::LoginFailed(LoginProblem::Refused(text)) => Some(text.clone()),
+        UiEvent::LoginFailed(LoginProblem::Refused { message, .. }) => Some(message.clone()),
         _ => None,
     });
     assert!(

@@ -254,3 +254,19 @@ pub fn chatter(server: &TestServer, name: &str, prefix: &str, count: usize) -> S
     });
     session
 }
+
+/// Whether a CJK font is installed. Without one a test that needs it is
+/// skipped on a developer's machine, but fails under `CI=true`, where
+/// `scripts/setup.sh` has installed fonts-noto-cjk: a skip there would hide a
+/// missing install step.
+pub fn have_cjk_font() -> bool {
+    if chatroom_app::fonts::find_cjk().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "no CJK font installed under CI=true (scripts/apt-packages.txt lists fonts-noto-cjk)"
+    );
+    eprintln!("no CJK font installed (scripts/apt-packages.txt lists one); skipping");
+    false
+}

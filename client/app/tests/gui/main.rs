@@ -5,9 +5,11 @@
 mod chat;
 mod composing;
 mod feedback;
+mod file_pick;
 mod following;
 mod harness;
 mod keys;
+mod languages;
 mod login;
 mod mentions;
 // Desktop notifications go over D-Bus only on Linux and the BSDs.

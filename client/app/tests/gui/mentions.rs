@@ -8,7 +8,6 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 use chatroom_app::ChatApp;
-use chatroom_app::list::MENTION_MARK;
 
 use crate::harness::{
     TestServer, app, click, fill, options, press, register, send, shows, shows_part, wait_for,
@@ -150,11 +149,10 @@ fn a_message_that_mentions_me_is_marked_and_counted_apart() {
     wait_for(&mut h, "the garden's messages", |h| {
         shows(h, "@alicex not you") && shows(h, "# garden")
     });
-    // One mark, on the row of the message that mentions her.
-    let marks: Vec<egui::Rect> = h
-        .query_all_by_label(MENTION_MARK)
-        .map(|n| n.rect())
-        .collect();
+    // One mark, on the row of the message that mentions her; its words
+    // come from the app's catalogue.
+    let mark = h.state().i18n.text("list-mentions-you", None);
+    let marks: Vec<egui::Rect> = h.query_all_by_label(&mark).map(|n| n.rect()).collect();
     assert_eq!(marks.len(), 1, "{marks:?}");
     let row = h.get_by_label("@ALICE the seeds arrived").rect();
     assert!(
@@ -169,7 +167,7 @@ fn a_message_that_mentions_me_is_marked_and_counted_apart() {
         .block_on(bob.send("garden", "lunch, @alice?"))
         .unwrap();
     wait_for(&mut h, "the second mark", |h| {
-        h.query_all_by_label(MENTION_MARK).count() == 2
+        h.query_all_by_label(&mark).count() == 2
     });
     assert!(shows(&h, "# garden"));
     // Her own message naming herself is not marked.
@@ -177,7 +175,7 @@ fn a_message_that_mentions_me_is_marked_and_counted_apart() {
     wait_for(&mut h, "her message", |h| {
         shows(h, "note to self @alice") && !shows_part(h, "sending")
     });
-    assert_eq!(h.query_all_by_label(MENTION_MARK).count(), 2);
+    assert_eq!(h.query_all_by_label(&mark).count(), 2);
     drop(h);
     server.stop();
 }

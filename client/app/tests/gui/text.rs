@@ -4,7 +4,9 @@
 use chatroom_app::fonts;
 use egui_kittest::kittest::Queryable;
 
-use crate::harness::{PASS, TestServer, app, log_in, options, shows, wait_for, wait_for_lobby};
+use crate::harness::{
+    PASS, TestServer, app, have_cjk_font, log_in, options, shows, wait_for, wait_for_lobby,
+};
 
 const CHINESE: &str = "你好，世界！这是中文。";
 
@@ -43,10 +45,10 @@ fn chinese_without_a_cjk_font_is_replaced_never_panics() {
 
 #[test]
 fn chinese_with_a_cjk_font_shows_unchanged() {
-    let Some((path, _)) = fonts::find_cjk() else {
-        eprintln!("no CJK font installed (scripts/apt-packages.txt lists one); skipping");
+    if !have_cjk_font() {
         return;
-    };
+    }
+    let (path, _) = fonts::find_cjk().expect("a CJK font");
     eprintln!("using {}", path.display());
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("server"));
