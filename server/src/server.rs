@@ -57,8 +57,9 @@ pub enum ServerError {
     /// The mail settings are unusable (sender, SMTP URL, outbox directory).
     #[error("mail: {0}")]
     Mail(#[from] MailError),
-    /// The node could not join its cluster.
-    #[error("cluster: {0}")]
+    /// The node could not join its cluster (the message names the flag or
+    /// address at fault, so nothing is prefixed).
+    #[error(transparent)]
     Cluster(#[from] ClusterError),
     /// Binding the UDP socket or creating a directory failed.
     #[error("{action}: {source}")]

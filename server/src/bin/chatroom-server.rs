@@ -61,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         None => {
+            let cluster = config.cluster.clone();
             let server = Server::bind(config).await.context("starting the server")?;
             println!(
                 "Chatroom server listening on {} (UDP/QUIC)",
@@ -69,6 +70,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("CA SHA-256 fingerprint: {}", server.ca_fingerprint());
             if let Some(ca) = server.ca_path() {
                 println!("CA certificate for clients: {}", ca.display());
+            }
+            if let Some(cluster) = cluster {
+                println!(
+                    "cluster {}, node {} (NATS {})",
+                    cluster.name,
+                    cluster.node_id,
+                    cluster.urls.join(",")
+                );
             }
             server.run(shutdown_signal()).await?;
             Ok(())
