@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chatroom_client::{Session, Trust};
-use chatroom_common::protocol::{Event, UserInfo};
+use chatroom_common::protocol::{Event, RoomInfo, UserInfo};
 use tokio::sync::mpsc;
 
 /// How long a test waits for an event before failing.
@@ -50,6 +50,33 @@ pub async fn presence(
             user: u,
             online: o,
         } if r == room && u.username == user && o == online => Some(u),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits for `RoomAdded` (the user is now in a room) and returns the room.
+pub async fn room_added(events: &mut mpsc::Receiver<Event>) -> RoomInfo {
+    next_event(events, |e| match e {
+        Event::RoomAdded(room) => Some(room),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits for `RoomCreated` (someone else made a public room) and returns the room.
+pub async fn room_created(events: &mut mpsc::Receiver<Event>) -> RoomInfo {
+    next_event(events, |e| match e {
+        Event::RoomCreated(room) => Some(room),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits for `RoomLeft` (left on another device) and returns the room's name.
+pub async fn room_left(events: &mut mpsc::Receiver<Event>) -> String {
+    next_event(events, |e| match e {
+        Event::RoomLeft { room } => Some(room),
         _ => None,
     })
     .await

@@ -24,7 +24,7 @@ pub mod process;
 pub mod relay;
 pub mod server;
 
-pub use events::{in_lobby, next_event, presence};
+pub use events::{in_lobby, next_event, presence, room_added, room_created, room_left};
 pub use nats::NatsServer;
 pub use process::ServerProcess;
 pub use relay::TestRelay;

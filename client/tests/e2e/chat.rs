@@ -4,7 +4,7 @@ use chatroom_client::session::new_key;
 use chatroom_common::protocol::{ErrorCode, Event, HistoryQuery, RoomKind};
 use chatroom_common::timeline::Timeline;
 
-use chatroom_testkit::{TestServer, next_event, presence};
+use chatroom_testkit::{TestServer, next_event, presence, room_added};
 
 #[tokio::test]
 async fn two_users_chat_and_see_ordered_messages() {
@@ -132,11 +132,7 @@ async fn direct_messages_are_private() {
     let room = alice.open_direct("Bob").await.unwrap();
     assert_eq!(room.kind, RoomKind::Direct);
     assert_eq!(room.peer.as_deref(), Some("bob"));
-    let added = next_event(&mut b_events, |e| match e {
-        Event::RoomAdded(r) => Some(r),
-        _ => None,
-    })
-    .await;
+    let added = room_added(&mut b_events).await;
     assert_eq!(added.name, room.name);
     assert_eq!(added.peer.as_deref(), Some("alice"));
     alice.send(&room.name, "psst").await.unwrap();

@@ -6,7 +6,9 @@ use chatroom_common::protocol::{ChatMessage, Event};
 use chatroom_server::{ClusterConfig, ClusterError, Config, ServerError};
 use chatroom_testkit::mysql::MysqlDb;
 use chatroom_testkit::server::config;
-use chatroom_testkit::{NatsServer, TestServer, next_event, presence};
+use chatroom_testkit::{
+    NatsServer, TestServer, next_event, presence, room_added, room_created, room_left,
+};
 use tokio::sync::mpsc::Receiver;
 
 /// A node of the cluster `nats` on the shared database `db`.
@@ -79,11 +81,7 @@ async fn messages_posted_on_one_node_reach_members_on_the_others_live() {
 
     // A public room created on one node is announced on the other.
     alice.create_room("design").await.unwrap();
-    let created = next_event(&mut b_events, |e| match e {
-        Event::RoomCreated(room) => Some(room),
-        _ => None,
-    })
-    .await;
+    let created = room_created(&mut b_events).await;
     assert_eq!(created.name, "design");
 
     // A room whose members are all on one node still reaches a member who
@@ -200,32 +198,20 @@ async fn a_users_devices_on_other_nodes_hear_what_one_of_them_did() {
     let mut b_events = bob.take_events().unwrap();
 
     alice.create_room("garden").await.unwrap();
-    let added = next_event(&mut phone_events, |e| match e {
-        Event::RoomAdded(room) => Some(room),
-        _ => None,
-    })
-    .await;
+    let added = room_added(&mut phone_events).await;
     assert_eq!(added.name, "garden");
     phone.join("garden").await.unwrap();
     bob.join("garden").await.unwrap();
 
     // Opened on one node, the conversation appears for the peer on the other.
     let direct = alice.open_direct("bob").await.unwrap();
-    let added = next_event(&mut b_events, |e| match e {
-        Event::RoomAdded(room) => Some(room),
-        _ => None,
-    })
-    .await;
+    let added = room_added(&mut b_events).await;
     assert_eq!(added.name, direct.name);
 
     // Left on one node: the phone hears it, and the room's events stop
     // there too (bob's next lobby message, queued after, arrives first).
     alice.leave("garden").await.unwrap();
-    let left = next_event(&mut phone_events, |e| match e {
-        Event::RoomLeft { room } => Some(room),
-        _ => None,
-    })
-    .await;
+    let left = room_left(&mut phone_events).await;
     assert_eq!(left, "garden");
     phone.join("lobby").await.unwrap();
     bob.join("lobby").await.unwrap();

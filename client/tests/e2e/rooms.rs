@@ -1,17 +1,8 @@
 //! Rooms coming and going: a new public room is announced to everyone else,
 //! and leaving one reaches the user's other devices and stops its events.
 
-use chatroom_common::protocol::{ErrorCode, Event, RoomInfo, RoomKind};
-use chatroom_testkit::{TestServer, next_event, presence};
-
-/// Waits for a `RoomCreated` event and returns its room.
-async fn created(events: &mut tokio::sync::mpsc::Receiver<Event>) -> RoomInfo {
-    next_event(events, |e| match e {
-        Event::RoomCreated(room) => Some(room),
-        _ => None,
-    })
-    .await
-}
+use chatroom_common::protocol::{ErrorCode, Event, RoomKind};
+use chatroom_testkit::{TestServer, next_event, presence, room_added, room_created, room_left};
 
 #[tokio::test]
 async fn a_new_public_room_is_announced_to_everyone_but_its_creator() {
@@ -25,7 +16,7 @@ async fn a_new_public_room_is_announced_to_everyone_but_its_creator() {
     let mut b_events = bob.take_events().unwrap();
 
     alice.create_room("design").await.unwrap();
-    let news = created(&mut b_events).await;
+    let news = room_created(&mut b_events).await;
     assert_eq!(news.name, "design");
     assert_eq!(news.kind, RoomKind::Public);
     assert!(!news.member, "bob has not joined it");
@@ -34,19 +25,15 @@ async fn a_new_public_room_is_announced_to_everyone_but_its_creator() {
     // Alice's other device hears that she is in it, not that it exists. Bob
     // then creates a room of his own: its announcement comes after anything
     // queued for the phone before it, so a wrong one would show up first.
-    let added = next_event(&mut phone_events, |e| match e {
-        Event::RoomAdded(room) => Some(room),
-        _ => None,
-    })
-    .await;
+    let added = room_added(&mut phone_events).await;
     assert_eq!(added.name, "design");
     assert!(added.member);
     bob.create_room("zeta").await.unwrap();
-    let first = created(&mut phone_events).await;
+    let first = room_created(&mut phone_events).await;
     assert_eq!(first.name, "zeta", "alice was told of her own room");
     // Nor does bob hear of his own.
     alice.create_room("omega").await.unwrap();
-    assert_eq!(created(&mut b_events).await.name, "omega");
+    assert_eq!(room_created(&mut b_events).await.name, "omega");
     server.stop().await;
 }
 
@@ -65,11 +52,7 @@ async fn leaving_a_room_reaches_other_devices_and_stops_its_events() {
     presence(&mut a_events, "garden", "bob", true).await;
 
     alice.leave("garden").await.unwrap();
-    let left = next_event(&mut phone_events, |e| match e {
-        Event::RoomLeft { room } => Some(room),
-        _ => None,
-    })
-    .await;
+    let left = room_left(&mut phone_events).await;
     assert_eq!(left, "garden");
     presence(&mut b_events, "garden", "alice", false).await;
 
