@@ -472,39 +472,52 @@ async fn receive(
         resyncs: 0,
         last_arrival: None,
     };
-    let plan = loop {
+    // The plan is published before the first send, so an event that arrives
+    // while the plan is already there may be one of the run's messages: it is
+    // counted, not dropped with the setup's events (select! picks at random
+    // when the plan and a message are both ready).
+    let (plan, mut first) = loop {
         if let Some(plan) = *plan_rx.borrow_and_update() {
-            break plan;
+            break (plan, None);
         }
         tokio::select! {
             changed = plan_rx.changed() => if changed.is_err() { return received },
-            event = events.recv() => if event.is_none() { return received },
+            event = events.recv() => match event {
+                None => return received,
+                Some(event) => if let Some(plan) = *plan_rx.borrow_and_update() {
+                    break (plan, Some(event));
+                },
+            },
             _ = stop_rx.changed() => return received,
         }
     };
     let mut tracker = SeqTracker::new(plan.base, plan.expected);
     loop {
-        tokio::select! {
-            biased;
-            event = events.recv() => match event {
-                Some(Event::Message(message)) if *message.room == *room => {
-                    if tracker.record(message.seq) == Recorded::New {
-                        let now = payload::now_nanos();
-                        if let Some(sent) = payload::sent_nanos(&message.text) {
-                            received.hist.saturating_record(now.saturating_sub(sent) / 1000);
-                        }
-                        received.last_arrival = Some(Instant::now());
-                        delivered.fetch_add(1, Ordering::Relaxed);
-                        if tracker.complete() {
-                            break;
-                        }
+        let event = match first.take() {
+            Some(event) => Some(event),
+            None => tokio::select! {
+                biased;
+                event = events.recv() => event,
+                _ = stop_rx.changed() => break,
+            },
+        };
+        match event {
+            Some(Event::Message(message)) if *message.room == *room => {
+                if tracker.record(message.seq) == Recorded::New {
+                    let now = payload::now_nanos();
+                    if let Some(sent) = payload::sent_nanos(&message.text) {
+                        received.hist.saturating_record(now.saturating_sub(sent) / 1000);
+                    }
+                    received.last_arrival = Some(Instant::now());
+                    delivered.fetch_add(1, Ordering::Relaxed);
+                    if tracker.complete() {
+                        break;
                     }
                 }
-                Some(Event::Resync { room: r, .. }) if *r == *room => received.resyncs += 1,
-                Some(_) => {}
-                None => break,
-            },
-            _ = stop_rx.changed() => break,
+            }
+            Some(Event::Resync { room: r, .. }) if *r == *room => received.resyncs += 1,
+            Some(_) => {}
+            None => break,
         }
     }
     received.unique = tracker.unique();
