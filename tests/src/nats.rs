@@ -1,8 +1,11 @@
 //! A NATS server of the test's own (Debian's `nats-server`, which
 //! `scripts/setup.sh` installs) on a free loopback port, killed when dropped,
 //! so cluster tests never share subjects with anything else on the machine.
+//! JetStream is on (its store in a directory of the server's own), because
+//! the cluster keeps presence in a JetStream key-value bucket.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +18,8 @@ pub struct NatsServer {
     pub addr: SocketAddr,
     /// The process.
     child: Child,
+    /// JetStream's store, removed with the server.
+    store: PathBuf,
 }
 
 impl NatsServer {
@@ -27,15 +32,18 @@ impl NatsServer {
             .expect("a free port")
             .port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let store =
+            std::env::temp_dir().join(format!("chatroom-nats-{port}-{}", std::process::id()));
         let child = Command::new(binary())
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(&store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("nats-server does not start ({e}); install it with scripts/setup.sh")
             });
-        let server = Self { addr, child };
+        let server = Self { addr, child, store };
         let deadline = Instant::now() + START_WAIT;
         while TcpStream::connect(addr).is_err() {
             assert!(
@@ -57,6 +65,7 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.store);
     }
 }
 
