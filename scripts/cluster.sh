@@ -37,7 +37,8 @@ stop() {
 trap stop EXIT INT TERM
 
 nats=$(command -v nats-server || echo /usr/sbin/nats-server)
-"$nats" -a 127.0.0.1 -p "$nats_port" >"$work/nats.log" 2>&1 &
+# JetStream on: the nodes keep presence in a key-value bucket.
+"$nats" -a 127.0.0.1 -p "$nats_port" -js -sd "$work/nats" >"$work/nats.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null; then break; fi

@@ -6,6 +6,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup.sh
 scripts/mariadb.sh
+# The server binary first: the cluster tests that kill a node and the serial
+# fault tests run it as a child process.
+cargo build -q --workspace --bin chatroom-server
+export CHATROOM_SERVER_BIN=${CARGO_TARGET_DIR:-$root/target}/debug/chatroom-server
 cargo nextest run --workspace --no-fail-fast
 # The end-to-end suite again, against MariaDB instead of SQLite. Selected by a
 # filter over the workspace build, not by package: `-p` would resolve features
@@ -15,7 +19,5 @@ mariadb -h 127.0.0.1 -u root -N -e "SELECT CONCAT('DROP DATABASE \`', schema_nam
 # Fault tests restart services, kill processes, or run the server binary and
 # measure its memory (client/tests/e2e/faults/), so they run one at a time.
 # They use this build of the server instead of running cargo themselves.
-cargo build -q --workspace --bin chatroom-server
-export CHATROOM_SERVER_BIN=${CARGO_TARGET_DIR:-$root/target}/debug/chatroom-server
 cargo nextest run --workspace --run-ignored only --test-threads 1 --no-tests warn
 scripts/smoke-cli.sh

@@ -1,11 +1,13 @@
 //! The state every connection handler shares: store, hub, guards and settings.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 
 use crate::avatars::AvatarPool;
+use crate::cluster::Presence;
 use std::net::IpAddr;
 
 use crate::config::Limits;
@@ -45,6 +47,9 @@ pub struct Context {
     pub register_limiter: RateLimiter<IpAddr>,
     /// Registration mail: settings, sender, and the outbox worker's wake-up.
     pub mail: Mailer,
+    /// Presence across the nodes, when this one is part of a cluster (set
+    /// once, when it joins): a user is online while connected to any node.
+    pub presence: OnceLock<Arc<Presence>>,
     /// Next connection id.
     next_conn: AtomicU64,
 }
@@ -91,6 +96,7 @@ impl Context {
             limits,
             server_name,
             challenge_secret: rand::random(),
+            presence: OnceLock::new(),
             next_conn: AtomicU64::new(1),
         }
     }

@@ -70,6 +70,20 @@ impl OutboxReceiver {
     }
 }
 
+/// A logged-in connection that closed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Departed {
+    /// Its user.
+    pub user: UserId,
+    /// The user as others see them.
+    pub info: UserInfo,
+    /// Whether it was the user's last connection here.
+    pub last: bool,
+    /// When it was the last: the rooms it was in (id and name), where the
+    /// user went offline.
+    pub rooms: Vec<(RoomId, String)>,
+}
+
 #[derive(Debug)]
 struct ConnEntry {
     outbox: Outbox,
@@ -222,9 +236,9 @@ impl Hub {
         conns
     }
 
-    /// Removes a connection; returns the user and the rooms in which they went
-    /// offline (empty when they still have another connection).
-    pub fn disconnect(&self, conn: ConnId) -> Option<(UserInfo, Vec<(RoomId, String)>)> {
+    /// Removes a connection; for a logged-in one, who it was and whether it
+    /// was their last here.
+    pub fn disconnect(&self, conn: ConnId) -> Option<Departed> {
         let mut inner = self.lock();
         let entry = inner.conns.remove(&conn)?;
         let mut emptied = Vec::new();
@@ -257,9 +271,19 @@ impl Hub {
                 .into_iter()
                 .map(|r| (r, inner.names.get(&r).cloned().unwrap_or_default()))
                 .collect();
-            Some((info, rooms))
+            Some(Departed {
+                user,
+                info,
+                last: true,
+                rooms,
+            })
         } else {
-            Some((info, Vec::new()))
+            Some(Departed {
+                user,
+                info,
+                last: false,
+                rooms: Vec::new(),
+            })
         }
     }
 
@@ -291,6 +315,25 @@ impl Hub {
             .copied()
             .find(|room| inner.names.get(room).is_some_and(|n| n == name));
         (room, entry.user.as_ref().map(|(_, info)| info.clone()))
+    }
+
+    /// The user as others see them, if they have a connection here.
+    pub fn user_info(&self, user: UserId) -> Option<UserInfo> {
+        let inner = self.lock();
+        if !inner.online.contains_key(&user) {
+            return None;
+        }
+        inner
+            .conns
+            .values()
+            .filter_map(|e| e.user.as_ref())
+            .find(|(id, _)| *id == user)
+            .map(|(_, info)| info.clone())
+    }
+
+    /// Users with a connection here.
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.lock().online.keys().copied().collect()
     }
 
     /// Whether `user` has at least one logged-in connection.
@@ -485,10 +528,14 @@ mod tests {
         hub.subscribe(1, 7, "lobby");
         hub.subscribe(2, 7, "lobby");
         assert_eq!(hub.online_in(7).len(), 1);
-        let (_, rooms) = hub.disconnect(1).unwrap();
-        assert!(rooms.is_empty());
-        let (_, rooms) = hub.disconnect(2).unwrap();
-        assert_eq!(rooms, vec![(7, "lobby".to_string())]);
+        let first = hub.disconnect(1).unwrap();
+        assert!(!first.last && first.rooms.is_empty());
+        assert_eq!(hub.user_info(10), Some(info("alice")));
+        let second = hub.disconnect(2).unwrap();
+        assert!(second.last);
+        assert_eq!(second.rooms, vec![(7, "lobby".to_string())]);
+        assert_eq!(hub.user_info(10), None);
+        assert!(hub.online_users().is_empty());
         assert!(!hub.is_online(10));
     }
 }

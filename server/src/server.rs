@@ -163,7 +163,11 @@ impl Server {
             mailer,
         ));
         let cluster = match &config.cluster {
-            Some(cluster) => Some(Cluster::join(cluster, &ctx.hub).await?),
+            Some(cluster) => {
+                let cluster = Cluster::join(cluster, &ctx.hub, &ctx.store).await?;
+                let _ = ctx.presence.set(cluster.presence());
+                Some(cluster)
+            }
             None => None,
         };
         Ok(Self {

@@ -13,6 +13,7 @@
 //! still in the database, and clients fill a gap in `seq` from history.
 
 mod link;
+mod presence;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -26,9 +27,10 @@ use tracing::{debug, info, warn};
 
 pub use link::Link;
 use link::{Audience, Outgoing, Topic, Watch};
+pub use presence::{DEAD_AFTER, HEARTBEAT, Presence, PresenceError};
 
 use crate::hub::Hub;
-use crate::store::{RoomId, UserId};
+use crate::store::{RoomId, Store, UserId};
 
 /// Events queued for the other nodes before new ones are dropped (counted).
 const PUBLISH_QUEUE: usize = 16 * 1024;
@@ -99,6 +101,9 @@ pub enum ClusterError {
         /// What was given.
         name: String,
     },
+    /// The presence bucket could not be opened.
+    #[error(transparent)]
+    Presence(#[from] PresenceError),
     /// NATS could not be reached.
     #[error("connecting to NATS at {urls}: {reason}")]
     Connect {
@@ -114,15 +119,23 @@ pub enum ClusterError {
 pub struct Cluster {
     /// The connection, kept for flushing on the way out.
     client: Client,
-    /// Publisher, room watcher and the reader of news for everyone.
+    /// Publisher, room watcher, the reader of news for everyone, and
+    /// presence's heartbeat, watch and keeper.
     tasks: Vec<JoinHandle<()>>,
+    /// Who is online on which node.
+    presence: Arc<Presence>,
 }
 
 impl Cluster {
     /// Connects to NATS and links `hub` to the other nodes: from now on what
     /// the hub broadcasts also goes to them, and what they publish for rooms
-    /// with a connection here is delivered here.
-    pub async fn join(config: &ClusterConfig, hub: &Arc<Hub>) -> Result<Self, ClusterError> {
+    /// with a connection here is delivered here; presence is kept across the
+    /// nodes (`presence.rs`).
+    pub async fn join(
+        config: &ClusterConfig,
+        hub: &Arc<Hub>,
+        store: &Arc<dyn Store>,
+    ) -> Result<Self, ClusterError> {
         check_token("cluster name", &config.name)?;
         check_token("node id", &config.node_id)?;
         if config.urls.is_empty() {
@@ -158,10 +171,28 @@ impl Cluster {
                     urls: config.urls.join(","),
                     reason: e.to_string(),
                 })?;
+        let node: Arc<str> = config.node_id.as_str().into();
+        let presence = Arc::new(
+            Presence::open(
+                client.clone(),
+                &config.name,
+                node.clone(),
+                hub.clone(),
+                store.clone(),
+            )
+            .await?,
+        );
+        let heartbeats =
+            client
+                .subscribe(subjects.nodes())
+                .await
+                .map_err(|e| ClusterError::Connect {
+                    urls: config.urls.join(","),
+                    reason: e.to_string(),
+                })?;
         let (publish_tx, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
         let (watch_tx, watch_rx) = mpsc::unbounded_channel();
         hub.attach_cluster(Arc::new(Link::new(publish_tx, watch_tx)));
-        let node: Arc<str> = config.node_id.as_str().into();
         let tasks = vec![
             tokio::spawn(publish(
                 client.clone(),
@@ -171,12 +202,16 @@ impl Cluster {
             )),
             tokio::spawn(watch_rooms(
                 client.clone(),
-                subjects,
+                subjects.clone(),
                 node.clone(),
                 Arc::downgrade(hub),
                 watch_rx,
             )),
-            tokio::spawn(read_everyone(everyone, node, Arc::downgrade(hub))),
+            tokio::spawn(read_everyone(everyone, node.clone(), Arc::downgrade(hub))),
+            tokio::spawn(beat(client.clone(), subjects.nodes(), node)),
+            tokio::spawn(listen_for_beats(heartbeats, Arc::downgrade(&presence))),
+            tokio::spawn(presence.clone().watch()),
+            tokio::spawn(presence.clone().keep()),
         ];
         info!(
             cluster = %config.name,
@@ -184,7 +219,16 @@ impl Cluster {
             nats = %config.urls.join(","),
             "joined the cluster"
         );
-        Ok(Self { client, tasks })
+        Ok(Self {
+            client,
+            tasks,
+            presence,
+        })
+    }
+
+    /// Who is online on which node.
+    pub fn presence(&self) -> Arc<Presence> {
+        self.presence.clone()
     }
 
     /// Sends what is queued in the NATS client before the node goes.
@@ -215,6 +259,10 @@ impl Subjects {
 
     fn users(&self) -> String {
         format!("{}.users", self.prefix)
+    }
+
+    fn nodes(&self) -> String {
+        format!("{}.nodes", self.prefix)
     }
 
     fn user(&self, user: UserId) -> String {
@@ -279,6 +327,31 @@ async fn publish(
         if let Err(e) = client.publish_with_headers(subject, headers, event).await {
             warn!("publishing to the cluster: {e}");
         }
+    }
+}
+
+/// Says this node is alive, every [`HEARTBEAT`]; the payload is its id.
+async fn beat(client: Client, subject: String, node: Arc<str>) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tick.tick().await;
+        let _ = client
+            .publish(subject.clone(), node.as_bytes().to_vec().into())
+            .await;
+    }
+}
+
+/// Tells presence which nodes are alive (this one included: hearing itself
+/// is how a node knows it is connected).
+async fn listen_for_beats(mut sub: Subscriber, presence: Weak<Presence>) {
+    while let Some(message) = sub.next().await {
+        let Ok(node) = std::str::from_utf8(&message.payload) else {
+            continue;
+        };
+        let Some(presence) = presence.upgrade() else {
+            return;
+        };
+        presence.heard(node);
     }
 }
 

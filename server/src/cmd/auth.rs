@@ -1,6 +1,8 @@
 //! Hello, registration and S/KEY login (RFC 2289): challenge, response,
 //! compare-and-swap, back-off; chain re-initialisation; disconnect presence.
 
+use std::sync::Arc;
+
 use chatroom_common::protocol::{
     Challenge, ErrorCode, ErrorReply, Event, MAX_TEXT_BYTES, OtpAlgorithm, OtpInit, OtpValue,
     PROTOCOL_VERSION, Reply, Response, UserInfo,
@@ -12,7 +14,7 @@ use tracing::{info, warn};
 use super::rooms::broadcast_presence;
 use super::{find_room, invalid, store_error};
 use crate::context::{Context, now_ms};
-use crate::hub::ConnId;
+use crate::hub::{ConnId, Departed};
 use crate::session::{LoggedIn, Pending, Session};
 use crate::store::{MailKind, NewMail, NewUser, OtpState, StoreError};
 
@@ -279,6 +281,17 @@ pub async fn login_finish(
         ));
     }
     let first = ctx.hub.login(session.conn_id, user_id, me.info());
+    let first = match ctx.presence.get() {
+        // Online in the cluster only if no other node has them already.
+        Some(presence) if first => match presence.sync(user_id).await {
+            Ok(change) => change == Some(true),
+            Err(e) => {
+                warn!("{e}; saying so for this node only");
+                true
+            }
+        },
+        _ => first,
+    };
     let rooms = ctx
         .store
         .rooms_of_user(user_id)
@@ -320,16 +333,40 @@ pub async fn reinit(ctx: &Context, session: &Session, otp: OtpInit) -> Response 
 }
 
 /// Cleans up after a connection: tells rooms when its user went offline.
-pub fn disconnected(ctx: &Context, conn: ConnId) {
-    let Some((user, rooms)) = ctx.hub.disconnect(conn) else {
+/// In a cluster that is when their last connection on *any* node closed,
+/// which the presence bucket decides (off the connection's task); while
+/// NATS cannot be reached the node answers for itself.
+pub fn disconnected(ctx: &Arc<Context>, conn: ConnId) {
+    let Some(departed) = ctx.hub.disconnect(conn) else {
         return;
     };
-    for (room_id, room_name) in rooms {
+    if !departed.last {
+        return;
+    }
+    let Some(presence) = ctx.presence.get().cloned() else {
+        offline(ctx, &departed);
+        return;
+    };
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        match presence.sync(departed.user).await {
+            Ok(Some(false)) => offline(&ctx, &departed),
+            Ok(_) => {}
+            Err(e) => {
+                warn!("{e}; saying so for this node only");
+                offline(&ctx, &departed);
+            }
+        }
+    });
+}
+
+fn offline(ctx: &Context, departed: &Departed) {
+    for (room_id, room_name) in &departed.rooms {
         let event = Event::Presence {
             room: room_name.clone(),
-            user: user.clone(),
+            user: departed.info.clone(),
             online: false,
         };
-        ctx.hub.broadcast_event(room_id, &room_name, None, &event);
+        ctx.hub.broadcast_event(*room_id, room_name, None, &event);
     }
 }

@@ -2,7 +2,7 @@
 
 use chatroom_common::protocol::{
     ErrorCode, ErrorReply, Event, HISTORY_ON_JOIN, HistoryQuery, Reply, Response, RoomInfo,
-    RoomKind,
+    RoomKind, UserInfo,
 };
 use chatroom_common::validate;
 
@@ -120,7 +120,7 @@ pub async fn join(ctx: &Context, session: &Session, name: &str) -> Response {
     Ok(Reply::Joined {
         room: info,
         history,
-        online: ctx.hub.online_in(room.id),
+        online: online_in(ctx, room.id).await?,
     })
 }
 
@@ -200,7 +200,24 @@ pub async fn who(ctx: &Context, session: &Session, name: &str) -> Response {
     let me = session.user()?;
     let room = find_room(ctx, name).await?;
     check_readable(ctx, me.id, &room).await?;
-    Ok(Reply::Online(ctx.hub.online_in(room.id)))
+    Ok(Reply::Online(online_in(ctx, room.id).await?))
+}
+
+/// Who of the room is online: connected here, or in a cluster to any node
+/// (members the presence bucket lists), sorted by name.
+async fn online_in(ctx: &Context, room: RoomId) -> Result<Vec<UserInfo>, ErrorReply> {
+    let mut online = ctx.hub.online_in(room);
+    let Some(presence) = ctx.presence.get() else {
+        return Ok(online);
+    };
+    let members = ctx.store.member_ids(room).await.map_err(store_error)?;
+    for user in presence.online_among(&members) {
+        if !online.iter().any(|u| u.username == user.username) {
+            online.push(user);
+        }
+    }
+    online.sort_by(|a, b| a.username.cmp(&b.username));
+    Ok(online)
 }
 
 /// Tells a room that the session's user came or went.

@@ -182,6 +182,8 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_member(&self, room: RoomId, user: UserId) -> Result<(), StoreError>;
     /// Whether the user is a member of the room.
     async fn is_member(&self, room: RoomId, user: UserId) -> Result<bool, StoreError>;
+    /// Ids of the room's members (for who is online in a cluster).
+    async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, StoreError>;
     #[cfg(feature = "test-support")]
     /// Usernames of the room's members (for presence and direct rooms).
     async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError>;

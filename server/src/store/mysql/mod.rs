@@ -337,6 +337,10 @@ impl Store for MysqlStore {
             .await
     }
 
+    async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, StoreError> {
+        self.run(true, |conn| ops::member_ids(conn, room)).await
+    }
+
     #[cfg(feature = "test-support")]
     async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError> {
         self.run(true, |conn| ops::member_names(conn, room)).await

@@ -331,6 +331,13 @@ pub(super) async fn is_member(mut conn: Conn, room: RoomId, user: UserId) -> Res
     Ok(row.is_some())
 }
 
+pub(super) async fn member_ids(mut conn: Conn, room: RoomId) -> Result<Vec<UserId>, Failure> {
+    let rows: Vec<Row> = conn
+        .exec("SELECT user_id FROM memberships WHERE room_id = ?", (room,))
+        .await?;
+    convert_all(rows, |mut row| col(&mut row, 0))
+}
+
 #[cfg(feature = "test-support")]
 pub(super) async fn member_names(mut conn: Conn, room: RoomId) -> Result<Vec<String>, Failure> {
     let rows: Vec<Row> = conn

@@ -306,6 +306,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn member_ids(&self, room: RoomId) -> Result<Vec<UserId>, StoreError> {
+        self.call(move |conn| ops::member_ids(conn, room)).await
+    }
+
     #[cfg(feature = "test-support")]
     async fn member_names(&self, room: RoomId) -> Result<Vec<String>, StoreError> {
         self.call(move |conn| ops::member_names(conn, room)).await

@@ -338,6 +338,15 @@ pub(super) fn is_member(
     Ok(found.is_some())
 }
 
+pub(super) fn member_ids(conn: &mut Connection, room: RoomId) -> Result<Vec<UserId>, StoreError> {
+    query_all(
+        conn,
+        "SELECT user_id FROM memberships WHERE room_id = ?1",
+        params![room],
+        |row| col(row, 0),
+    )
+}
+
 #[cfg(feature = "test-support")]
 pub(super) fn member_names(conn: &mut Connection, room: RoomId) -> Result<Vec<String>, StoreError> {
     query_all(
