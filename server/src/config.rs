@@ -201,12 +201,15 @@ impl Config {
         }
     }
 
-    /// The avatar pool directory (crawled and generated pictures).
+    /// Where an install kept its avatar pool (crawled and generated
+    /// pictures) before the database held avatars; imported at start, then
+    /// renamed `pool.imported`.
     pub fn avatar_pool_dir(&self) -> PathBuf {
         self.data_dir.join("avatars").join("pool")
     }
 
-    /// The directory of uploaded avatars.
+    /// Where an install kept uploaded avatars before the database held
+    /// them; imported at start, then renamed `uploads.imported`.
     pub fn avatar_upload_dir(&self) -> PathBuf {
         self.data_dir.join("avatars").join("uploads")
     }
