@@ -35,7 +35,7 @@ pub struct Flags {
     /// UDP address to listen on.
     #[arg(long, env = "CHATROOM_LISTEN", default_value = "0.0.0.0:4433")]
     pub listen: SocketAddr,
-    /// Data directory (database, certificates, avatars, outbox); default: the platform data dir.
+    /// Data directory (SQLite database, certificates, outbox); default: the platform data dir.
     #[arg(long, env = "CHATROOM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB; default: SQLite in the data dir.

@@ -161,7 +161,7 @@ impl std::fmt::Debug for MailConfig {
 pub struct Config {
     /// UDP address to listen on.
     pub listen: SocketAddr,
-    /// Directory for the SQLite database, certificates, avatars and outbox.
+    /// Directory for the SQLite database, certificates and outbox (avatars are in the database).
     pub data_dir: PathBuf,
     /// Database URL; `None` means SQLite at `<data_dir>/chatroom.sqlite3`.
     pub database: Option<String>,
