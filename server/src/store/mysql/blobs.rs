@@ -13,9 +13,11 @@ use crate::context::now_ms;
 use crate::store::blobs::{self, AvatarKind, BlobHash, PoolAvatar};
 use crate::store::{StoreError, fixed_bytes};
 
-/// The pool's rows as [`pool_from_row`] reads them, in hash order.
+/// The pool's rows as [`pool_from_row`] reads them, in hash order. The kinds
+/// are named (not "all but uploads") so the `avatars_by_kind` index answers,
+/// and locking the pool does not lock uploads.
 const POOL_SELECT: &str = "SELECT hash, kind, assigned FROM avatars \
-                           WHERE kind <> 'upload' ORDER BY hash";
+                           WHERE kind IN ('crawled', 'generated') ORDER BY hash";
 
 /// A blob's size and chunks in one statement (one snapshot): the LEFT JOIN
 /// gives an empty blob its one row, with NULL chunk columns.
