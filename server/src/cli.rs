@@ -35,7 +35,7 @@ pub struct Flags {
     /// UDP address to listen on.
     #[arg(long, env = "CHATROOM_LISTEN", default_value = "0.0.0.0:4433")]
     pub listen: SocketAddr,
-    /// Data directory (database, certificates, avatars, outbox); default: the platform data dir.
+    /// Data directory (SQLite database, certificates, outbox); default: the platform data dir.
     #[arg(long, env = "CHATROOM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: sqlite://PATH or mysql://USER:PASS@HOST:PORT/DB; default: SQLite in the data dir.
@@ -142,16 +142,15 @@ pub enum Command {
 /// The `avatars` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AvatarsCommand {
-    /// Fetch a web page and add its images to the avatar pool (operator use only).
+    /// Fetch a web page and add its images to the avatar pool in the
+    /// database (`--database`, or the data dir's SQLite), where every node
+    /// of a cluster sees them (operator use only).
     Scrape {
         /// An http(s) page URL.
         url: String,
         /// Stop after this many new avatars.
         #[arg(long)]
         limit: Option<usize>,
-        /// Pool directory (default: the data dir's avatar pool).
-        #[arg(long)]
-        out: Option<PathBuf>,
     },
 }
 

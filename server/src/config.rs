@@ -161,7 +161,7 @@ impl std::fmt::Debug for MailConfig {
 pub struct Config {
     /// UDP address to listen on.
     pub listen: SocketAddr,
-    /// Directory for the SQLite database, certificates, avatars and outbox.
+    /// Directory for the SQLite database, certificates and outbox (avatars are in the database).
     pub data_dir: PathBuf,
     /// Database URL; `None` means SQLite at `<data_dir>/chatroom.sqlite3`.
     pub database: Option<String>,
@@ -201,12 +201,15 @@ impl Config {
         }
     }
 
-    /// The avatar pool directory (crawled and generated pictures).
+    /// Where an install kept its avatar pool (crawled and generated
+    /// pictures) before the database held avatars; imported at start, then
+    /// renamed `pool.imported`.
     pub fn avatar_pool_dir(&self) -> PathBuf {
         self.data_dir.join("avatars").join("pool")
     }
 
-    /// The directory of uploaded avatars.
+    /// Where an install kept uploaded avatars before the database held
+    /// them; imported at start, then renamed `uploads.imported`.
     pub fn avatar_upload_dir(&self) -> PathBuf {
         self.data_dir.join("avatars").join("uploads")
     }

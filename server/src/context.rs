@@ -35,10 +35,9 @@ pub struct Context {
     /// Secret mixed into the fake challenges given for unknown users, so they
     /// look like real ones and do not reveal which usernames exist.
     pub challenge_secret: [u8; 32],
-    /// Crawled and generated avatars: assigned at registration, offered to pick from.
+    /// Avatars in the database: crawled and generated ones (assigned at
+    /// registration, offered to pick from) and uploads (served by hash).
     pub avatar_pool: AvatarPool,
-    /// Avatars users uploaded (served by hash, never offered to others).
-    pub avatar_uploads: AvatarPool,
     /// Bounds the memory held by avatar uploads being received and decoded at once.
     pub uploads: Semaphore,
     /// Per-user flood control for sends.
@@ -54,19 +53,11 @@ pub struct Context {
     next_conn: AtomicU64,
 }
 
-/// Where the two avatar directories are.
-pub struct Avatars {
-    /// The pool.
-    pub pool: AvatarPool,
-    /// Uploads.
-    pub uploads: AvatarPool,
-}
-
 impl Context {
     /// Builds the shared state.
     pub fn new(
         store: Arc<dyn Store>,
-        avatars: Avatars,
+        avatar_pool: AvatarPool,
         limits: Limits,
         server_name: String,
         mail: Mailer,
@@ -84,8 +75,7 @@ impl Context {
                 limits.lockout_base,
                 limits.lockout_max,
             ),
-            avatar_pool: avatars.pool,
-            avatar_uploads: avatars.uploads,
+            avatar_pool,
             uploads: Semaphore::new(limits.concurrent_uploads),
             send_limiter: RateLimiter::new(limits.send_rate, limits.send_burst),
             register_limiter: RateLimiter::new(

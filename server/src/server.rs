@@ -14,14 +14,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use crate::avatars::AvatarPool;
+use crate::avatars::{AvatarPool, import};
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Config, StreamMode, TlsSource};
 use crate::connection;
-use crate::context::{Avatars, Context};
+use crate::context::Context;
 use crate::mail::transport::Transport;
 use crate::mail::{MailError, Mailer, outbox};
-use crate::store::{self, StoreError};
+use crate::store::{self, Store, StoreError};
 use crate::tls::{self, TlsError};
 
 /// How long a handshake may take.
@@ -51,7 +51,7 @@ pub enum ServerError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The avatar directories could not be prepared.
+    /// The avatar pool could not be prepared (importing old files, defaults).
     #[error("avatar pool: {0}")]
     Avatars(#[from] crate::avatars::PoolError),
     /// The mail settings are unusable (sender, SMTP URL, outbox directory).
@@ -154,10 +154,10 @@ impl Server {
                 action: format!("binding UDP {}", config.listen),
                 source,
             })?;
-        let avatars = open_avatars(&config).await?;
+        let avatar_pool = open_avatars(&config, Arc::clone(&store)).await?;
         let ctx = Arc::new(Context::new(
             store,
-            avatars,
+            avatar_pool,
             config.limits.clone(),
             config.server_name.clone(),
             mailer,
@@ -336,23 +336,30 @@ fn bind_endpoint(
     )
 }
 
-/// Opens the avatar directories and fills the pool with generated defaults,
+/// The avatar pool in the database: imports the avatar directories an
+/// install kept before the database held avatars (once; see
+/// [`crate::avatars::import`]), then fills the pool with generated defaults,
 /// so a fresh install has avatars without network access.
-async fn open_avatars(config: &Config) -> Result<Avatars, ServerError> {
-    let pool_dir = config.avatar_pool_dir();
-    let upload_dir = config.avatar_upload_dir();
-    let defaults = config.default_avatars;
-    tokio::task::spawn_blocking(move || {
-        let pool = AvatarPool::open(pool_dir)?;
-        pool.ensure_defaults(defaults)?;
-        let uploads = AvatarPool::open(upload_dir)?;
-        Ok(Avatars { pool, uploads })
-    })
-    .await
-    .map_err(|e| ServerError::Io {
-        action: "preparing avatars".into(),
-        source: std::io::Error::other(e.to_string()),
-    })?
+async fn open_avatars(config: &Config, store: Arc<dyn Store>) -> Result<AvatarPool, ServerError> {
+    let pool = AvatarPool::new(store);
+    let report = import::import_dirs(
+        &pool,
+        &config.avatar_pool_dir(),
+        &config.avatar_upload_dir(),
+    )
+    .await?;
+    if report != import::ImportReport::default() {
+        info!(
+            pool = report.pool,
+            uploads = report.uploads,
+            skipped = report.skipped.len(),
+            unreadable = report.unreadable.len(),
+            "imported avatar files into the database; moved aside: {:?}",
+            report.moved
+        );
+    }
+    pool.ensure_defaults(config.default_avatars).await?;
+    Ok(pool)
 }
 
 /// A counted connection from one address; the count drops with it.

@@ -1,6 +1,7 @@
 //! Several nodes behind one MariaDB database, fanned out through a NATS
 //! server of the test's own: what is posted on one node reaches every member
-//! on every node live, in order, once.
+//! on every node live, in order, once; avatars stored through one node are
+//! served by every node.
 
 use chatroom_common::protocol::{ChatMessage, Event};
 use chatroom_server::{ClusterConfig, ClusterError, Config, ServerError};
@@ -9,6 +10,7 @@ use chatroom_testkit::server::config;
 use chatroom_testkit::{
     NatsServer, TestServer, next_event, presence, room_added, room_created, room_left,
 };
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::Receiver;
 
 /// A node of the cluster `nats` on the shared database `db`.
@@ -219,6 +221,65 @@ async fn a_users_devices_on_other_nodes_hear_what_one_of_them_did() {
     bob.send("lobby", "over here").await.unwrap();
     let first = messages(&mut phone_events, 1).await;
     assert_eq!(first[0].text, "over here");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn avatars_uploaded_via_node_a_are_fetched_via_node_b_byte_identical() {
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
+    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
+    let alice = a.user("alice").await;
+    let bob = b.user("bob").await;
+
+    // Both nodes offer one pool, the pictures in the shared database.
+    let offered = alice.avatar_pool().await.unwrap();
+    assert_eq!(offered.len(), 24);
+    assert_eq!(bob.avatar_pool().await.unwrap(), offered);
+
+    // An upload through node A is served by node B, byte for byte.
+    let picture = image::RgbImage::from_fn(200, 160, |x, y| {
+        image::Rgb([(x * 5) as u8, (y * 3) as u8, ((x ^ y) * 7) as u8])
+    });
+    let mut upload = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut upload, image::ImageFormat::Png)
+        .unwrap();
+    let hash = alice.upload_avatar(upload.into_inner()).await.unwrap();
+    let via_a = alice.avatar(hash).await.unwrap();
+    let via_b = bob.avatar(hash).await.unwrap();
+    assert_eq!(via_a, via_b);
+    assert_eq!(Sha256::digest(&via_b).as_slice(), hash.0);
+    // It is alice's picture, not one offered to everyone, on either node.
+    assert!(!bob.avatar_pool().await.unwrap().contains(&hash));
+
+    // And the other way round: bob's picture, assigned on node B, is served by A.
+    let bobs = bob.user().unwrap().avatar.expect("a picture from the pool");
+    assert_eq!(
+        alice.avatar(bobs).await.unwrap(),
+        bob.avatar(bobs).await.unwrap()
+    );
+    // A pool picture chosen through B is one node A offers.
+    let pick = offered[3];
+    assert_eq!(bob.choose_avatar(pick).await.unwrap(), pick);
+
+    // New accounts on either node share one spread: with 24 unused
+    // identicons, no two accounts get the same picture.
+    let mut given = vec![alice.user().unwrap().avatar.unwrap(), bobs];
+    for (i, node) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let session = node.user(&format!("user{i}")).await;
+        given.push(session.user().unwrap().avatar.unwrap());
+        session.close().await;
+    }
+    let distinct: std::collections::BTreeSet<_> = given.iter().collect();
+    assert_eq!(distinct.len(), given.len(), "{given:?}");
+    alice.close().await;
+    bob.close().await;
     a.stop().await;
     b.stop().await;
 }

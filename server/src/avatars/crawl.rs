@@ -3,7 +3,8 @@
 //! [`scrape`] fetches the page, extracts candidates ([`extract`]), then
 //! downloads them with bounded concurrency ([`fetch`]: robots.txt, redirects,
 //! per-host delay, size caps), normalises each on a blocking thread
-//! ([`normalize_avatar`]) and inserts the survivors into the [`AvatarPool`].
+//! ([`normalize_avatar`]) and inserts the survivors into the [`AvatarPool`]
+//! as crawled pictures: into the database, so every node offers them at once.
 //! Every candidate ends up in the [`CrawlReport`] as accepted, duplicate or
 //! rejected with a [`RejectReason`].
 
@@ -13,7 +14,6 @@ pub mod progress;
 pub mod robots;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use url::Url;
 
 use super::image_check::{AvatarError, AvatarLimits, NormalizedAvatar, normalize_avatar};
 use super::pool::{AvatarPool, PoolError};
+use crate::store::AvatarKind;
 use fetch::{Fetcher, FetcherConfig};
 pub use progress::{
     ImageOutcome, IndicatifProgress, NoProgress, ProgressSink, print_summary, summary,
@@ -46,8 +47,6 @@ pub struct CrawlConfig {
     pub url: String,
     /// Stop once this many new avatars have been accepted; `None` takes every image on the page.
     pub limit: Option<usize>,
-    /// The avatar pool directory the accepted images go into.
-    pub out: PathBuf,
     /// Most downloads in flight at once.
     pub concurrency: usize,
     /// Minimum time between two requests to the same host, so we never hammer a site.
@@ -64,11 +63,10 @@ pub struct CrawlConfig {
 
 impl CrawlConfig {
     /// A configuration with the polite defaults: 4 at once, 500 ms per host, 5 redirects, 5 MiB, 30 s.
-    pub fn new(url: impl Into<String>, out: impl Into<PathBuf>) -> Self {
+    pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             limit: None,
-            out: out.into(),
             concurrency: 4,
             per_host_delay: Duration::from_millis(500),
             max_redirects: 5,
@@ -194,7 +192,7 @@ pub enum CrawlError {
     /// The HTTP client could not be set up.
     #[error("could not set up the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
-    /// The avatar pool could not be opened or written.
+    /// The avatar pool could not be written.
     #[error(transparent)]
     Pool(#[from] PoolError),
     /// A download or pool task panicked.
@@ -202,16 +200,13 @@ pub enum CrawlError {
     Task(String),
 }
 
-/// Crawls `cfg.url` and adds the page's acceptable images to the pool at `cfg.out`.
+/// Crawls `cfg.url` and adds the page's acceptable images to `pool` as crawled pictures.
 pub async fn scrape(
     cfg: CrawlConfig,
+    pool: &AvatarPool,
     progress: impl ProgressSink,
 ) -> Result<CrawlReport, CrawlError> {
     let page_url = start_url(&cfg.url)?;
-    let pool = {
-        let out = cfg.out.clone();
-        run_blocking(move || AvatarPool::open(out)).await??
-    };
     let robots_token = CRAWLER_TOKEN;
     let fetcher = Arc::new(
         Fetcher::new(&FetcherConfig {
@@ -266,10 +261,8 @@ pub async fn scrape(
         let reported = match outcome {
             Ok(avatar) if !seen.insert(avatar.hash) => ImageOutcome::Duplicate,
             Ok(avatar) => {
-                let pool = pool.clone();
-                let (hash, newly_added) = run_blocking(move || pool.insert(&avatar)).await??;
-                if newly_added {
-                    ImageOutcome::Accepted(hash)
+                if pool.insert(&avatar, AvatarKind::Crawled).await? {
+                    ImageOutcome::Accepted(avatar.hash_hex())
                 } else {
                     ImageOutcome::Duplicate
                 }

@@ -1,19 +1,23 @@
-//! Avatar pictures on the server: validation, the on-disk pool, generated defaults and the crawler.
+//! Avatar pictures on the server: validation, the pool in the database, generated defaults and the crawler.
 //!
 //! The chat began as a course project that crawled avatar pictures from the
 //! web; this module keeps that feature, but treats every downloaded byte as
 //! hostile: images are sniffed by content, decoded under hard limits and
-//! re-encoded, so the pool only ever holds small, clean PNG files.
+//! re-encoded, so the pool only ever holds small, clean PNG files. The
+//! pictures live in the database's blob store, so every node of a cluster
+//! offers the same pool and serves every upload.
 //!
 //! # Layout
 //!
 //! - [`image_check`]: pure validation and normalisation. Bytes in, a
 //!   128×128 PNG and its SHA-256 out, or an [`AvatarError`] saying why not.
 //!   No I/O.
-//! - [`pool`]: the avatar pool, a directory of content-addressed
-//!   `<sha256-hex>.png` files, written atomically and de-duplicated by hash.
+//! - [`pool`]: [`AvatarPool`], the pictures in the database: crawled and
+//!   generated ones (the pool) and uploads, content-addressed by SHA-256.
 //! - `assign`: which picture a new account gets: crawled pictures first,
 //!   spread evenly; identicons only when nothing was crawled.
+//! - [`import`]: moves the pool and upload directories an install kept
+//!   before the database held avatars into it, once, at start.
 //! - [`identicon`](mod@identicon): deterministic generated avatars, so
 //!   that a fresh install has pictures without any network access.
 //! - [`crawl`]: the operator-run crawler that fetches a page, finds its
@@ -28,8 +32,10 @@ mod assign;
 pub mod crawl;
 pub mod identicon;
 pub mod image_check;
+pub mod import;
 pub mod pool;
 
+pub use crate::store::AvatarKind;
 pub use identicon::identicon;
 pub use image_check::{
     AVATAR_SIZE, AvatarError, AvatarLimits, NormalizedAvatar, normalize_avatar, sha256_hex,

@@ -36,15 +36,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Avatars {
-            action: AvatarsCommand::Scrape { url, limit, out },
+            action: AvatarsCommand::Scrape { url, limit },
         }) => {
-            let mut crawl = chatroom_server::avatars::crawl::CrawlConfig::new(
-                url,
-                out.unwrap_or_else(|| config.avatar_pool_dir()),
-            );
+            // The pictures go into the server's database, so every node offers them.
+            let database = config.database_url();
+            let store = chatroom_server::store::open(&database)
+                .await
+                .with_context(|| {
+                    format!("opening {}", chatroom_server::store::redact_url(&database))
+                })?;
+            let pool = chatroom_server::avatars::AvatarPool::new(store);
+            let mut crawl = chatroom_server::avatars::crawl::CrawlConfig::new(url);
             crawl.limit = limit;
             let progress = chatroom_server::avatars::crawl::IndicatifProgress::new();
-            let report = chatroom_server::avatars::crawl::scrape(crawl, progress)
+            let report = chatroom_server::avatars::crawl::scrape(crawl, &pool, progress)
                 .await
                 .context("crawling")?;
             chatroom_server::avatars::crawl::print_summary(&report);

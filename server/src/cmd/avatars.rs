@@ -4,7 +4,7 @@ use chatroom_common::protocol::{AvatarHash, ErrorCode, ErrorReply, Event, Reply,
 use tracing::{info, warn};
 
 use super::store_error;
-use crate::avatars::{AvatarLimits, AvatarPool, normalize_avatar};
+use crate::avatars::{AvatarKind, AvatarLimits, AvatarPool, PoolError, normalize_avatar};
 use crate::context::Context;
 use crate::session::Session;
 
@@ -16,7 +16,7 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ErrorReply {
     ErrorReply::new(ErrorCode::Internal, "internal server error")
 }
 
-/// Runs blocking file or image work off the async threads.
+/// Runs blocking image work off the async threads.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ErrorReply> {
@@ -25,21 +25,15 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| internal("avatar task", e))
 }
 
-/// `AvatarGet`: the PNG bytes, from the pool or the uploads.
+/// `AvatarGet`: the PNG bytes of a pool picture or an upload, from the
+/// database, so any node serves what any other node stored.
 pub async fn get(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
     session.user()?;
-    let hex = hash.to_string();
-    let (pool, uploads) = (ctx.avatar_pool.clone(), ctx.avatar_uploads.clone());
-    let found = blocking(
-        move || -> Result<Option<Vec<u8>>, crate::avatars::PoolError> {
-            match pool.get(&hex)? {
-                Some(png) => Ok(Some(png)),
-                None => uploads.get(&hex),
-            }
-        },
-    )
-    .await?
-    .map_err(|e| internal("reading an avatar", e))?;
+    let found = ctx
+        .avatar_pool
+        .get(hash)
+        .await
+        .map_err(|e| pool_error("reading an avatar", e))?;
     match found {
         Some(png) => Ok(Reply::Avatar { hash, png }),
         None => Err(ErrorReply::new(
@@ -52,24 +46,25 @@ pub async fn get(ctx: &Context, session: &Session, hash: AvatarHash) -> Response
 /// `AvatarPool`: what a user can pick from.
 pub async fn pool(ctx: &Context, session: &Session) -> Response {
     session.user()?;
-    let pool = ctx.avatar_pool.clone();
-    let list = blocking(move || pool.list())
-        .await?
-        .map_err(|e| internal("listing avatars", e))?;
+    let list = ctx
+        .avatar_pool
+        .list()
+        .await
+        .map_err(|e| pool_error("listing avatars", e))?;
     Ok(Reply::AvatarPool(
-        list.iter()
-            .filter_map(|h| AvatarHash::from_hex(h))
-            .take(POOL_LISTING)
-            .collect(),
+        list.into_iter().take(POOL_LISTING).collect(),
     ))
 }
 
 /// `AvatarChoose`: a picture from the pool becomes the user's avatar.
 pub async fn choose(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
     session.user()?;
-    let pool = ctx.avatar_pool.clone();
-    let hex = hash.to_string();
-    if !blocking(move || pool.contains(&hex)).await? {
+    let in_pool = ctx
+        .avatar_pool
+        .contains(hash)
+        .await
+        .map_err(|e| pool_error("looking up an avatar", e))?;
+    if !in_pool {
         return Err(ErrorReply::new(
             ErrorCode::NoSuchAvatar,
             "that picture is not in the avatar pool",
@@ -81,31 +76,23 @@ pub async fn choose(ctx: &Context, session: &Session, hash: AvatarHash) -> Respo
 /// `AvatarUpload`: validated and re-encoded exactly as crawled pictures are.
 pub async fn upload(ctx: &Context, session: &Session, image: Vec<u8>) -> Response {
     session.user()?;
-    let uploads = ctx.avatar_uploads.clone();
-    let stored = blocking(move || {
-        let avatar = normalize_avatar(&image, &AvatarLimits::default())?;
-        let hash = AvatarHash(avatar.hash);
-        uploads
-            .insert(&avatar)
-            .map(|_| hash)
-            .map_err(UploadError::Pool)
-    })
-    .await?;
-    match stored {
-        Ok(hash) => set(ctx, session, hash).await,
-        Err(UploadError::Image(e)) => Err(ErrorReply::new(ErrorCode::InvalidImage, e.to_string())),
-        Err(UploadError::Pool(e)) => Err(internal("storing an upload", e)),
-    }
+    // Decoding and re-encoding is CPU work; keep it off the runtime's threads.
+    let avatar = blocking(move || normalize_avatar(&image, &AvatarLimits::default()))
+        .await?
+        .map_err(|e| ErrorReply::new(ErrorCode::InvalidImage, e.to_string()))?;
+    ctx.avatar_pool
+        .insert(&avatar, AvatarKind::Upload)
+        .await
+        .map_err(|e| pool_error("storing an upload", e))?;
+    set(ctx, session, AvatarHash(avatar.hash)).await
 }
 
-enum UploadError {
-    Image(crate::avatars::AvatarError),
-    Pool(crate::avatars::PoolError),
-}
-
-impl From<crate::avatars::AvatarError> for UploadError {
-    fn from(e: crate::avatars::AvatarError) -> Self {
-        UploadError::Image(e)
+/// The reply for a pool failure: a database outage is said as such (the
+/// client retries), anything else is an internal error.
+fn pool_error(what: &str, e: PoolError) -> ErrorReply {
+    match e {
+        PoolError::Store(e) => store_error(e),
+        other => internal(what, other),
     }
 }
 
@@ -132,15 +119,16 @@ async fn set(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
     Ok(Reply::AvatarChanged { avatar: hash })
 }
 
-/// The pool picture for a new account (`None` if the pool is empty): a
-/// crawled one, spread evenly, when there are any (see
+/// The pool picture for a new account (`None` if the pool is empty or the
+/// database failed: an account without a picture is better than no account):
+/// a crawled one, spread evenly, when there are any (see
 /// [`AvatarPool::pick_for_new_user`]).
 pub async fn picture_for_new_user(pool: &AvatarPool) -> Option<AvatarHash> {
-    let pool = pool.clone();
-    tokio::task::spawn_blocking(move || pool.pick_for_new_user(&mut rand::rng()))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .flatten()
-        .and_then(|h| AvatarHash::from_hex(&h))
+    match pool.pick_for_new_user(rand::random()).await {
+        Ok(picked) => picked,
+        Err(e) => {
+            warn!("choosing a new account's picture: {e}");
+            None
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use chatroom_common::protocol::{ErrorCode, ErrorReply, Request, Response, RoomInfo, RoomKind};
 use chatroom_common::validate::ValidationError;
-use tracing::error;
+use tracing::{error, warn};
 
 use crate::context::Context;
 use crate::session::Session;
@@ -64,6 +64,13 @@ pub fn store_error(e: StoreError) -> ErrorReply {
         }
         StoreError::NotFound(what) => {
             ErrorReply::new(ErrorCode::InvalidInput, format!("no such {what}"))
+        }
+        StoreError::BlobHashMismatch { claimed, actual } => {
+            warn!("refused bytes named {claimed} that hash to {actual}");
+            ErrorReply::new(
+                ErrorCode::InvalidInput,
+                "the bytes do not match their SHA-256",
+            )
         }
         StoreError::Unavailable(detail) => {
             error!("storage unavailable: {detail}");

@@ -214,23 +214,11 @@ async fn attempt(
     ))
 }
 
-/// The user's avatar PNG from the pool or the uploads; `None` (the mail goes
-/// without a picture) when the user has none or it cannot be read.
+/// The user's avatar PNG from the database; `None` (the mail goes without a
+/// picture) when the user has none or it cannot be read.
 async fn avatar_png(ctx: &Context, mail: &QueuedMail) -> Option<Vec<u8>> {
-    let hex = mail.avatar?.to_string();
-    let (pool, uploads) = (ctx.avatar_pool.clone(), ctx.avatar_uploads.clone());
-    let found = tokio::task::spawn_blocking(move || match pool.get(&hex) {
-        Ok(Some(png)) => Ok(Some(png)),
-        Ok(None) => uploads.get(&hex),
-        Err(e) => Err(e),
-    })
-    .await;
-    match found {
-        Ok(Ok(png)) => png,
-        Ok(Err(e)) => {
-            warn!(user = %mail.username, "reading the avatar for a mail: {e}");
-            None
-        }
+    match ctx.avatar_pool.get(mail.avatar?).await {
+        Ok(png) => png,
         Err(e) => {
             warn!(user = %mail.username, "reading the avatar for a mail: {e}");
             None

@@ -12,6 +12,8 @@
 //!   (sender, idempotency key) returns the first message's number and `duplicate = true`.
 //! - The S/KEY update is a single compare-and-swap: of two racing logins with the
 //!   same response, exactly one sees `true`.
+//! - A blob is stored whole or not at all, under the SHA-256 of its bytes
+//!   (checked on the way in and on the way out); storing it again changes nothing.
 
 use async_trait::async_trait;
 use chatroom_common::protocol::{
@@ -19,10 +21,12 @@ use chatroom_common::protocol::{
     Timestamp,
 };
 
+pub mod blobs;
 pub mod mail;
 pub mod mysql;
 pub mod sqlite;
 
+pub use blobs::{AvatarKind, BlobHash, PoolAvatar};
 pub use mail::{
     EmailVerification, MailId, MailKind, MailState, MailStatus, NewMail, QueuedMail, StoredCode,
 };
@@ -44,6 +48,14 @@ pub enum StoreError {
     /// The referenced user or room does not exist.
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// Bytes offered to the blob store do not hash to the name they came with.
+    #[error("blob hash mismatch: named {claimed}, but the bytes hash to {actual}")]
+    BlobHashMismatch {
+        /// The hash the bytes were offered under (hex).
+        claimed: String,
+        /// The SHA-256 of the bytes (hex).
+        actual: String,
+    },
     /// The database cannot be reached or failed transiently; retrying later may work.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -284,6 +296,42 @@ pub trait Store: Send + Sync + 'static {
         previous_by: Timestamp,
         mail: NewMail,
     ) -> Result<bool, StoreError>;
+
+    // Blobs and avatars (`blobs.rs`): content-addressed bytes every node of a
+    // cluster shares. Kept together so that other additions merge cleanly.
+
+    /// Stores `bytes` under `hash`: the blob row and all its chunks in one
+    /// transaction. `Ok(false)` when it was stored already (nothing is
+    /// written); `BlobHashMismatch` when `hash` is not the bytes' SHA-256.
+    async fn put_blob(&self, hash: BlobHash, bytes: Vec<u8>) -> Result<bool, StoreError>;
+    /// A blob's bytes, or `None` for a hash never stored.
+    async fn blob(&self, hash: BlobHash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores `png` as a blob and records it as an avatar of `kind`, in one
+    /// transaction. A picture stored before keeps its kind, except that an
+    /// upload becomes a pool picture when stored as one. Returns whether the
+    /// call changed anything: new to the pool for a pool kind, new at all for
+    /// an upload. Checks the hash like [`Store::put_blob`].
+    async fn put_avatar(
+        &self,
+        hash: AvatarHash,
+        png: Vec<u8>,
+        kind: AvatarKind,
+    ) -> Result<bool, StoreError>;
+    /// The PNG of the avatar (of any kind) with that hash; `None` if there is
+    /// none, also for a blob that is not an avatar.
+    async fn avatar_png(&self, hash: AvatarHash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The kind of the avatar with that hash, if there is one.
+    async fn avatar_kind(&self, hash: AvatarHash) -> Result<Option<AvatarKind>, StoreError>;
+    /// The pool (crawled and generated avatars) in hash order, with their counts.
+    async fn pool_avatars(&self) -> Result<Vec<PoolAvatar>, StoreError>;
+    /// Chooses a new account's picture (crawled first, the least given, ties
+    /// broken by `tiebreak`) and counts it, in one transaction, so that
+    /// registrations on every node take turns; `None` when the pool is empty.
+    async fn assign_pool_avatar(&self, tiebreak: u64) -> Result<Option<AvatarHash>, StoreError>;
+    /// Raises pool pictures' hand-out counts to at least the given ones (for
+    /// importing the ledger an install kept on disk, so importing twice counts
+    /// nothing twice); hashes not in the pool are skipped.
+    async fn raise_avatar_counts(&self, counts: Vec<(AvatarHash, u64)>) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (or a bare path) for SQLite,

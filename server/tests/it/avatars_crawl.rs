@@ -1,23 +1,25 @@
 //! Tests of the avatar crawler against a real HTTP/1.1 server on 127.0.0.1 serving generated pages and images.
 
+mod command;
 mod fixture;
 mod new_users;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use chatroom_common::protocol::AvatarHash;
 use chatroom_server::avatars::crawl::{
     CrawlConfig, CrawlError, CrawlReport, NoProgress, RejectReason, scrape, summary,
 };
-use chatroom_server::avatars::{AVATAR_SIZE, AvatarPool, sha256_hex};
+use chatroom_server::avatars::{AVATAR_SIZE, AvatarKind, AvatarPool, sha256_hex};
 use fixture::{Framing, Reply, Site, encode, picture, png, png_claiming, six_mib};
 use image::ImageFormat;
+use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------
 // Helpers.
 
-fn config(site: &Site, path: &str, out: &Path) -> CrawlConfig {
-    let mut cfg = CrawlConfig::new(site.url(path), out);
+fn config(site: &Site, path: &str) -> CrawlConfig {
+    let mut cfg = CrawlConfig::new(site.url(path));
     // Politeness delays would only slow the tests down; one test checks the delay itself.
     cfg.per_host_delay = Duration::ZERO;
     cfg.timeout = Duration::from_secs(20);
@@ -41,13 +43,28 @@ fn rejection<'a>(report: &'a CrawlReport, url: &str) -> Option<&'a RejectReason>
         .map(|(_, reason)| reason)
 }
 
-fn assert_pool_holds(out: &Path, report: &CrawlReport) {
-    let pool = AvatarPool::open(out).expect("open pool");
+/// A pool on a fresh SQLite database in a temporary directory.
+async fn pool() -> (TempDir, AvatarPool) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let store = chatroom_server::store::open(&url)
+        .await
+        .expect("open store");
+    (dir, AvatarPool::new(store))
+}
+
+async fn assert_pool_holds(pool: &AvatarPool, report: &CrawlReport) {
     for (url, hash) in &report.accepted {
+        let hash_bytes = AvatarHash::from_hex(hash).expect("hex hash");
         let png = pool
-            .get(hash)
+            .get(hash_bytes)
+            .await
             .expect("get")
             .expect("accepted image is stored");
+        assert_eq!(
+            pool.kind(hash_bytes).await.expect("kind"),
+            Some(AvatarKind::Crawled)
+        );
         assert_eq!(&sha256_hex(&png), hash, "{url}");
         let decoded = image::load_from_memory_with_format(&png, ImageFormat::Png).expect("png");
         assert_eq!(
@@ -55,7 +72,7 @@ fn assert_pool_holds(out: &Path, report: &CrawlReport) {
             (AVATAR_SIZE, AVATAR_SIZE)
         );
     }
-    assert_eq!(pool.len().expect("len"), report.accepted.len());
+    assert_eq!(pool.len().await.expect("len"), report.accepted.len());
 }
 
 // ---------------------------------------------------------------------------
@@ -177,8 +194,8 @@ async fn crawl_accepts_good_images_and_rejects_every_kind_of_bad_one() {
         )),
     );
 
-    let out = tempfile::tempdir().expect("temp dir");
-    let report = scrape(config(&site, "/gallery/index.html", out.path()), NoProgress)
+    let (_dir, pool) = pool().await;
+    let report = scrape(config(&site, "/gallery/index.html"), &pool, NoProgress)
         .await
         .expect("crawl runs");
     println!("{}", summary(&report));
@@ -258,16 +275,16 @@ async fn crawl_accepts_good_images_and_rejects_every_kind_of_bad_one() {
         "{:?}",
         site.user_agents()
     );
-    assert_pool_holds(out.path(), &report);
+    assert_pool_holds(&pool, &report).await;
     assert!(summary(&report).starts_with("11 accepted, 1 duplicates, 12 rejected"));
 
     // A second run finds nothing new: every good picture is now a duplicate.
-    let again = scrape(config(&site, "/gallery/index.html", out.path()), NoProgress)
+    let again = scrape(config(&site, "/gallery/index.html"), &pool, NoProgress)
         .await
         .expect("second crawl runs");
     assert!(again.accepted.is_empty(), "{again:#?}");
     assert_eq!(again.duplicates.len(), 12);
-    assert_pool_holds(out.path(), &report);
+    assert_pool_holds(&pool, &report).await;
 }
 
 /// A site with a page of `n` distinct good images at `/img/{i}.png`, each answered after `delay`.
@@ -291,30 +308,33 @@ async fn gallery(n: u32, delay: Duration) -> Site {
 #[tokio::test]
 async fn limit_stops_after_enough_new_avatars() {
     let site = gallery(6, Duration::ZERO).await;
-    let out = tempfile::tempdir().expect("temp dir");
-    let mut cfg = config(&site, "/", out.path());
+    let (_dir, pool) = pool().await;
+    let mut cfg = config(&site, "/");
     cfg.limit = Some(2);
     cfg.concurrency = 1;
     // Spawning also proves the crawl future is `Send`, as a server task needs.
-    let report = tokio::spawn(scrape(cfg.clone(), NoProgress))
-        .await
-        .expect("task")
-        .expect("crawl runs");
+    let report = tokio::spawn({
+        let (cfg, pool) = (cfg.clone(), pool.clone());
+        async move { scrape(cfg, &pool, NoProgress).await }
+    })
+    .await
+    .expect("task")
+    .expect("crawl runs");
     assert_eq!(report.accepted.len(), 2, "{report:#?}");
-    assert_pool_holds(out.path(), &report);
+    assert_pool_holds(&pool, &report).await;
 
     cfg.limit = Some(0);
-    let report = scrape(cfg, NoProgress).await.expect("crawl runs");
+    let report = scrape(cfg, &pool, NoProgress).await.expect("crawl runs");
     assert_eq!(report, CrawlReport::default());
 }
 
 #[tokio::test]
 async fn downloads_are_bounded_by_the_concurrency_setting() {
     let site = gallery(6, Duration::from_millis(150)).await;
-    let out = tempfile::tempdir().expect("temp dir");
-    let mut cfg = config(&site, "/", out.path());
+    let (_dir, pool) = pool().await;
+    let mut cfg = config(&site, "/");
     cfg.concurrency = 2;
-    let report = scrape(cfg, NoProgress).await.expect("crawl runs");
+    let report = scrape(cfg, &pool, NoProgress).await.expect("crawl runs");
     assert_eq!(report.accepted.len(), 6);
     assert_eq!(site.max_in_flight(), 2);
 }
@@ -322,12 +342,12 @@ async fn downloads_are_bounded_by_the_concurrency_setting() {
 #[tokio::test]
 async fn requests_to_one_host_are_spaced_by_the_delay() {
     let site = gallery(3, Duration::ZERO).await;
-    let out = tempfile::tempdir().expect("temp dir");
+    let (_dir, pool) = pool().await;
     let delay = Duration::from_millis(150);
-    let mut cfg = config(&site, "/", out.path());
+    let mut cfg = config(&site, "/");
     cfg.per_host_delay = delay;
     let started = Instant::now();
-    let report = scrape(cfg, NoProgress).await.expect("crawl runs");
+    let report = scrape(cfg, &pool, NoProgress).await.expect("crawl runs");
     // robots.txt, the page and three images: five requests, so four gaps.
     assert_eq!(report.accepted.len(), 3);
     assert!(started.elapsed() >= delay * 4, "{:?}", started.elapsed());
@@ -335,12 +355,12 @@ async fn requests_to_one_host_are_spaced_by_the_delay() {
 
 #[tokio::test]
 async fn only_http_and_https_start_urls_are_crawled() {
-    let out = tempfile::tempdir().expect("temp dir");
+    let (_dir, pool) = pool().await;
     for (url, scheme) in [
         ("ftp://example.test/", "ftp"),
         ("file:///etc/passwd", "file"),
     ] {
-        let error = scrape(CrawlConfig::new(url, out.path()), NoProgress)
+        let error = scrape(CrawlConfig::new(url), &pool, NoProgress)
             .await
             .expect_err("refused");
         assert!(
@@ -349,7 +369,7 @@ async fn only_http_and_https_start_urls_are_crawled() {
         );
         assert!(error.to_string().contains("only http and https"));
     }
-    let error = scrape(CrawlConfig::new("not a url", out.path()), NoProgress)
+    let error = scrape(CrawlConfig::new("not a url"), &pool, NoProgress)
         .await
         .expect_err("refused");
     assert!(matches!(error, CrawlError::InvalidUrl { .. }), "{error:?}");
@@ -357,10 +377,10 @@ async fn only_http_and_https_start_urls_are_crawled() {
 
 #[tokio::test]
 async fn page_failures_are_reported_as_crawl_errors() {
-    let out = tempfile::tempdir().expect("temp dir");
+    let (_dir, pool) = pool().await;
 
     let site = Site::start(vec![]).await;
-    let error = scrape(config(&site, "/nowhere", out.path()), NoProgress)
+    let error = scrape(config(&site, "/nowhere"), &pool, NoProgress)
         .await
         .expect_err("404 page");
     assert!(
@@ -376,7 +396,7 @@ async fn page_failures_are_reported_as_crawl_errors() {
 
     // RFC 9309: an unreachable robots.txt (5xx) means "assume everything is disallowed".
     let site = Site::start(vec![("/robots.txt", Reply::status(503)), ("/", page(""))]).await;
-    let error = scrape(config(&site, "/", out.path()), NoProgress)
+    let error = scrape(config(&site, "/"), &pool, NoProgress)
         .await
         .expect_err("robots unreachable");
     assert!(
@@ -403,7 +423,7 @@ async fn page_failures_are_reported_as_crawl_errors() {
         ("/img/a.png", Reply::ok("image/png", png(64, 64, 1))),
     ])
     .await;
-    let report = scrape(config(&site, "/", out.path()), NoProgress)
+    let report = scrape(config(&site, "/"), &pool, NoProgress)
         .await
         .expect("crawl runs");
     assert_eq!(

@@ -2,6 +2,7 @@
 //! and instantiated for SQLite (`store_sqlite.rs`) and MySQL (`store_mysql.rs`)
 //! with [`conformance_tests!`].
 
+mod blobs;
 mod mail;
 mod messages;
 mod rooms;
@@ -15,6 +16,7 @@ use chatroom_common::protocol::{
 };
 use chatroom_server::store::{self, NewMessage, NewUser, OtpState, RoomId, Store, UserId};
 
+pub use blobs::*;
 pub use mail::*;
 pub use messages::*;
 pub use rooms::*;
@@ -65,11 +67,19 @@ macro_rules! conformance_tests {
             verification_codes_are_counted_and_checked,
             racing_attempts_never_exceed_the_limit,
             verification_resends_are_rate_limited,
+            blobs_round_trip_across_chunk_boundaries,
+            storing_a_blob_again_changes_nothing,
+            a_blob_under_the_wrong_hash_is_refused,
+            unknown_blobs_and_avatars_are_none,
+            avatars_have_kinds_and_only_pool_ones_are_offered,
+            new_accounts_get_crawled_pictures_evenly,
+            imported_counts_are_raised_never_added,
         );
         $crate::store_conformance::conformance_tests!(@backend $backend;
             reopening_keeps_everything,
             migrations_are_idempotent,
             the_outbox_survives_reopening,
+            blobs_survive_reopening,
         );
     };
     (@store $backend:expr; $($case:ident),* $(,)?) => {
@@ -257,7 +267,11 @@ pub async fn migrations_are_idempotent(backend: &dyn Backend) {
     let (a, b) = (a.expect("migrate"), b.expect("migrate"));
     let mut applied = [a, b].concat();
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2], "each version is applied exactly once");
+    assert_eq!(
+        applied,
+        vec![1, 2, 3],
+        "each version is applied exactly once"
+    );
     assert_eq!(
         store::migrate(&url).await.expect("migrate"),
         Vec::<u32>::new()

@@ -104,6 +104,10 @@ async fn the_schema_is_utf8mb4_innodb_even_in_a_latin1_database() {
         .await
         .expect("tables");
     let expected = [
+        "avatars",
+        // information_schema's collation sorts `_` after the letters.
+        "blobs",
+        "blob_chunks",
         "email_verifications",
         "mail_outbox",
         "memberships",
@@ -128,7 +132,7 @@ async fn the_schema_is_utf8mb4_innodb_even_in_a_latin1_database() {
         )
         .await
         .expect("versions");
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
     conn.disconnect().await.expect("disconnect");
 }
 
@@ -327,4 +331,47 @@ async fn mysql_restart_keeps_acknowledged_messages() {
     // nothing else is: each writer finished every message it began.
     assert_eq!(stored.into_iter().collect::<BTreeMap<_, _>>(), acked);
     reader.close().await;
+}
+
+#[tokio::test]
+async fn a_blob_larger_than_max_allowed_packet_goes_in_small_chunks() {
+    use chatroom_server::store::BlobHash;
+    use chatroom_server::store::blobs::CHUNK_BYTES;
+
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    let mut conn = admin().await.expect("admin connection");
+    let packet: Option<u64> = conn
+        .query_first("SELECT @@max_allowed_packet")
+        .await
+        .expect("max_allowed_packet");
+    // One byte more than a single statement may carry (MariaDB's default is
+    // 16 MiB); on a server configured far larger, 17 MiB still shows chunking.
+    let len = packet.map_or(17 << 20, |p| {
+        usize::try_from(p + 1).unwrap_or(17 << 20).min(64 << 20)
+    });
+    let bytes: Vec<u8> = (0..len)
+        .map(|i| (i % 253) as u8 ^ (i >> 16) as u8)
+        .collect();
+    let hash = BlobHash::of(&bytes);
+    let store = MysqlStore::open(&db.url()).await.expect("open");
+    assert!(store.put_blob(hash, bytes.clone()).await.expect("put"));
+    assert!(store.blob(hash).await.expect("get") == Some(bytes));
+    store.close().await;
+
+    let (chunks, largest): (u64, u64) = conn
+        .exec_first(
+            format!(
+                "SELECT COUNT(*), MAX(LENGTH(bytes)) FROM `{}`.blob_chunks WHERE hash = ?",
+                db.name
+            ),
+            (hash.0.to_vec(),),
+        )
+        .await
+        .expect("chunks")
+        .expect("a row");
+    assert_eq!(chunks, len.div_ceil(CHUNK_BYTES) as u64);
+    assert_eq!(largest, CHUNK_BYTES as u64);
+    conn.disconnect().await.expect("disconnect");
 }

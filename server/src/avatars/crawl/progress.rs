@@ -101,7 +101,7 @@ pub fn summary(report: &CrawlReport) -> String {
     );
     // Writing to a String cannot fail.
     for (url, hash) in &report.accepted {
-        let _ = writeln!(text, "  accepted  {url} -> {hash}.png");
+        let _ = writeln!(text, "  accepted  {url} -> {hash}");
     }
     for url in &report.duplicates {
         let _ = writeln!(text, "  duplicate {url}");

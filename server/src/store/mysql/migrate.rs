@@ -13,6 +13,7 @@ use crate::store::StoreError;
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/mysql/0001_initial.sql")),
     (2, include_str!("../migrations/mysql/0002_mail.sql")),
+    (3, include_str!("../migrations/mysql/0003_blobs.sql")),
 ];
 
 /// The advisory lock's name: per database, as `GET_LOCK` names are server-wide.
@@ -132,6 +133,16 @@ mod tests {
         assert_eq!(split.len(), 2);
         assert!(split[0].starts_with("CREATE TABLE IF NOT EXISTS mail_outbox"));
         assert!(split[1].starts_with("CREATE TABLE IF NOT EXISTS email_verifications"));
+        assert!(split.iter().all(|s| s.ends_with("COLLATE = utf8mb4_bin")));
+    }
+
+    #[test]
+    fn the_third_migration_is_the_blob_store_and_the_avatars() {
+        let split = statements(MIGRATIONS[2].1);
+        assert_eq!(split.len(), 3);
+        assert!(split[0].starts_with("CREATE TABLE IF NOT EXISTS blobs"));
+        assert!(split[1].starts_with("CREATE TABLE IF NOT EXISTS blob_chunks"));
+        assert!(split[2].starts_with("CREATE TABLE IF NOT EXISTS avatars"));
         assert!(split.iter().all(|s| s.ends_with("COLLATE = utf8mb4_bin")));
     }
 }

@@ -23,6 +23,7 @@
 //! lock wait timeouts are retried a few times; so are lost connections, for
 //! operations that are safe to repeat. What still fails is `StoreError::Unavailable`.
 
+mod blobs;
 mod config;
 mod convert;
 mod mail;
@@ -40,8 +41,9 @@ use mysql_async::{Conn, DriverError, Pool};
 #[cfg(feature = "test-support")]
 use super::MailStatus;
 use super::{
-    Appended, EmailVerification, MailId, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
-    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
+    Appended, AvatarKind, BlobHash, EmailVerification, MailId, NewMail, NewMessage, NewUser,
+    OtpState, PoolAvatar, QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId,
+    UserRecord,
 };
 
 /// How many times a transient failure is retried before giving up.
@@ -485,5 +487,53 @@ impl Store for MysqlStore {
             mail::request_verification_mail(conn, user, previous_by, mail)
         })
         .await
+    }
+
+    async fn put_blob(&self, hash: BlobHash, bytes: Vec<u8>) -> Result<bool, StoreError> {
+        super::blobs::verify(&hash, &bytes)?;
+        // Repeatable: a retry after a lost commit acknowledgement finds the
+        // blob stored and writes nothing (it only reports `false`).
+        self.run(true, |conn| blobs::put_blob(conn, hash, &bytes))
+            .await
+    }
+
+    async fn blob(&self, hash: BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(true, |conn| blobs::blob(conn, hash)).await
+    }
+
+    async fn put_avatar(
+        &self,
+        hash: AvatarHash,
+        png: Vec<u8>,
+        kind: AvatarKind,
+    ) -> Result<bool, StoreError> {
+        super::blobs::verify(&BlobHash::from(hash), &png)?;
+        // Repeatable like `put_blob`.
+        self.run(true, |conn| blobs::put_avatar(conn, hash, &png, kind))
+            .await
+    }
+
+    async fn avatar_png(&self, hash: AvatarHash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(true, |conn| blobs::avatar_png(conn, hash)).await
+    }
+
+    async fn avatar_kind(&self, hash: AvatarHash) -> Result<Option<AvatarKind>, StoreError> {
+        self.run(true, |conn| blobs::avatar_kind(conn, hash)).await
+    }
+
+    async fn pool_avatars(&self) -> Result<Vec<PoolAvatar>, StoreError> {
+        self.run(true, blobs::pool_avatars).await
+    }
+
+    async fn assign_pool_avatar(&self, tiebreak: u64) -> Result<Option<AvatarHash>, StoreError> {
+        // Not repeatable: a lost acknowledgement would count a second hand-out.
+        self.run(false, |conn| blobs::assign_pool_avatar(conn, tiebreak))
+            .await
+    }
+
+    async fn raise_avatar_counts(&self, counts: Vec<(AvatarHash, u64)>) -> Result<(), StoreError> {
+        // Repeatable: raising to a count twice is raising to it once.
+        self.run(true, |conn| blobs::raise_avatar_counts(conn, &counts))
+            .await
     }
 }

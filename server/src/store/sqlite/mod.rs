@@ -8,6 +8,7 @@
 //! Writers take SQLite's write lock up front (`BEGIN IMMEDIATE`), so even two
 //! processes sharing one file hand out each sequence number exactly once.
 
+mod blobs;
 mod group_commit;
 mod mail;
 mod ops;
@@ -23,14 +24,16 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 #[cfg(feature = "test-support")]
 use super::MailStatus;
 use super::{
-    Appended, EmailVerification, MailId, NewMail, NewMessage, NewUser, OtpState, QueuedMail,
-    RoomId, RoomRecord, Store, StoreError, StoredCode, UserId, UserRecord,
+    Appended, AvatarKind, BlobHash, EmailVerification, MailId, NewMail, NewMessage, NewUser,
+    OtpState, PoolAvatar, QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId,
+    UserRecord,
 };
 
 /// Schema versions, oldest first; each is applied once, in one transaction.
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, include_str!("../migrations/sqlite/0002_mail.sql")),
+    (3, include_str!("../migrations/sqlite/0003_blobs.sql")),
 ];
 
 /// How long a statement waits for another process's write lock before failing
@@ -437,6 +440,49 @@ impl Store for SqliteStore {
         mail: NewMail,
     ) -> Result<bool, StoreError> {
         self.call(move |conn| mail::request_verification_mail(conn, user, previous_by, mail))
+            .await
+    }
+
+    async fn put_blob(&self, hash: BlobHash, bytes: Vec<u8>) -> Result<bool, StoreError> {
+        super::blobs::verify(&hash, &bytes)?;
+        self.call(move |conn| blobs::put_blob(conn, &hash, &bytes))
+            .await
+    }
+
+    async fn blob(&self, hash: BlobHash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.call(move |conn| blobs::blob(conn, &hash)).await
+    }
+
+    async fn put_avatar(
+        &self,
+        hash: AvatarHash,
+        png: Vec<u8>,
+        kind: AvatarKind,
+    ) -> Result<bool, StoreError> {
+        super::blobs::verify(&BlobHash::from(hash), &png)?;
+        self.call(move |conn| blobs::put_avatar(conn, &hash, &png, kind))
+            .await
+    }
+
+    async fn avatar_png(&self, hash: AvatarHash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.call(move |conn| blobs::avatar_png(conn, &hash)).await
+    }
+
+    async fn avatar_kind(&self, hash: AvatarHash) -> Result<Option<AvatarKind>, StoreError> {
+        self.call(move |conn| blobs::avatar_kind(conn, &hash)).await
+    }
+
+    async fn pool_avatars(&self) -> Result<Vec<PoolAvatar>, StoreError> {
+        self.call(|conn| blobs::pool_avatars(conn)).await
+    }
+
+    async fn assign_pool_avatar(&self, tiebreak: u64) -> Result<Option<AvatarHash>, StoreError> {
+        self.call(move |conn| blobs::assign_pool_avatar(conn, tiebreak))
+            .await
+    }
+
+    async fn raise_avatar_counts(&self, counts: Vec<(AvatarHash, u64)>) -> Result<(), StoreError> {
+        self.call(move |conn| blobs::raise_avatar_counts(conn, &counts))
             .await
     }
 }

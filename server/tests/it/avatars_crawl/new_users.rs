@@ -1,20 +1,24 @@
 //! New accounts get crawled pictures first, spread evenly, through a real crawl and a real server.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::time::Duration;
 
 use chatroom_server::avatars::crawl::{CrawlReport, NoProgress, scrape};
-use chatroom_server::avatars::identicon;
+use chatroom_server::avatars::{AvatarPool, identicon};
 use chatroom_testkit::TestServer;
 
 use super::{config, gallery};
 
-/// Crawls a gallery of `n` distinct pictures into the pool at `pool_dir`; the
-/// hashes the crawler accepted.
-async fn crawl_into(pool_dir: &Path, n: u32) -> BTreeSet<String> {
+/// Crawls a gallery of `n` distinct pictures into the pool in the database at
+/// `database` (as `chatroom-server avatars scrape` does, with a store of its
+/// own); the hashes the crawler accepted.
+async fn crawl_into(database: &str, n: u32) -> BTreeSet<String> {
     let site = gallery(n, Duration::ZERO).await;
-    let report: CrawlReport = scrape(config(&site, "/", pool_dir), NoProgress)
+    let store = chatroom_server::store::open(database)
+        .await
+        .expect("open the server's database");
+    let pool = AvatarPool::new(store);
+    let report: CrawlReport = scrape(config(&site, "/"), &pool, NoProgress)
         .await
         .expect("crawl runs");
     assert_eq!(report.accepted.len(), n as usize, "{report:#?}");
@@ -73,7 +77,7 @@ fn assert_even(avatars: &[String], pictures: &BTreeSet<String>) {
 async fn new_accounts_get_crawled_pictures_evenly_and_the_pool_still_offers_identicons() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server_config = chatroom_testkit::server::config(dir.path()).await;
-    let crawled = crawl_into(&server_config.avatar_pool_dir(), 5).await;
+    let crawled = crawl_into(&server_config.database_url(), 5).await;
     let server = TestServer::start_config(server_config).await;
 
     let avatars = register(&server, (0..17).map(|i| format!("user{i}"))).await;
@@ -136,13 +140,13 @@ async fn without_crawled_pictures_new_accounts_get_identicons_evenly() {
 async fn a_crawl_while_the_server_runs_is_used_at_once_and_the_spread_survives_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server_config = chatroom_testkit::server::config(dir.path()).await;
-    let pool_dir = server_config.avatar_pool_dir();
+    let database = server_config.database_url();
     let server = TestServer::start_config(server_config.clone()).await;
     let before = register(&server, ["early".to_owned()]).await;
     assert!(default_identicons(24).contains(&before[0]));
 
     // The operator crawls into the running server's pool; the next accounts get those pictures.
-    let crawled = crawl_into(&pool_dir, 5).await;
+    let crawled = crawl_into(&database, 5).await;
     let mut avatars = register(&server, (0..4).map(|i| format!("user{i}"))).await;
     server.stop().await;
 
