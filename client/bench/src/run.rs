@@ -506,7 +506,9 @@ async fn receive(
                 if tracker.record(message.seq) == Recorded::New {
                     let now = payload::now_nanos();
                     if let Some(sent) = payload::sent_nanos(&message.text) {
-                        received.hist.saturating_record(now.saturating_sub(sent) / 1000);
+                        received
+                            .hist
+                            .saturating_record(now.saturating_sub(sent) / 1000);
                     }
                     received.last_arrival = Some(Instant::now());
                     delivered.fetch_add(1, Ordering::Relaxed);
