@@ -163,7 +163,7 @@ impl Server {
             mailer,
         ));
         let cluster = match &config.cluster {
-            Some(cluster) => Some(Cluster::join(cluster, &ctx.hub).await?),
+            Some(cluster) => Some(Cluster::join(cluster, &ctx.hub, ctx.store.clone()).await?),
             None => None,
         };
         Ok(Self {

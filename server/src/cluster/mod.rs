@@ -10,9 +10,11 @@
 //! public room). Payloads are the events exactly as pushed to clients,
 //! encoded once; headers name the sending node (so it skips its own) and a
 //! message's `seq`. Pub/sub is at-most-once: a message lost between nodes is
-//! still in the database, and clients fill a gap in `seq` from history.
+//! still in the database, and each node fills its holes from there
+//! (`repair.rs`).
 
 mod link;
+mod repair;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -26,14 +28,20 @@ use tracing::{debug, info, warn};
 
 pub use link::Link;
 use link::{Audience, Outgoing, Topic, Watch};
+use repair::Repair;
+pub use repair::RepairTiming;
 
 use crate::hub::Hub;
-use crate::store::{RoomId, UserId};
+use crate::store::{RoomId, Store, UserId};
 
 /// Events queued for the other nodes before new ones are dropped (counted).
 const PUBLISH_QUEUE: usize = 16 * 1024;
 /// How long the first connection to NATS may take before the start fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest wait between attempts to reconnect to NATS (the client's
+/// default is 4 s): until it is back this node hears nothing live from the
+/// others, and repair after the reconnect should not wait on the backoff.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Header naming the node that published an event.
 const NODE: &str = "Chatroom-Node";
 /// Header holding a message's sequence number.
@@ -52,6 +60,9 @@ pub struct ClusterConfig {
     pub name: String,
     /// This node's name, unique within the cluster.
     pub node_id: String,
+    /// When lost messages are looked for and filled from the database (not
+    /// a flag: tests shorten it).
+    pub repair: RepairTiming,
 }
 
 impl ClusterConfig {
@@ -68,6 +79,7 @@ impl ClusterConfig {
             urls,
             name: name.unwrap_or_else(|| "chatroom".into()),
             node_id: node_id.unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>())),
+            repair: RepairTiming::default(),
         }
     }
 }
@@ -121,8 +133,13 @@ pub struct Cluster {
 impl Cluster {
     /// Connects to NATS and links `hub` to the other nodes: from now on what
     /// the hub broadcasts also goes to them, and what they publish for rooms
-    /// with a connection here is delivered here.
-    pub async fn join(config: &ClusterConfig, hub: &Arc<Hub>) -> Result<Self, ClusterError> {
+    /// with a connection here is delivered here; what NATS loses is read
+    /// from `store`.
+    pub async fn join(
+        config: &ClusterConfig,
+        hub: &Arc<Hub>,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, ClusterError> {
         check_token("cluster name", &config.name)?;
         check_token("node id", &config.node_id)?;
         if config.urls.is_empty() {
@@ -138,9 +155,16 @@ impl Cluster {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let repair = Arc::new(Repair::default());
+        let events = repair.clone();
         let client = async_nats::ConnectOptions::new()
             .name(format!("chatroom-server {}", config.node_id))
             .connection_timeout(CONNECT_TIMEOUT)
+            .reconnect_delay_callback(reconnect_delay)
+            .event_callback(move |event| {
+                events.nats_event(event);
+                std::future::ready(())
+            })
             .connect(addrs)
             .await
             .map_err(|e| ClusterError::Connect {
@@ -160,7 +184,7 @@ impl Cluster {
                 })?;
         let (publish_tx, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
         let (watch_tx, watch_rx) = mpsc::unbounded_channel();
-        hub.attach_cluster(Arc::new(Link::new(publish_tx, watch_tx)));
+        hub.attach_cluster(Arc::new(Link::new(publish_tx, watch_tx, repair.clone())));
         let node: Arc<str> = config.node_id.as_str().into();
         let tasks = vec![
             tokio::spawn(publish(
@@ -175,8 +199,15 @@ impl Cluster {
                 node.clone(),
                 Arc::downgrade(hub),
                 watch_rx,
+                repair.clone(),
             )),
             tokio::spawn(read_everyone(everyone, node, Arc::downgrade(hub))),
+            tokio::spawn(repair::run(
+                repair,
+                store,
+                Arc::downgrade(hub),
+                config.repair,
+            )),
         ];
         info!(
             cluster = %config.name,
@@ -226,6 +257,18 @@ impl Subjects {
             Topic::Room(room) => self.room(room),
             Topic::User(user) => self.user(user),
         }
+    }
+}
+
+/// The wait before reconnect attempt `attempts`: at once, then doubling from
+/// 10 ms up to [`MAX_RECONNECT_DELAY`].
+fn reconnect_delay(attempts: usize) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(2)).unwrap_or(u32::MAX);
+    match attempts {
+        0 | 1 => Duration::ZERO,
+        _ => Duration::from_millis(10)
+            .saturating_mul(2u32.saturating_pow(doublings))
+            .min(MAX_RECONNECT_DELAY),
     }
 }
 
@@ -290,6 +333,7 @@ async fn watch_rooms(
     node: Arc<str>,
     hub: Weak<Hub>,
     mut orders: mpsc::UnboundedReceiver<Watch>,
+    repair: Arc<Repair>,
 ) {
     let mut readers: HashMap<Topic, JoinHandle<()>> = HashMap::new();
     while let Some(order) = orders.recv().await {
@@ -302,7 +346,9 @@ async fn watch_rooms(
                     Ok(sub) => {
                         let (node, hub) = (node.clone(), hub.clone());
                         let reader = match topic {
-                            Topic::Room(room) => tokio::spawn(read_room(sub, room, node, hub)),
+                            Topic::Room(room) => {
+                                tokio::spawn(read_room(sub, room, node, hub, repair.clone()))
+                            }
                             Topic::User(user) => tokio::spawn(read_user(sub, user, node, hub)),
                         };
                         readers.insert(topic, reader);
@@ -323,13 +369,25 @@ async fn watch_rooms(
     }
 }
 
-/// Delivers a room's events from other nodes to this node's connections.
-async fn read_room(mut sub: Subscriber, room: RoomId, node: Arc<str>, hub: Weak<Hub>) {
+/// Delivers a room's events from other nodes to this node's connections; a
+/// message only if repair has not delivered it already.
+async fn read_room(
+    mut sub: Subscriber,
+    room: RoomId,
+    node: Arc<str>,
+    hub: Weak<Hub>,
+    repair: Arc<Repair>,
+) {
     while let Some(message) = sub.next().await {
         let Some(headers) = from_elsewhere(&message, &node) else {
             continue;
         };
         let seq = header(headers, SEQ).and_then(|s| s.parse().ok());
+        if let Some(seq) = seq
+            && !repair.claim(room, seq)
+        {
+            continue;
+        }
         let Some(hub) = hub.upgrade() else { return };
         hub.deliver_room(room, seq, &message.payload);
     }
@@ -398,8 +456,19 @@ mod tests {
         assert_eq!(config.name, "chatroom");
         assert!(config.node_id.starts_with("node-"));
         assert!(check_token("node id", &config.node_id).is_ok());
+        assert_eq!(config.repair, RepairTiming::default());
         for bad in ["", "a.b", "a b", "*", ">", &"x".repeat(65)] {
             assert!(check_token("cluster name", bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn reconnects_back_off_to_a_second_at_most() {
+        let delays: Vec<u128> = (0..12).map(|a| reconnect_delay(a).as_millis()).collect();
+        assert_eq!(
+            delays,
+            [0, 0, 10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]
+        );
+        assert_eq!(reconnect_delay(usize::MAX), MAX_RECONNECT_DELAY);
     }
 }
