@@ -38,10 +38,6 @@ use crate::store::{RoomId, Store, UserId};
 const PUBLISH_QUEUE: usize = 16 * 1024;
 /// How long the first connection to NATS may take before the start fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest wait between attempts to reconnect to NATS (the client's
-/// default is 4 s): until it is back this node hears nothing live from the
-/// others, and repair after the reconnect should not wait on the backoff.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// Header naming the node that published an event.
 const NODE: &str = "Chatroom-Node";
 /// Header holding a message's sequence number.
@@ -160,7 +156,7 @@ impl Cluster {
         let client = async_nats::ConnectOptions::new()
             .name(format!("chatroom-server {}", config.node_id))
             .connection_timeout(CONNECT_TIMEOUT)
-            .reconnect_delay_callback(reconnect_delay)
+            .reconnect_delay_callback(repair::reconnect_delay)
             .event_callback(move |event| {
                 events.nats_event(event);
                 std::future::ready(())
@@ -257,18 +253,6 @@ impl Subjects {
             Topic::Room(room) => self.room(room),
             Topic::User(user) => self.user(user),
         }
-    }
-}
-
-/// The wait before reconnect attempt `attempts`: at once, then doubling from
-/// 10 ms up to [`MAX_RECONNECT_DELAY`].
-fn reconnect_delay(attempts: usize) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(2)).unwrap_or(u32::MAX);
-    match attempts {
-        0 | 1 => Duration::ZERO,
-        _ => Duration::from_millis(10)
-            .saturating_mul(2u32.saturating_pow(doublings))
-            .min(MAX_RECONNECT_DELAY),
     }
 }
 
@@ -460,15 +444,5 @@ mod tests {
         for bad in ["", "a.b", "a b", "*", ">", &"x".repeat(65)] {
             assert!(check_token("cluster name", bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn reconnects_back_off_to_a_second_at_most() {
-        let delays: Vec<u128> = (0..12).map(|a| reconnect_delay(a).as_millis()).collect();
-        assert_eq!(
-            delays,
-            [0, 0, 10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]
-        );
-        assert_eq!(reconnect_delay(usize::MAX), MAX_RECONNECT_DELAY);
     }
 }

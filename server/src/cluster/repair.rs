@@ -29,6 +29,11 @@ use self::ledger::{Due, Ledger, MAX_WINDOW};
 use crate::hub::Hub;
 use crate::store::{RoomId, Store};
 
+/// The longest wait between attempts to reconnect to NATS (the client's
+/// default is 4 s): until it is back this node hears nothing live from the
+/// others, and the repair a reconnect starts should not wait on the backoff.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+
 /// When repair looks, and how patiently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepairTiming {
@@ -104,7 +109,7 @@ impl Repair {
 
     /// What the NATS client reports about its connection.
     pub(super) fn nats_event(&self, event: async_nats::Event) {
-        match event {
+        match &event {
             async_nats::Event::Connected => {
                 if self.disconnected.swap(false, Ordering::AcqRel) {
                     info!("reconnected to NATS; reading room heads for what was missed");
@@ -117,8 +122,26 @@ impl Repair {
                 self.disconnected.store(true, Ordering::Release);
                 warn!("lost the connection to NATS; repairing from the database until it is back");
             }
-            other => debug!("NATS: {other}"),
+            // Messages the NATS client dropped for a slow subscription are
+            // holes like any other; worth knowing about all the same.
+            async_nats::Event::SlowConsumer(_)
+            | async_nats::Event::ServerError(_)
+            | async_nats::Event::ClientError(_) => warn!("NATS: {event}"),
+            other => info!("NATS: {other}"),
         }
+    }
+}
+
+/// The wait before reconnect attempt `attempts` (the NATS client's
+/// `reconnect_delay_callback`): at once, then doubling from 10 ms up to
+/// [`MAX_RECONNECT_DELAY`].
+pub(super) fn reconnect_delay(attempts: usize) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(2)).unwrap_or(u32::MAX);
+    match attempts {
+        0 | 1 => Duration::ZERO,
+        _ => Duration::from_millis(10)
+            .saturating_mul(2u32.saturating_pow(doublings))
+            .min(MAX_RECONNECT_DELAY),
     }
 }
 

@@ -12,7 +12,7 @@ use chatroom_common::protocol::{
 };
 use tokio::task::JoinHandle;
 
-use super::{Repair, RepairTiming, run};
+use super::{MAX_RECONNECT_DELAY, Repair, RepairTiming, reconnect_delay, run};
 use crate::hub::{self, Hub, OutboxReceiver};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MailKind, NewMail, NewMessage, NewUser, OtpState, RoomId, Store, UserId};
@@ -168,10 +168,17 @@ async fn a_hole_is_filled_after_the_grace_and_nothing_else_is_pushed() {
     // 1 was delivered here, 3 arrived from another node, 2 never came.
     bench.repair.delivered(bench.room, 1);
     assert!(bench.repair.claim(bench.room, 3));
-    let started = std::time::Instant::now();
-    assert_eq!(bench.pushed(grace / 2).await, []);
-    assert_eq!(bench.pushed(grace * 4).await, pairs(&[(2, "bb")]));
-    assert!(started.elapsed() >= grace);
+    let opened = std::time::Instant::now();
+    let first = tokio::time::timeout(grace * 4, bench.outbox.rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(opened.elapsed() >= grace - Duration::from_millis(20));
+    match codec::decode(&first, 64 * 1024).unwrap() {
+        Event::Message(m) => assert_eq!((m.seq, m.text.as_str()), (2, "bb")),
+        other => panic!("pushed {other:?}"),
+    }
+    assert_eq!(bench.pushed(grace * 2).await, [], "nothing else");
     // Repaired: a late copy is not delivered again.
     assert!(!bench.repair.claim(bench.room, 2));
 }
@@ -232,4 +239,14 @@ async fn messages_from_before_the_watch_are_not_repaired() {
         bench.pushed(Duration::from_secs(2)).await,
         pairs(&[(3, "ccc")])
     );
+}
+
+#[test]
+fn reconnects_back_off_to_a_second_at_most() {
+    let delays: Vec<u128> = (0..12).map(|a| reconnect_delay(a).as_millis()).collect();
+    assert_eq!(
+        delays,
+        [0, 0, 10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]
+    );
+    assert_eq!(reconnect_delay(usize::MAX), MAX_RECONNECT_DELAY);
 }
