@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use self::ledger::{Due, Ledger, MAX_WINDOW};
 use crate::hub::Hub;
-use crate::store::{RoomId, Store};
+use crate::store::{RoomId, Store, StoreError};
 
 /// The longest wait between attempts to reconnect to NATS (the client's
 /// default is 4 s): until it is back this node hears nothing live from the
@@ -169,11 +169,27 @@ pub(super) async fn run(
         let Some(hub) = hub.upgrade() else { return };
         read_heads(&repair, &*store, sweep_now).await;
         let mut repaired = (0, 0);
-        let due = repair.lock().due(Instant::now(), timing.grace);
-        for hole in due {
-            let delivered = fill(&repair, &*store, &hub, hole).await;
-            if delivered > 0 {
-                repaired = (repaired.0 + delivered, repaired.1 + 1);
+        let mut due = repair.lock().due(Instant::now(), timing.grace).into_iter();
+        while let Some(hole) = due.next() {
+            match fill(&repair, &*store, &hub, hole).await {
+                Ok(0) => {}
+                Ok(delivered) => repaired = (repaired.0 + delivered, repaired.1 + 1),
+                Err(e) => {
+                    // The database is likely down: every hole waits another
+                    // grace rather than each failing (and logging) in turn.
+                    let mut ledger = repair.lock();
+                    let now = Instant::now();
+                    ledger.retry_later(hole, now);
+                    let postponed = 1 + due.len();
+                    for hole in due.by_ref() {
+                        ledger.retry_later(hole, now);
+                    }
+                    drop(ledger);
+                    warn!(
+                        holes = postponed,
+                        "reading missing messages for repair: {e}"
+                    );
+                }
             }
         }
         if repaired.0 > 0 {
@@ -223,8 +239,9 @@ async fn read_heads(repair: &Repair, store: &dyn Store, everything: bool) {
     }
 }
 
-/// Delivers the missing messages of one hole; returns how many.
-async fn fill(repair: &Repair, store: &dyn Store, hub: &Hub, hole: Due) -> u64 {
+/// Delivers the missing messages of one hole; returns how many. On a store
+/// error what was delivered stays delivered, and the hole stays open.
+async fn fill(repair: &Repair, store: &dyn Store, hub: &Hub, hole: Due) -> Result<u64, StoreError> {
     // A hole wider than the window is not pushed whole: clients fetch the
     // older part from history when they see the gap below the newest.
     let mut after = hole.after.max(hole.upto.saturating_sub(MAX_WINDOW));
@@ -234,14 +251,7 @@ async fn fill(repair: &Repair, store: &dyn Store, hub: &Hub, hole: Due) -> u64 {
             after,
             limit: MAX_HISTORY_PAGE,
         };
-        let page = match store.history(hole.room, query).await {
-            Ok(page) => page,
-            Err(e) => {
-                warn!(room = hole.room, "reading missing messages for repair: {e}");
-                repair.lock().retry_later(hole, Instant::now());
-                return delivered;
-            }
-        };
+        let page = store.history(hole.room, query).await?;
         let full = page.len() >= MAX_HISTORY_PAGE as usize;
         let Some(last) = page.last().map(|m| m.seq) else {
             break;
@@ -277,7 +287,7 @@ async fn fill(repair: &Repair, store: &dyn Store, hub: &Hub, hole: Due) -> u64 {
         delivered,
         "hole repaired"
     );
-    delivered
+    Ok(delivered)
 }
 
 #[cfg(test)]
