@@ -37,7 +37,7 @@ pub mod session;
 pub mod store;
 pub mod tls;
 
-pub use cluster::{ClusterConfig, ClusterError};
+pub use cluster::{ClusterConfig, ClusterError, RepairTiming};
 pub use config::{Config, Limits, MailConfig, StreamMode, TlsSource};
 pub use running::{Running, StopError, spawn};
 pub use server::{Server, ServerError, run};

@@ -164,7 +164,7 @@ impl Server {
         ));
         let cluster = match &config.cluster {
             Some(cluster) => {
-                let cluster = Cluster::join(cluster, &ctx.hub, &ctx.store).await?;
+                let cluster = Cluster::join(cluster, &ctx.hub, ctx.store.clone()).await?;
                 let _ = ctx.presence.set(cluster.presence());
                 Some(cluster)
             }

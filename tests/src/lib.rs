@@ -11,7 +11,10 @@
 //!   process (for kill -9, SIGTERM, RSS and its log).
 //! - [`mysql`]: a fresh MariaDB database per test; stopping and starting MariaDB.
 //! - [`relay`]: [`TestRelay`], the lossy relay between a client and a server.
-//! - [`nats`]: [`NatsServer`], a NATS server of the test's own for cluster tests.
+//! - [`nats`]: [`NatsServer`], a NATS server of the test's own for cluster
+//!   tests, which can be stopped and started again on its port.
+//! - [`nats_proxy`]: [`NatsProxy`], between a node and NATS, losing what the
+//!   node sends next on demand.
 //! - [`mail`]: a real SMTP server (aiosmtpd), mails on disk, the 6-digit code in a mail.
 //! - [`events`]: waiting for pushed events (with a bound, never a timing assertion).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,12 +23,14 @@ pub mod events;
 pub mod mail;
 pub mod mysql;
 pub mod nats;
+pub mod nats_proxy;
 pub mod process;
 pub mod relay;
 pub mod server;
 
 pub use events::{in_lobby, next_event, presence, room_added, room_created, room_left};
 pub use nats::NatsServer;
+pub use nats_proxy::NatsProxy;
 pub use process::ServerProcess;
 pub use relay::TestRelay;
 pub use server::{PASS, TestServer, bulk_limits};

@@ -2,7 +2,9 @@
 //! `scripts/setup.sh` installs) on a free loopback port, killed when dropped,
 //! so cluster tests never share subjects with anything else on the machine.
 //! JetStream is on (its store in a directory of the server's own), because
-//! the cluster keeps presence in a JetStream key-value bucket.
+//! the cluster keeps presence in a JetStream key-value bucket. It can be
+//! stopped and started again on the same port (NATS down for a while), and a
+//! [`NatsProxy`] in front of it can lose what one node sends.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -16,8 +18,8 @@ const START_WAIT: Duration = Duration::from_secs(20);
 pub struct NatsServer {
     /// Where it listens for clients.
     pub addr: SocketAddr,
-    /// The process.
-    child: Child,
+    /// The process, while it runs.
+    child: Option<Child>,
     /// JetStream's store, removed with the server.
     store: PathBuf,
 }
@@ -34,25 +36,70 @@ impl NatsServer {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let store =
             std::env::temp_dir().join(format!("chatroom-nats-{port}-{}", std::process::id()));
-        let child = Command::new(binary())
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(&store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("nats-server does not start ({e}); install it with scripts/setup.sh")
-            });
-        let server = Self { addr, child, store };
+        let mut server = Self {
+            addr,
+            child: None,
+            store,
+        };
+        server.restart();
+        server
+    }
+
+    /// Stops the server (SIGKILL): clients lose their connections and
+    /// reconnect when it is back.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (again) on the same port, with the same JetStream
+    /// store, and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.stop();
         let deadline = Instant::now() + START_WAIT;
-        while TcpStream::connect(addr).is_err() {
+        loop {
+            let mut child = Command::new(binary())
+                .args([
+                    "-a",
+                    "127.0.0.1",
+                    "-p",
+                    &self.addr.port().to_string(),
+                    "-js",
+                    "-sd",
+                ])
+                .arg(&self.store)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("nats-server does not start ({e}); install it with scripts/setup.sh")
+                });
+            while TcpStream::connect(self.addr).is_err() {
+                // Exited: the port may still be held by the old process's
+                // connections for a moment; try again.
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "nats-server did not listen on {}",
+                    self.addr
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if child.try_wait().ok().flatten().is_none() {
+                self.child = Some(child);
+                return;
+            }
             assert!(
                 Instant::now() < deadline,
-                "nats-server did not listen on {addr}"
+                "nats-server did not start again on {}",
+                self.addr
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(100));
         }
-        server
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -63,8 +110,7 @@ impl NatsServer {
 
 impl Drop for NatsServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
         let _ = std::fs::remove_dir_all(&self.store);
     }
 }

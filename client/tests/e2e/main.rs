@@ -6,6 +6,7 @@ mod avatars;
 mod chat;
 mod cluster;
 mod cluster_presence;
+mod cluster_repair;
 mod faults;
 mod mail;
 mod mysql;

@@ -3,6 +3,7 @@
 //! the sender), and asks for a room's subject only while this node has a
 //! connection in that room.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use chatroom_common::protocol::Seq;
 use tokio::sync::mpsc;
 use tracing::warn;
 
+use super::repair::Repair;
 use crate::store::{RoomId, UserId};
 
 /// An event on its way to the other nodes.
@@ -72,6 +74,9 @@ pub struct Link {
     watch: mpsc::UnboundedSender<Watch>,
     /// Events not published because the queue was full.
     dropped: AtomicU64,
+    /// What was delivered here, per watched room: the local broadcasts are
+    /// recorded so repair knows them.
+    repair: Arc<Repair>,
 }
 
 impl Link {
@@ -79,16 +84,22 @@ impl Link {
     pub(super) fn new(
         publish: mpsc::Sender<Outgoing>,
         watch: mpsc::UnboundedSender<Watch>,
+        repair: Arc<Repair>,
     ) -> Self {
         Self {
             publish,
             watch,
             dropped: AtomicU64::new(0),
+            repair,
         }
     }
 
-    /// Queues a room's event for the other nodes.
+    /// Queues a room's event for the other nodes (a message is also recorded
+    /// as delivered here: the hub has just queued it for every connection).
     pub fn publish_room(&self, room: RoomId, seq: Option<Seq>, event: &Bytes) {
+        if let Some(seq) = seq {
+            self.repair.delivered(room, seq);
+        }
         self.queue(Outgoing {
             to: Audience::Room { room, seq },
             event: event.clone(),
@@ -114,11 +125,13 @@ impl Link {
 
     /// This node now has a connection in `room`.
     pub fn start_watching(&self, room: RoomId) {
+        self.repair.watch(room);
         let _ = self.watch.send(Watch::Start(Topic::Room(room)));
     }
 
     /// This node no longer has a connection in `room`.
     pub fn stop_watching(&self, room: RoomId) {
+        self.repair.unwatch(room);
         let _ = self.watch.send(Watch::Stop(Topic::Room(room)));
     }
 
@@ -139,9 +152,9 @@ impl Link {
 
     fn queue(&self, outgoing: Outgoing) {
         if self.publish.try_send(outgoing).is_err() {
-            // Members elsewhere find the message by its seq (the next one
-            // shows the gap; a login fetches history), so this costs latency,
-            // not messages. Logged at powers of two to stay readable.
+            // Nodes elsewhere find the message by its seq (a gap, or their
+            // sweep of room heads) and repair it from the database, so this
+            // costs latency, not messages. Logged at powers of two.
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
                 warn!(

@@ -10,10 +10,12 @@
 //! public room). Payloads are the events exactly as pushed to clients,
 //! encoded once; headers name the sending node (so it skips its own) and a
 //! message's `seq`. Pub/sub is at-most-once: a message lost between nodes is
-//! still in the database, and clients fill a gap in `seq` from history.
+//! still in the database, and each node fills its holes from there
+//! (`repair.rs`).
 
 mod link;
 mod presence;
+mod repair;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -28,6 +30,8 @@ use tracing::{debug, info, warn};
 pub use link::Link;
 use link::{Audience, Outgoing, Topic, Watch};
 pub use presence::{DEAD_AFTER, HEARTBEAT, Presence, PresenceError};
+use repair::Repair;
+pub use repair::RepairTiming;
 
 use crate::hub::Hub;
 use crate::store::{RoomId, Store, UserId};
@@ -54,6 +58,9 @@ pub struct ClusterConfig {
     pub name: String,
     /// This node's name, unique within the cluster.
     pub node_id: String,
+    /// When lost messages are looked for and filled from the database (not
+    /// a flag: tests shorten it).
+    pub repair: RepairTiming,
 }
 
 impl ClusterConfig {
@@ -70,6 +77,7 @@ impl ClusterConfig {
             urls,
             name: name.unwrap_or_else(|| "chatroom".into()),
             node_id: node_id.unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>())),
+            repair: RepairTiming::default(),
         }
     }
 }
@@ -129,12 +137,12 @@ pub struct Cluster {
 impl Cluster {
     /// Connects to NATS and links `hub` to the other nodes: from now on what
     /// the hub broadcasts also goes to them, and what they publish for rooms
-    /// with a connection here is delivered here; presence is kept across the
-    /// nodes (`presence.rs`).
+    /// with a connection here is delivered here; what NATS loses is read
+    /// from `store`.
     pub async fn join(
         config: &ClusterConfig,
         hub: &Arc<Hub>,
-        store: &Arc<dyn Store>,
+        store: Arc<dyn Store>,
     ) -> Result<Self, ClusterError> {
         check_token("cluster name", &config.name)?;
         check_token("node id", &config.node_id)?;
@@ -151,9 +159,16 @@ impl Cluster {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let repair = Arc::new(Repair::default());
+        let events = repair.clone();
         let client = async_nats::ConnectOptions::new()
             .name(format!("chatroom-server {}", config.node_id))
             .connection_timeout(CONNECT_TIMEOUT)
+            .reconnect_delay_callback(repair::reconnect_delay)
+            .event_callback(move |event| {
+                events.nats_event(event);
+                std::future::ready(())
+            })
             .connect(addrs)
             .await
             .map_err(|e| ClusterError::Connect {
@@ -192,7 +207,7 @@ impl Cluster {
                 })?;
         let (publish_tx, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
         let (watch_tx, watch_rx) = mpsc::unbounded_channel();
-        hub.attach_cluster(Arc::new(Link::new(publish_tx, watch_tx)));
+        hub.attach_cluster(Arc::new(Link::new(publish_tx, watch_tx, repair.clone())));
         let tasks = vec![
             tokio::spawn(publish(
                 client.clone(),
@@ -206,12 +221,19 @@ impl Cluster {
                 node.clone(),
                 Arc::downgrade(hub),
                 watch_rx,
+                repair.clone(),
             )),
             tokio::spawn(read_everyone(everyone, node.clone(), Arc::downgrade(hub))),
             tokio::spawn(beat(client.clone(), subjects.nodes(), node)),
             tokio::spawn(listen_for_beats(heartbeats, Arc::downgrade(&presence))),
             tokio::spawn(presence.clone().watch()),
             tokio::spawn(presence.clone().keep()),
+            tokio::spawn(repair::run(
+                repair,
+                store,
+                Arc::downgrade(hub),
+                config.repair,
+            )),
         ];
         info!(
             cluster = %config.name,
@@ -363,6 +385,7 @@ async fn watch_rooms(
     node: Arc<str>,
     hub: Weak<Hub>,
     mut orders: mpsc::UnboundedReceiver<Watch>,
+    repair: Arc<Repair>,
 ) {
     let mut readers: HashMap<Topic, JoinHandle<()>> = HashMap::new();
     while let Some(order) = orders.recv().await {
@@ -375,7 +398,9 @@ async fn watch_rooms(
                     Ok(sub) => {
                         let (node, hub) = (node.clone(), hub.clone());
                         let reader = match topic {
-                            Topic::Room(room) => tokio::spawn(read_room(sub, room, node, hub)),
+                            Topic::Room(room) => {
+                                tokio::spawn(read_room(sub, room, node, hub, repair.clone()))
+                            }
                             Topic::User(user) => tokio::spawn(read_user(sub, user, node, hub)),
                         };
                         readers.insert(topic, reader);
@@ -396,13 +421,25 @@ async fn watch_rooms(
     }
 }
 
-/// Delivers a room's events from other nodes to this node's connections.
-async fn read_room(mut sub: Subscriber, room: RoomId, node: Arc<str>, hub: Weak<Hub>) {
+/// Delivers a room's events from other nodes to this node's connections; a
+/// message only if repair has not delivered it already.
+async fn read_room(
+    mut sub: Subscriber,
+    room: RoomId,
+    node: Arc<str>,
+    hub: Weak<Hub>,
+    repair: Arc<Repair>,
+) {
     while let Some(message) = sub.next().await {
         let Some(headers) = from_elsewhere(&message, &node) else {
             continue;
         };
         let seq = header(headers, SEQ).and_then(|s| s.parse().ok());
+        if let Some(seq) = seq
+            && !repair.claim(room, seq)
+        {
+            continue;
+        }
         let Some(hub) = hub.upgrade() else { return };
         hub.deliver_room(room, seq, &message.payload);
     }
@@ -471,6 +508,7 @@ mod tests {
         assert_eq!(config.name, "chatroom");
         assert!(config.node_id.starts_with("node-"));
         assert!(check_token("node id", &config.node_id).is_ok());
+        assert_eq!(config.repair, RepairTiming::default());
         for bad in ["", "a.b", "a b", "*", ">", &"x".repeat(65)] {
             assert!(check_token("cluster name", bad).is_err(), "{bad:?}");
         }

@@ -213,6 +213,11 @@ pub trait Store: Send + Sync + 'static {
         room: RoomId,
         query: HistoryQuery,
     ) -> Result<Vec<ChatMessage>, StoreError>;
+    /// The highest sequence number stored in each of `rooms` (0 for a room
+    /// without messages), in no particular order; ids that name no room are
+    /// left out. One statement for up to [`ROOM_HEADS_BATCH`] rooms, so a
+    /// cluster node's sweep over every room it watches is one query.
+    async fn room_heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError>;
 
     /// Creates a user and queues `mail` for them in one transaction, so an
     /// account never exists without its welcome mail; with `verify_email` the
@@ -451,7 +456,59 @@ fn fixed_bytes<const N: usize>(bytes: Vec<u8>, column: &str) -> Result<[u8; N], 
         .map_err(|_| StoreError::Other(format!("{column} holds {len} bytes, expected {N}")))
 }
 
+/// The most rooms [`Store::room_heads`] asks for in one statement (more are
+/// asked in batches of this size); far below both back ends' limits on bound
+/// parameters.
+pub const ROOM_HEADS_BATCH: usize = 4096;
+
+/// `rooms` de-duplicated and cut into batches of at most [`ROOM_HEADS_BATCH`],
+/// each padded (by repeating its last id) to a power of two of at least 8, so
+/// the `IN (…)` lists come in a handful of shapes and their prepared
+/// statements are reused rather than one made per length.
+fn room_head_batches(rooms: &[RoomId]) -> Vec<Vec<RoomId>> {
+    let mut ids = rooms.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.chunks(ROOM_HEADS_BATCH)
+        .map(|chunk| {
+            let mut batch = chunk.to_vec();
+            let padded = chunk.len().next_power_of_two().max(8);
+            if let Some(&last) = chunk.last() {
+                batch.resize(padded, last);
+            }
+            batch
+        })
+        .collect()
+}
+
+/// The `IN (…)` list of `n` placeholders: `?, ?, …`.
+fn placeholders(n: usize) -> String {
+    let mut list = "?, ".repeat(n);
+    list.truncate(list.len().saturating_sub(2));
+    list
+}
+
 /// A history page size: at most [`chatroom_common::protocol::MAX_HISTORY_PAGE`].
 fn page_limit(limit: u32) -> u32 {
     limit.min(chatroom_common::protocol::MAX_HISTORY_PAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_head_batches_are_deduplicated_padded_and_capped() {
+        assert!(room_head_batches(&[]).is_empty());
+        assert_eq!(
+            room_head_batches(&[3, 1, 3]),
+            vec![vec![1, 3, 3, 3, 3, 3, 3, 3]]
+        );
+        let many: Vec<RoomId> = (0..9000).collect();
+        let batches = room_head_batches(&many);
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [ROOM_HEADS_BATCH, ROOM_HEADS_BATCH, 1024]);
+        assert_eq!(batches[2][..808].last(), Some(&8999));
+        assert_eq!(placeholders(3), "?, ?, ?");
+    }
 }

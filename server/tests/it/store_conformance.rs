@@ -53,6 +53,7 @@ macro_rules! conformance_tests {
             rooms_are_created_listed_and_found,
             memberships_are_added_removed_and_listed,
             missing_rooms_and_users_are_not_found,
+            room_heads_are_read_for_many_rooms_at_once,
             appends_are_numbered_from_one,
             a_retried_append_returns_the_first_message,
             concurrent_appends_get_contiguous_numbers,

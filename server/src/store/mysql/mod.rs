@@ -34,7 +34,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Timestamp};
+use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Seq, Timestamp};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Pool};
 
@@ -361,6 +361,11 @@ impl Store for MysqlStore {
         query: HistoryQuery,
     ) -> Result<Vec<ChatMessage>, StoreError> {
         self.run(true, |conn| ops::history(conn, room, query)).await
+    }
+
+    async fn room_heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+        self.run(true, |conn| ops::room_heads(conn, rooms.to_vec()))
+            .await
     }
 
     async fn create_user_with_mail(

@@ -3,7 +3,7 @@
 //! prepared statement.
 
 use chatroom_common::protocol::{
-    AvatarHash, ChatMessage, HistoryQuery, IdempotencyKey, OtpValue, RoomKind, Timestamp,
+    AvatarHash, ChatMessage, HistoryQuery, IdempotencyKey, OtpValue, RoomKind, Seq, Timestamp,
 };
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Transaction, TxOpts, Value};
@@ -13,7 +13,7 @@ use super::{Failure, is_duplicate, is_missing_parent};
 use crate::store::{
     Appended, NOT_A_MEMBER, NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId,
     UserRecord, algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name,
-    page_limit, username_key_lossy,
+    page_limit, placeholders, room_head_batches, username_key_lossy,
 };
 
 /// The columns [`user_from_row`] reads, in order.
@@ -485,4 +485,26 @@ pub(super) async fn history(
             convert_all(rows, message_from_row)
         }
     }
+}
+
+pub(super) async fn room_heads(
+    mut conn: Conn,
+    rooms: Vec<RoomId>,
+) -> Result<Vec<(RoomId, Seq)>, Failure> {
+    let mut heads = Vec::with_capacity(rooms.len());
+    for batch in room_head_batches(&rooms) {
+        let rows: Vec<Row> = conn
+            .exec(
+                format!(
+                    "SELECT id, latest_seq FROM rooms WHERE id IN ({})",
+                    placeholders(batch.len())
+                ),
+                batch,
+            )
+            .await?;
+        for mut row in rows {
+            heads.push((col(&mut row, 0)?, col(&mut row, 1)?));
+        }
+    }
+    Ok(heads)
 }

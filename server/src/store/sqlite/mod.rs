@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Timestamp};
+use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Seq, Timestamp};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 #[cfg(feature = "test-support")]
@@ -328,6 +328,11 @@ impl Store for SqliteStore {
         query: HistoryQuery,
     ) -> Result<Vec<ChatMessage>, StoreError> {
         self.call(move |conn| ops::history(conn, room, query)).await
+    }
+
+    async fn room_heads(&self, rooms: &[RoomId]) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+        let rooms = rooms.to_vec();
+        self.call(move |conn| ops::room_heads(conn, &rooms)).await
     }
 
     async fn create_user_with_mail(

@@ -10,7 +10,7 @@ use super::{is_unique_violation, map_err};
 use crate::store::{
     Appended, NOT_A_MEMBER, NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId,
     UserRecord, algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name,
-    page_limit, username_key_lossy,
+    page_limit, placeholders, room_head_batches, username_key_lossy,
 };
 
 /// The columns [`user_from_row`] reads, in order.
@@ -526,4 +526,22 @@ pub(super) fn history(
             )
         }
     }
+}
+
+pub(super) fn room_heads(
+    conn: &mut Connection,
+    rooms: &[RoomId],
+) -> Result<Vec<(RoomId, Seq)>, StoreError> {
+    let mut heads = Vec::with_capacity(rooms.len());
+    for batch in room_head_batches(rooms) {
+        let sql = format!(
+            "SELECT id, latest_seq FROM rooms WHERE id IN ({})",
+            placeholders(batch.len())
+        );
+        let found = query_all(conn, &sql, rusqlite::params_from_iter(&batch), |row| {
+            Ok((col(row, 0)?, seq_from_db(col(row, 1)?)?))
+        })?;
+        heads.extend(found);
+    }
+    Ok(heads)
 }

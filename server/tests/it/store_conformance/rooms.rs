@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use chatroom_common::protocol::{HistoryQuery, RoomKind};
-use chatroom_server::store::{Store, StoreError};
+use chatroom_server::store::{self, Store, StoreError};
 
-use super::{new_message, room, user};
+use super::{append_many, new_message, room, user};
 
 pub async fn rooms_are_created_listed_and_found(store: Arc<dyn Store>) {
     let general = store
@@ -146,4 +146,42 @@ pub async fn missing_rooms_and_users_are_not_found(store: Arc<dyn Store>) {
             .expect("history"),
         vec![]
     );
+}
+
+pub async fn room_heads_are_read_for_many_rooms_at_once(store: Arc<dyn Store>) {
+    assert_eq!(store.room_heads(&[]).await.expect("heads"), vec![]);
+    let alice = user(&store, "alice").await;
+    let busy = room(&store, "busy").await;
+    let quiet = room(&store, "quiet").await;
+    let direct = store
+        .create_room("dm:alice:bob", RoomKind::Direct)
+        .await
+        .expect("create")
+        .id;
+    append_many(&store, busy, alice, 1, 3).await;
+    append_many(&store, direct, alice, 10, 1).await;
+    // Repeats and ids of no room are fine; missing rooms are left out.
+    let mut heads = store
+        .room_heads(&[quiet, busy, direct, busy, busy + 1000])
+        .await
+        .expect("heads");
+    heads.sort_unstable();
+    let mut expected = vec![(busy, 3), (quiet, 0), (direct, 1)];
+    expected.sort_unstable();
+    assert_eq!(heads, expected);
+
+    // More rooms than one statement's list holds (the batch size and its
+    // padding to a handful of shapes are the store's business).
+    let many: Vec<_> = (0..store::ROOM_HEADS_BATCH as i64 + 5)
+        .map(|i| busy + 10_000 + i)
+        .chain([busy])
+        .collect();
+    assert_eq!(
+        store.room_heads(&many).await.expect("heads"),
+        vec![(busy, 3)]
+    );
+    // A head follows the appends.
+    append_many(&store, quiet, alice, 20, 2).await;
+    let heads = store.room_heads(&[quiet]).await.expect("heads");
+    assert_eq!(heads, vec![(quiet, 2)]);
 }
