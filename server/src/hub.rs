@@ -287,7 +287,18 @@ impl Hub {
         }
     }
 
-    /// Replaces the user's public details (after an avatar change) on all their connections.
+    /// Replaces the user's public details (after an avatar change) on all
+    /// their connections here, and tells the nodes holding their others.
+    pub fn change_user(&self, user: UserId, info: UserInfo) {
+        if let Some(link) = self.cluster.get()
+            && let Ok(bytes) = codec::encode(&info)
+        {
+            link.publish_details(user, &Bytes::from(bytes));
+        }
+        self.update_user(user, info);
+    }
+
+    /// Replaces the user's public details on all their connections here.
     pub fn update_user(&self, user: UserId, info: UserInfo) {
         let mut inner = self.lock();
         for entry in inner.conns.values_mut() {

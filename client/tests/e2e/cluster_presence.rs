@@ -222,3 +222,50 @@ async fn a_killed_nodes_users_go_offline_on_the_others() {
     drop(alice);
     a.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_avatar_chosen_on_one_node_goes_with_messages_sent_through_another() {
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
+    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
+    let on_a = a.user("alice").await;
+    on_a.join("lobby").await.unwrap();
+    let on_b = b.login("alice").await;
+    let mut carol = a.user("carol").await;
+    let mut events = carol.take_events().unwrap();
+    carol.join("lobby").await.unwrap();
+
+    // Alice picks another picture through node A ...
+    let before = on_a.user().unwrap().avatar;
+    let pool = on_a.avatar_pool().await.unwrap();
+    let pick = *pool.iter().find(|h| Some(**h) != before).unwrap();
+    on_a.choose_avatar(pick).await.unwrap();
+    // ... and node B, where her other device is, knows it: what she sends
+    // there carries it, and node A's `Who` shows it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        on_b.send("lobby", "hello").await.unwrap();
+        let message = chatroom_testkit::next_event(&mut events, |e| match e {
+            Event::Message(m) if m.sender == "alice" => Some(m),
+            _ => None,
+        })
+        .await;
+        if message.sender_avatar == Some(pick) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node b still sends alice's old picture"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let online = carol.who("lobby").await.unwrap();
+    let alice = online.iter().find(|u| u.username == "alice").unwrap();
+    assert_eq!(alice.avatar, Some(pick));
+    a.stop().await;
+    b.stop().await;
+}

@@ -44,6 +44,10 @@ pub(super) enum Audience {
         /// The room the event says they left, if it does.
         left: Option<RoomId>,
     },
+    /// The nodes holding one user's connections, told how others now see
+    /// the user (the payload is a `UserInfo`, not an event: after an avatar
+    /// change, so their messages through any node carry the new picture).
+    Details(UserId),
 }
 
 /// A subject a node listens to only while it has a connection it concerns.
@@ -120,6 +124,15 @@ impl Link {
         self.queue(Outgoing {
             to: Audience::User { user, left },
             event: event.clone(),
+        });
+    }
+
+    /// Queues `user`'s new public details for the nodes holding their other
+    /// connections (`details` is an encoded `UserInfo`).
+    pub fn publish_details(&self, user: UserId, details: &Bytes) {
+        self.queue(Outgoing {
+            to: Audience::Details(user),
+            event: details.clone(),
         });
     }
 

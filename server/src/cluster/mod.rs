@@ -33,6 +33,9 @@ pub use presence::{DEAD_AFTER, HEARTBEAT, Presence, PresenceError};
 use repair::Repair;
 pub use repair::RepairTiming;
 
+use chatroom_common::codec;
+use chatroom_common::protocol::UserInfo;
+
 use crate::hub::Hub;
 use crate::store::{RoomId, Store, UserId};
 
@@ -46,6 +49,11 @@ const NODE: &str = "Chatroom-Node";
 const SEQ: &str = "Chatroom-Seq";
 /// Header naming the user an event for everyone is not for.
 const EXCEPT_USER: &str = "Chatroom-Except-User";
+/// Header marking a user-subject message as the user's new details (a
+/// `UserInfo`), for the hub, not an event for their devices.
+const DETAILS: &str = "Chatroom-Details";
+/// The largest `UserInfo` a node reads from another.
+const DETAILS_LIMIT: usize = 4096;
 /// Header naming the room a user event says the user left.
 const LEFT_ROOM: &str = "Chatroom-Left-Room";
 
@@ -343,6 +351,10 @@ async fn publish(
                 }
                 subjects.user(user)
             }
+            Audience::Details(user) => {
+                headers.insert(DETAILS, "1");
+                subjects.user(user)
+            }
         };
         // Fails only when the client is closed; it reconnects by itself
         // otherwise, buffering meanwhile.
@@ -455,6 +467,13 @@ async fn read_user(mut sub: Subscriber, user: UserId, node: Arc<str>, hub: Weak<
         };
         let left: Option<RoomId> = header(headers, LEFT_ROOM).and_then(|s| s.parse().ok());
         let Some(hub) = hub.upgrade() else { return };
+        if header(headers, DETAILS).is_some() {
+            match codec::decode::<UserInfo>(&message.payload, DETAILS_LIMIT) {
+                Ok(info) => hub.update_user(user, info),
+                Err(e) => warn!(user, "unreadable user details from the cluster: {e}"),
+            }
+            continue;
+        }
         if let Some(room) = left {
             hub.unsubscribe_user(user, room);
         }

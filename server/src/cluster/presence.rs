@@ -221,6 +221,23 @@ impl Presence {
         changed.map(|c| c.map(|(online, _)| online))
     }
 
+    /// Puts the user's new details (an avatar change) in their entry, so
+    /// `Who` on every node shows them; failures only leave them stale.
+    pub async fn refresh(&self, user: UserId, info: UserInfo) {
+        let changed = self
+            .change(user, |record| {
+                let stale = !record.nodes.is_empty() && record.user.as_ref() != Some(&info);
+                if stale {
+                    record.user = Some(info.clone());
+                }
+                stale
+            })
+            .await;
+        if let Err(e) = changed {
+            warn!("{e}");
+        }
+    }
+
     /// Whether `user` is connected to any node (as far as the watch has seen).
     pub fn is_online(&self, user: UserId) -> bool {
         self.lock_cache()

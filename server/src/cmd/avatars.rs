@@ -105,7 +105,10 @@ async fn set(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
         .map_err(store_error)?;
     session.set_avatar(Some(hash));
     let me = session.user()?;
-    ctx.hub.update_user(me.id, me.info());
+    ctx.hub.change_user(me.id, me.info());
+    if let Some(presence) = ctx.presence.get() {
+        presence.refresh(me.id, me.info()).await;
+    }
     let rooms = ctx.store.rooms_of_user(me.id).await.map_err(store_error)?;
     for room in rooms {
         let event = Event::Presence {
