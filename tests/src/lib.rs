@@ -12,10 +12,13 @@
 //! - [`mysql`]: a fresh MariaDB database per test; stopping and starting MariaDB.
 //! - [`relay`]: [`TestRelay`], the lossy relay between a client and a server.
 //! - [`nats`]: [`NatsServer`], a NATS server of the test's own for cluster tests.
+//! - [`cluster`]: chat nodes on one MariaDB database and one CA, in process or
+//!   as child processes.
 //! - [`mail`]: a real SMTP server (aiosmtpd), mails on disk, the 6-digit code in a mail.
 //! - [`events`]: waiting for pushed events (with a bound, never a timing assertion).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
 pub mod events;
 pub mod mail;
 pub mod mysql;
