@@ -11,7 +11,8 @@
 //!   process (for kill -9, SIGTERM, RSS and its log).
 //! - [`mysql`]: a fresh MariaDB database per test; stopping and starting MariaDB.
 //! - [`relay`]: [`TestRelay`], the lossy relay between a client and a server.
-//! - [`nats`]: [`NatsServer`], a NATS server of the test's own for cluster tests.
+//! - [`nats`]: [`NatsServer`], a NATS server of the test's own for cluster
+//!   tests, and [`NatsCluster`], several joined by routes.
 //! - [`cluster`]: chat nodes on one MariaDB database and one CA, in process or
 //!   as child processes.
 //! - [`mail`]: a real SMTP server (aiosmtpd), mails on disk, the 6-digit code in a mail.
@@ -28,7 +29,7 @@ pub mod relay;
 pub mod server;
 
 pub use events::{in_lobby, next_event, presence, room_added, room_created, room_left};
-pub use nats::NatsServer;
+pub use nats::{NatsCluster, NatsServer};
 pub use process::ServerProcess;
 pub use relay::TestRelay;
 pub use server::{PASS, TestServer, bulk_limits};

@@ -5,6 +5,7 @@ mod auth;
 mod avatars;
 mod chat;
 mod cluster;
+mod cluster_figures;
 mod faults;
 mod mail;
 mod mysql;
