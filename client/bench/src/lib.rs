@@ -22,8 +22,8 @@ pub mod run;
 pub mod stats;
 pub mod tracker;
 
-pub use run::{BenchConfig, run};
 pub use nodes::ClusterReport;
+pub use run::{BenchConfig, run};
 pub use stats::Report;
 
 /// Why a benchmark run or the relay failed.

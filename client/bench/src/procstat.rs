@@ -88,9 +88,7 @@ pub fn parse_kib(status: &str, name: &str) -> Option<u64> {
 
 /// Reads every process in `pids`.
 pub fn read_all(pids: &[u32]) -> Result<Vec<Usage>, BenchError> {
-    pids.iter()
-        .map(|&pid| read(Process::Pid(pid)))
-        .collect()
+    pids.iter().map(|&pid| read(Process::Pid(pid))).collect()
 }
 
 /// Several processes as one: CPU and memory added up (`None` for none).

@@ -234,12 +234,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     for (index, session) in &sessions {
         let (config, session, room) = (config.clone(), session.clone(), canonical_room.clone());
         let index = *index;
-        senders.spawn(async move {
-            (
-                index,
-                send_all(&config, &session, &room, index, t0).await,
-            )
-        });
+        senders.spawn(async move { (index, send_all(&config, &session, &room, index, t0).await) });
     }
     let receivers_total = connected as u64;
     let bar = progress_bar(
@@ -335,9 +330,9 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             report.expected_deliveries = report.clients as u64 * outcome.sent;
             report.lost = report.expected_deliveries.saturating_sub(report.deliveries);
             report.process = match (server_before.get(node), server_after.get(node)) {
-                (Some(before), Some(after)) if server_before.len() == nodes.len() => Some(
-                    proc_report(*before, *after, report.deliveries),
-                ),
+                (Some(before), Some(after)) if server_before.len() == nodes.len() => {
+                    Some(proc_report(*before, *after, report.deliveries))
+                }
                 _ => None,
             };
         }

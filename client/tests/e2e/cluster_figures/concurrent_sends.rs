@@ -74,14 +74,23 @@ async fn concurrent_sends_through_three_nodes_stay_contiguous_and_unique() {
     }
     let total = (SENDERS_PER_NODE * nodes.len() * MESSAGES) as Seq;
     acked.sort_unstable();
-    assert_eq!(acked, (1..=total).collect::<Vec<_>>(), "contiguous, none twice");
+    assert_eq!(
+        acked,
+        (1..=total).collect::<Vec<_>>(),
+        "contiguous, none twice"
+    );
 
     // Every member, on every node, ends up with all of them once.
     let all: Vec<&Member> = members.iter().collect();
     let complete = wait_all(&all, SETTLE, |s| s.contiguous() == total).await;
     for m in &members {
         let seen = m.seen.lock().unwrap();
-        assert!(complete, "{} has up to {} of {total}", m.name, seen.contiguous());
+        assert!(
+            complete,
+            "{} has up to {} of {total}",
+            m.name,
+            seen.contiguous()
+        );
         assert_eq!(seen.duplicates, 0, "{}", m.name);
         assert_eq!(seen.messages.len() as Seq, total, "{}", m.name);
     }
@@ -106,7 +115,11 @@ async fn concurrent_sends_through_three_nodes_stay_contiguous_and_unique() {
         .iter()
         .map(|m| (m.sender.as_str(), m.text.as_str()))
         .collect();
-    assert_eq!(distinct.len() as Seq, total, "a (sender, text) stored twice");
+    assert_eq!(
+        distinct.len() as Seq,
+        total,
+        "a (sender, text) stored twice"
+    );
     drop(members);
     for node in nodes {
         node.stop().await;

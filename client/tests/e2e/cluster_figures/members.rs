@@ -76,7 +76,14 @@ impl Member {
         let seen = Arc::new(Mutex::new(Seen::default()));
         enter(session, room, &seen).await.expect("joins the room");
         let (trust, name_owned, room) = (trust.clone(), name.to_owned(), room.to_owned());
-        let task = tokio::spawn(run(events, seen.clone(), trust, name_owned, room, reconnect_to));
+        let task = tokio::spawn(run(
+            events,
+            seen.clone(),
+            trust,
+            name_owned,
+            room,
+            reconnect_to,
+        ));
         Self {
             name: name.to_owned(),
             seen,

@@ -67,7 +67,10 @@ async fn fan_out_survives_the_loss_of_one_nats_server() {
         (start + 1..=total).all(|seq| s.live.contains(&seq))
     })
     .await;
-    assert!(live_between, "a and b lost fan-out when c's NATS server died");
+    assert!(
+        live_between,
+        "a and b lost fan-out when c's NATS server died"
+    );
 
     // c reconnects to a live NATS server, and is back in the fan-out.
     let deadline = Instant::now() + RECONNECT;
@@ -96,7 +99,10 @@ async fn fan_out_survives_the_loss_of_one_nats_server() {
         if crossed {
             break;
         }
-        assert!(Instant::now() < deadline, "c never got back into the fan-out");
+        assert!(
+            Instant::now() < deadline,
+            "c never got back into the fan-out"
+        );
     }
     // From then on, all three nodes fan out live again.
     let start = total;
@@ -105,7 +111,10 @@ async fn fan_out_survives_the_loss_of_one_nats_server() {
         (start + 1..=total).all(|seq| s.live.contains(&seq))
     })
     .await;
-    assert!(live_after, "after c's reconnect, not everything was pushed live");
+    assert!(
+        live_after,
+        "after c's reconnect, not everything was pushed live"
+    );
     // And nobody is missing anything or got anything twice.
     assert!(wait_all(&all, SETTLE, |s| s.contiguous() == total).await);
     for m in &members {

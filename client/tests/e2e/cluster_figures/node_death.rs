@@ -39,7 +39,9 @@ async fn three_nodes(dir: &std::path::Path, db: &MysqlDb, nats: &NatsServer) -> 
     let mut nodes = Vec::new();
     for id in ["a", "b", "c"] {
         let node_dir = dir.join(id);
-        nodes.push(cluster::node_process(&node_dir, &db.url(), &[nats.url()], id, &certs, "warn").await);
+        nodes.push(
+            cluster::node_process(&node_dir, &db.url(), &[nats.url()], id, &certs, "warn").await,
+        );
     }
     nodes
 }
@@ -126,8 +128,16 @@ async fn a_killed_nodes_clients_move_and_nothing_acknowledged_is_lost() {
             seen.node,
             back - lost
         );
-        assert!(back - lost <= BACK_WITHIN, "{}: back after {:?}", m.name, back - lost);
-        assert_ne!(seen.node.map(|a| a.to_string()), Some(nodes[victim].addr.clone()));
+        assert!(
+            back - lost <= BACK_WITHIN,
+            "{}: back after {:?}",
+            m.name,
+            back - lost
+        );
+        assert_ne!(
+            seen.node.map(|a| a.to_string()),
+            Some(nodes[victim].addr.clone())
+        );
     }
     // Some more traffic with everyone back, then stop.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -147,8 +157,15 @@ async fn a_killed_nodes_clients_move_and_nothing_acknowledged_is_lost() {
     .await;
     for m in &members {
         let seen = m.seen.lock().unwrap();
-        let missing = seqs.iter().filter(|q| !seen.messages.contains_key(q)).count();
-        assert!(delivered, "{} misses {missing} acknowledged messages", m.name);
+        let missing = seqs
+            .iter()
+            .filter(|q| !seen.messages.contains_key(q))
+            .count();
+        assert!(
+            delivered,
+            "{} misses {missing} acknowledged messages",
+            m.name
+        );
         // Contiguous: the dead node's last unanswered sends may be stored
         // too, but nothing is missing below the last acknowledged one.
         assert!(seen.contiguous() >= last, "{}: a hole below {last}", m.name);
@@ -156,7 +173,12 @@ async fn a_killed_nodes_clients_move_and_nothing_acknowledged_is_lost() {
         // Every acknowledged text once: a retry through another node of a
         // send the dead node had stored was not posted again.
         let texts: BTreeSet<&str> = seen.messages.values().map(|(_, t)| t.as_str()).collect();
-        assert_eq!(texts.len(), seen.messages.len(), "{}: a text stored twice", m.name);
+        assert_eq!(
+            texts.len(),
+            seen.messages.len(),
+            "{}: a text stored twice",
+            m.name
+        );
         for (seq, text) in &acked {
             assert_eq!(seen.messages.get(seq).map(|(_, t)| t), Some(text));
         }
