@@ -129,7 +129,7 @@ async fn fan_out_survives_the_loss_of_one_nats_server() {
 /// Whether chat node `id` is connected to NATS server `index`.
 fn on(nats: &NatsCluster, index: usize, id: &str) -> bool {
     let name = format!("chatroom-server {id}");
-    nats.client_names(index).iter().any(|n| *n == name)
+    nats.client_names(index).contains(&name)
 }
 
 /// The members at `senders` each post [`ROUND`] messages (acknowledged);
