@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The cluster figures of docs/performance.md: the same paced load on one
-# node (MariaDB, no cluster) and on three nodes behind one NATS server
-# (client i on node i mod 3), each on loopback with a fresh MariaDB database,
-# release binaries. Prints the table: latency of same-node against
+# node (MariaDB, no cluster), on one node joined to NATS (publishing every
+# message, nobody listening), and on three nodes behind one NATS server
+# (client i on node i mod 3), each on loopback with a fresh MariaDB
+# database, release binaries. Prints the table: latency of same-node against
 # cross-node deliveries, and CPU per delivery of the nodes and of NATS.
 #   BENCH_CLUSTER_ARGS  chatroom-bench load flags
 #                       (default "--clients 30 --rate 20 --messages 300")
@@ -114,6 +115,16 @@ start_node one --database "$database_url"
 run one-node
 stop_all
 
+# One node joined to NATS: it publishes every message, nobody subscribes
+# (the publishing side of the hop alone).
+node_addrs=() node_pids=()
+fresh_database publish
+start_nats
+start_node publish --database "$database_url" --cluster "$nats_url" \
+  --cluster-name bench --node-id solo
+run one-node-publishing --nats-pid "$nats_pid"
+stop_all
+
 # Three nodes, one NATS server.
 node_addrs=() node_pids=()
 fresh_database three
@@ -125,14 +136,14 @@ done
 run three-nodes --nats-pid "$nats_pid"
 stop_all
 
-printf '\n| run | deliveries | deliveries/s | p50 / p99 / p99.9 ms (all) | same node p50 / p99 / p99.9 ms | cross node p50 / p99 / p99.9 ms | nodes µs/deliv | NATS µs/deliv | lost | dup |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|\n'
-for name in one-node three-nodes; do
+printf '\n| run | deliveries | deliveries/s | p50 / p99 / p99.9 ms (all) | same node p50 / p99 / p99.9 ms | cross node p50 / p99 / p99.9 ms | nodes µs/deliv | NATS µs/deliv | together µs/deliv | lost | dup |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+for name in one-node one-node-publishing three-nodes; do
   jq -r --arg name "$name" '
     def ms: . / 1000 | (. * 100 | round) / 100;
     def r2: (. * 100 | round) / 100;
     def pct(l): "\(l.p50 | ms) / \(l.p99 | ms) / \(l.p999 | ms)";
-    "| \($name) | \(.deliveries)/\(.expected_deliveries) | \(.deliveries_per_second | round) | \(pct(.latency_us)) | \(if .cluster then pct(.cluster.same_node.latency_us) else "—" end) | \(if .cluster then pct(.cluster.cross_node.latency_us) else "—" end) | \(.server.cpu_us_per_delivery | r2) | \(if .cluster.nats then (.cluster.nats.cpu_us_per_delivery | r2) else "—" end) | \(.lost) | \(.duplicates) |"
+    "| \($name) | \(.deliveries)/\(.expected_deliveries) | \(.deliveries_per_second | round) | \(pct(.latency_us)) | \(if .cluster then pct(.cluster.same_node.latency_us) else "—" end) | \(if .cluster then pct(.cluster.cross_node.latency_us) else "—" end) | \(.server.cpu_us_per_delivery | r2) | \(if .nats then (.nats.cpu_us_per_delivery | r2) else "—" end) | \(.server.cpu_us_per_delivery + (.nats.cpu_us_per_delivery // 0) | r2) | \(.lost) | \(.duplicates) |"
   ' "$work/$name.json"
 done
 if [[ -n "${BENCH_KEEP:-}" ]]; then

@@ -167,9 +167,6 @@ pub struct ClusterReport {
     pub same_node: PathReport,
     /// Deliveries whose sender was on another node (through NATS).
     pub cross_node: PathReport,
-    /// The NATS server's process, with `--nats-pid`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nats: Option<ProcReport>,
 }
 
 impl fmt::Display for ClusterReport {
@@ -212,13 +209,6 @@ impl fmt::Display for ClusterReport {
                 ms(l.p999),
                 ms(l.max),
                 path.deliveries
-            )?;
-        }
-        if let Some(nats) = &self.nats {
-            write!(
-                f,
-                "\n  nats            {:.2} CPU s, {:.2} µs/delivery, peak RSS {:.0} MiB",
-                nats.cpu_seconds, nats.cpu_us_per_delivery, nats.peak_rss_mib
             )?;
         }
         Ok(())

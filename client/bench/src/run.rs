@@ -340,9 +340,6 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             nodes: reports,
             same_node: PathReport::of(&same_node),
             cross_node: PathReport::of(&cross_node),
-            nats: nats_before
-                .zip(nats_after)
-                .map(|(before, after)| proc_report(before, after, unique)),
         }
     });
     Ok(Report {
@@ -379,6 +376,9 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         latency_us: Latency::of(&hist),
         server: procstat::sum(&server_before)
             .zip(procstat::sum(&server_after))
+            .map(|(before, after)| proc_report(before, after, unique)),
+        nats: nats_before
+            .zip(nats_after)
             .map(|(before, after)| proc_report(before, after, unique)),
         bench: proc_report(bench_before, bench_after, unique),
         cluster,

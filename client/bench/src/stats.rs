@@ -119,6 +119,9 @@ pub struct Report {
     /// CPU, and each one's peak memory added up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<ProcReport>,
+    /// The NATS server's process, with `--nats-pid` (a node joined to a cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats: Option<ProcReport>,
     /// This benchmark process.
     pub bench: ProcReport,
     /// With several servers (`--server a,b,c`): each node's share, and
@@ -190,6 +193,13 @@ impl fmt::Display for Report {
                 f,
                 "  server          {:.2} CPU s, {:.2} µs/delivery, peak RSS {:.0} MiB",
                 server.cpu_seconds, server.cpu_us_per_delivery, server.peak_rss_mib
+            )?;
+        }
+        if let Some(nats) = &self.nats {
+            writeln!(
+                f,
+                "  nats            {:.2} CPU s, {:.2} µs/delivery, peak RSS {:.0} MiB",
+                nats.cpu_seconds, nats.cpu_us_per_delivery, nats.peak_rss_mib
             )?;
         }
         write!(
