@@ -44,6 +44,13 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(2);
 /// automatically. The server's own limit is higher; QUIC uses the smaller of
 /// the two (docs/operations.md).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long one node of a list gets to answer before the next is tried
+/// beside it. A node that is down (a `kill -9`, a dead machine) never
+/// answers, and a handshake waits the whole idle timeout for it; a live node
+/// answers within a round trip or two. Long enough that a slow link does not
+/// open a second connection for nothing, short enough that a reconnect after
+/// a node died is back within seconds (docs/cluster.md).
+pub const NEXT_NODE_AFTER: Duration = Duration::from_secs(1);
 /// How long [`Connection::close`] waits for the close to reach the server.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// UDP socket buffers asked for: a busy room's burst overflows Linux's
@@ -169,33 +176,84 @@ pub async fn connect(server: &str, trust: &Trust) -> Result<Connection, ClientEr
 /// [`connect`] with options: a shared endpoint, the server's event stream mode.
 ///
 /// `server` may name several nodes of a cluster, `HOST:PORT,HOST:PORT`, and a
-/// host may resolve to several addresses: they are tried in random order (so
-/// clients spread over the nodes) until one answers. A node that cannot be
-/// reached or closes at once makes way for the next; a certificate that does
-/// not verify stops the search, since every node shares one CA.
+/// host may resolve to several addresses: the nodes are tried in random order
+/// (so clients spread over them) until one answers. A node that cannot be
+/// reached or closes at once makes way for the next; one that has not
+/// answered within [`NEXT_NODE_AFTER`] gets the next tried beside it; a
+/// certificate that does not verify stops the search, since every node
+/// shares one CA.
 pub async fn connect_with(
     server: &str,
     trust: &Trust,
     options: &ConnectOptions,
 ) -> Result<Connection, ClientError> {
+    let mut connection = first_to_answer(candidates(server), trust, options).await?;
+    // Only the winner reads events: a losing attempt's connection must have
+    // no task holding it open once its attempt is dropped.
+    connection.start_events(options.event_streams);
+    Ok(connection)
+}
+
+/// Tries `nodes` in order, each attempt a task of its own. A dead node never
+/// answers, so its handshake would hold a reconnect for the whole handshake
+/// timeout; instead, the next node is started beside it after
+/// [`NEXT_NODE_AFTER`], and the first to answer wins. The other attempts
+/// are aborted with the set, which drops (and so closes) their connections.
+async fn first_to_answer(
+    nodes: Vec<String>,
+    trust: &Trust,
+    options: &ConnectOptions,
+) -> Result<Connection, ClientError> {
+    let described = nodes.join(",");
+    let mut nodes = nodes.into_iter();
+    let mut attempts = tokio::task::JoinSet::new();
+    let start = |attempts: &mut tokio::task::JoinSet<_>, node: String| {
+        let (trust, options) = (trust.clone(), options.clone());
+        attempts.spawn(async move { connect_node(&node, &trust, &options).await });
+    };
     let mut last = None;
-    for candidate in candidates(server) {
-        let (addrs, host) = match resolve_all(&candidate).await {
-            Ok(found) => found,
-            Err(e) => {
-                last = Some(e);
-                continue;
+    loop {
+        if attempts.is_empty() {
+            match nodes.next() {
+                Some(node) => start(&mut attempts, node),
+                None => break,
             }
-        };
-        for addr in addrs {
-            match connect_to(&candidate, addr, &host, trust, options).await {
-                Ok(connection) => return Ok(connection),
-                Err(e) if worth_another_node(&e) => last = Some(e),
-                Err(e) => return Err(e),
+        }
+        let more = nodes.len() > 0;
+        tokio::select! {
+            joined = attempts.join_next() => match joined {
+                Some(Ok(Ok(connection))) => return Ok(connection),
+                Some(Ok(Err(e))) if worth_another_node(&e) => last = Some(e),
+                Some(Ok(Err(e))) => return Err(e),
+                Some(Err(e)) => last = Some(ClientError::Io(std::io::Error::other(e.to_string()))),
+                None => {}
+            },
+            () = tokio::time::sleep(NEXT_NODE_AFTER), if more => {
+                if let Some(node) = nodes.next() {
+                    start(&mut attempts, node);
+                }
             }
         }
     }
-    Err(last.unwrap_or_else(|| ClientError::Address(format!("{server:?} (expected HOST:PORT)"))))
+    Err(last.unwrap_or_else(|| ClientError::Address(format!("{described:?} (expected HOST:PORT)"))))
+}
+
+/// Every address of one node, one after another.
+async fn connect_node(
+    node: &str,
+    trust: &Trust,
+    options: &ConnectOptions,
+) -> Result<Connection, ClientError> {
+    let (addrs, host) = resolve_all(node).await?;
+    let mut last = None;
+    for addr in addrs {
+        match connect_to(node, addr, &host, trust, options).await {
+            Ok(connection) => return Ok(connection),
+            Err(e) if worth_another_node(&e) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ClientError::Address(format!("{node}: no address"))))
 }
 
 /// The nodes named in `server` (comma-separated), shuffled.
@@ -260,12 +318,10 @@ async fn connect_to(
         Ok(Err(e)) => return Err(connection_error(e)),
         Ok(Ok(conn)) => conn,
     };
-    let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-    tokio::spawn(read_events(conn.clone(), tx, options.event_streams));
     let mut connection = Connection {
         conn,
         endpoint,
-        events: Some(rx),
+        events: None,
         server_name: String::new(),
     };
     let hello = Request::Hello {
@@ -329,6 +385,13 @@ pub(crate) fn unexpected(reply: &Reply) -> ClientError {
 }
 
 impl Connection {
+    /// Starts the reader of pushed events (once the connection is chosen).
+    fn start_events(&mut self, mode: EventStreams) {
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        tokio::spawn(read_events(self.conn.clone(), tx, mode));
+        self.events = Some(rx);
+    }
+
     /// Sends one request on its own stream and waits for the response.
     pub async fn request(&self, request: &Request) -> Result<Reply, ClientError> {
         let bytes = codec::encode(request).map_err(|e| ClientError::Protocol(e.to_string()))?;

@@ -12,13 +12,17 @@
 //! - [`mysql`]: a fresh MariaDB database per test; stopping and starting MariaDB.
 //! - [`relay`]: [`TestRelay`], the lossy relay between a client and a server.
 //! - [`nats`]: [`NatsServer`], a NATS server of the test's own for cluster
-//!   tests, which can be stopped and started again on its port.
+//!   tests, which can be stopped and started again on its port, and
+//!   [`NatsCluster`], several joined by routes.
 //! - [`nats_proxy`]: [`NatsProxy`], between a node and NATS, losing what the
 //!   node sends next on demand.
+//! - [`cluster`]: chat nodes on one MariaDB database and one CA, in process or
+//!   as child processes.
 //! - [`mail`]: a real SMTP server (aiosmtpd), mails on disk, the 6-digit code in a mail.
 //! - [`events`]: waiting for pushed events (with a bound, never a timing assertion).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
 pub mod events;
 pub mod mail;
 pub mod mysql;
@@ -29,7 +33,7 @@ pub mod relay;
 pub mod server;
 
 pub use events::{in_lobby, next_event, presence, room_added, room_created, room_left};
-pub use nats::NatsServer;
+pub use nats::{NatsCluster, NatsServer};
 pub use nats_proxy::NatsProxy;
 pub use process::ServerProcess;
 pub use relay::TestRelay;

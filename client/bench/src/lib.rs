@@ -5,19 +5,24 @@
 //!
 //! # Layout
 //! - [`run`]: the benchmark itself: connect, register and join; send; receive; report.
+//! - [`receive`] (private): one client's receiving side, latency by path.
+//! - [`nodes`]: several servers (a cluster's nodes): which client uses which, the per-node report.
 //! - [`payload`]: the message text that carries its send time.
 //! - [`tracker`]: per-receiver accounting of sequence numbers (lost, duplicated, out of order).
 //! - [`stats`]: the [`Report`], its percentiles and its table.
 //! - [`procstat`]: CPU time and peak memory from `/proc`.
 //! - [`relay`]: a UDP relay that drops and delays datagrams with a seeded generator.
 
+pub mod nodes;
 pub mod payload;
 pub mod procstat;
+mod receive;
 pub mod relay;
 pub mod run;
 pub mod stats;
 pub mod tracker;
 
+pub use nodes::ClusterReport;
 pub use run::{BenchConfig, run};
 pub use stats::Report;
 

@@ -30,7 +30,9 @@ struct Cli {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// The server (or relay) as HOST:PORT.
+    /// The server (or relay) as HOST:PORT; the nodes of a cluster as
+    /// HOST:PORT,HOST:PORT,… (client i uses node i mod n, and the report adds
+    /// per-node counts and same-node against cross-node latency).
     #[arg(long)]
     server: Option<String>,
     /// SHA-256 fingerprint of the server's CA certificate (printed by the server).
@@ -54,9 +56,13 @@ struct RunArgs {
     /// Room to post in (default: a fresh bench-<run> room).
     #[arg(long)]
     room: Option<String>,
-    /// The server's process id: report its CPU time per delivery and peak memory.
+    /// The server's process id: report its CPU time per delivery and peak
+    /// memory. For a cluster, one per node in --server's order, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
+    /// The NATS server's process id (a cluster run): report its CPU time too.
     #[arg(long)]
-    server_pid: Option<u32>,
+    nats_pid: Option<u32>,
     /// Print one JSON object instead of the table (and no progress bars).
     #[arg(long)]
     json: bool,
@@ -158,7 +164,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     config.rate = args.rate;
     config.payload = args.payload;
     config.room = args.room;
-    config.server_pid = args.server_pid;
+    config.server_pids = args.server_pid;
+    config.nats_pid = args.nats_pid;
     config.connections_per_endpoint = args.connections_per_endpoint;
     config.event_streams = args.stream_mode;
     config.progress = !args.json;

@@ -86,6 +86,21 @@ pub fn parse_kib(status: &str, name: &str) -> Option<u64> {
     })
 }
 
+/// Reads every process in `pids`.
+pub fn read_all(pids: &[u32]) -> Result<Vec<Usage>, BenchError> {
+    pids.iter().map(|&pid| read(Process::Pid(pid))).collect()
+}
+
+/// Several processes as one: CPU and memory added up (`None` for none).
+pub fn sum(usages: &[Usage]) -> Option<Usage> {
+    let (first, rest) = usages.split_first()?;
+    Some(rest.iter().fold(*first, |total, u| Usage {
+        cpu_seconds: total.cpu_seconds + u.cpu_seconds,
+        peak_rss_kib: total.peak_rss_kib + u.peak_rss_kib,
+        rss_kib: total.rss_kib + u.rss_kib,
+    }))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -2,21 +2,23 @@
 //! and log them in, join one room; then every client posts M timestamped
 //! messages — unpaced or at R per second — while every client receives all
 //! of them, measuring latency and accounting for each sequence number.
+//! Given several servers (the nodes of a cluster), client `i` uses node
+//! `i mod n` and the report splits latency by path (see [`crate::nodes`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chatroom_common::protocol::{ErrorCode, Event, OtpAlgorithm, Seq};
-use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::nodes::{ClusterReport, NodeReport, Nodes, PathReport, SenderNodes};
 use crate::procstat::{self, Process, Usage};
+use crate::receive::{self, Plan, Received, Shared};
 use crate::stats::{self, Latency, ProcReport, Report};
-use crate::tracker::{Recorded, SeqTracker};
 use crate::{BenchError, payload};
 use chatroom_client::connection::{self, ConnectOptions, EventStreams};
 use chatroom_client::{ClientError, Session, Trust};
@@ -29,9 +31,10 @@ const TICK: Duration = Duration::from_millis(20);
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
-    /// `HOST:PORT` of the server (or of the relay in front of it).
+    /// `HOST:PORT` of the server (or of the relay in front of it); several,
+    /// comma-separated, spread the clients over the nodes of a cluster.
     pub server: String,
-    /// How to verify the server.
+    /// How to verify the server (every node shares one CA).
     pub trust: Trust,
     /// Clients, each sending and receiving.
     pub clients: usize,
@@ -43,8 +46,12 @@ pub struct BenchConfig {
     pub payload: usize,
     /// The room; `None` makes a fresh `bench-<run>` room.
     pub room: Option<String>,
-    /// The server's process id, to read its CPU time and memory.
-    pub server_pid: Option<u32>,
+    /// The server's process id, to read its CPU time and memory; with
+    /// several nodes, one per node in the order of `server` (summed, and
+    /// each node's in its part of the report).
+    pub server_pids: Vec<u32>,
+    /// The NATS server's process id (a cluster run), to report its CPU too.
+    pub nats_pid: Option<u32>,
     /// Clients sharing one QUIC endpoint (one UDP socket and driver task).
     pub connections_per_endpoint: usize,
     /// How the server pushes events (must match its `--stream-mode`).
@@ -68,7 +75,8 @@ impl BenchConfig {
             rate: None,
             payload: 64,
             room: None,
-            server_pid: None,
+            server_pids: Vec::new(),
+            nats_pid: None,
             connections_per_endpoint: 16,
             event_streams: EventStreams::PerMessage,
             progress: false,
@@ -78,27 +86,8 @@ impl BenchConfig {
     }
 }
 
-/// What the receivers are told once everyone has joined.
-#[derive(Debug, Clone, Copy)]
-struct Plan {
-    /// The room's last sequence number before the first send.
-    base: Seq,
-    /// The most messages the run can post.
-    expected: u64,
-}
-
-/// One receiver's findings.
-struct Received {
-    hist: Histogram<u64>,
-    unique: u64,
-    duplicates: u64,
-    out_of_order: u64,
-    resyncs: u64,
-    last_arrival: Option<Instant>,
-}
-
 /// One sender's findings.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct SendOutcome {
     sent: u64,
     errors: u64,
@@ -124,6 +113,15 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             "--rate must be a positive number".into(),
         ));
     }
+    let nodes = Nodes::parse(&config.server)?;
+    if nodes.is_cluster() && config.server_pids.len() > 1 && config.server_pids.len() != nodes.len()
+    {
+        return Err(BenchError::Invalid(format!(
+            "{} server pids for {} servers: give one per server, in the same order",
+            config.server_pids.len(),
+            nodes.len()
+        )));
+    }
     let config = Arc::new(config);
     let run_id = run_id();
     let room_name = config
@@ -138,37 +136,50 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     // joins, a few at a time. Each receiver starts draining events at once, so
     // the presence events of the setup never back up.
     let setup_started = Instant::now();
-    let (addr, _) = connection::resolve(&config.server).await?;
+    let (addr, _) = connection::resolve(nodes.addr(0)).await?;
     let per_endpoint = config.connections_per_endpoint.max(1);
     let endpoints = (0..config.clients.div_ceil(per_endpoint))
         .map(|_| connection::endpoint_for(addr))
         .collect::<Result<Vec<_>, _>>()?;
     let bar = progress_bar(&config, config.clients as u64, "setting up");
     let mut receivers = JoinSet::new();
-    let first = setup_client(&config, 0, &run_id, &room_name, &endpoints[0], true).await?;
+    let first = setup_client(
+        &config,
+        nodes.addr(0),
+        0,
+        &run_id,
+        &room_name,
+        &endpoints[0],
+        true,
+    )
+    .await?;
     let canonical_room: Arc<str> = Arc::from(first.1.as_str());
-    let mut ready = vec![spawn_receiver(
-        first.0,
-        first.2,
-        &mut receivers,
-        &canonical_room,
-        &plan_rx,
-        &stop_rx,
-        &delivered,
-    )];
+    let shared = Shared {
+        room: canonical_room.clone(),
+        plan_rx,
+        stop_rx,
+        delivered: delivered.clone(),
+        senders: nodes
+            .is_cluster()
+            .then(|| Arc::new(SenderNodes::new(&run_id, nodes.len()))),
+    };
+    receivers.spawn(receive::receive(first.2, 0, shared.clone()));
+    let mut ready = vec![first.0];
     bar.inc(1);
     let permits = Arc::new(Semaphore::new(config.setup_concurrency.max(1)));
     let mut setups = JoinSet::new();
     for index in 1..config.clients {
         let (config, run_id, room) = (config.clone(), run_id.clone(), canonical_room.clone());
+        let server = nodes.addr(nodes.of_client(index)).to_owned();
         let endpoint = endpoints[index / per_endpoint].clone();
         let permits = permits.clone();
         setups.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            setup_client(&config, index, &run_id, &room, &endpoint, false).await
+            setup_client(&config, &server, index, &run_id, &room, &endpoint, false).await
         });
     }
     let (mut setup_errors, mut first_setup_error) = (0usize, None::<String>);
+    let mut node_setup_errors = vec![0usize; nodes.len()];
     while let Some(joined) = setups.join_next().await {
         let joined =
             joined.map_err(|e| BenchError::Invalid(format!("a setup task failed: {e}")))?;
@@ -178,22 +189,20 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             Ok(client) => client,
             Err(e) => {
                 setup_errors += 1;
+                if let BenchError::Setup { index, .. } = &e {
+                    node_setup_errors[nodes.of_client(*index)] += 1;
+                }
                 first_setup_error.get_or_insert_with(|| e.to_string());
                 bar.inc(1);
                 continue;
             }
         };
-        ready.push(spawn_receiver(
-            client,
-            events,
-            &mut receivers,
-            &canonical_room,
-            &plan_rx,
-            &stop_rx,
-            &delivered,
-        ));
+        let node = nodes.of_client(client.index);
+        receivers.spawn(receive::receive(events, node, shared.clone()));
+        ready.push(client);
         bar.inc(1);
     }
+    drop(shared);
     bar.finish_and_clear();
     ready.sort_by_key(|r| r.index);
     let setup_seconds = setup_started.elapsed().as_secs_f64();
@@ -201,9 +210,14 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     // Measure: start the clocks, tell the receivers what to expect, send.
     let base = ready.iter().map(|r| r.latest_seq).max().unwrap_or(0);
     let connected = ready.len();
+    let mut node_clients = vec![0usize; nodes.len()];
+    for r in &ready {
+        node_clients[nodes.of_client(r.index)] += 1;
+    }
     let expected_per_receiver = connected as u64 * config.messages;
-    let server_before = config
-        .server_pid
+    let server_before = procstat::read_all(&config.server_pids)?;
+    let nats_before = config
+        .nats_pid
         .map(|pid| procstat::read(Process::Pid(pid)))
         .transpose()?;
     let bench_before = procstat::read(Process::Current)?;
@@ -212,11 +226,15 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         base,
         expected: expected_per_receiver,
     }));
-    let sessions: Vec<Arc<Session>> = ready.into_iter().map(|r| Arc::new(r.session)).collect();
+    let sessions: Vec<(usize, Arc<Session>)> = ready
+        .into_iter()
+        .map(|r| (r.index, Arc::new(r.session)))
+        .collect();
     let mut senders = JoinSet::new();
-    for (index, session) in sessions.iter().enumerate() {
+    for (index, session) in &sessions {
         let (config, session, room) = (config.clone(), session.clone(), canonical_room.clone());
-        senders.spawn(async move { send_all(&config, &session, &room, index, t0).await });
+        let index = *index;
+        senders.spawn(async move { (index, send_all(&config, &session, &room, index, t0).await) });
     }
     let receivers_total = connected as u64;
     let bar = progress_bar(
@@ -225,13 +243,17 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         "deliveries",
     );
     let mut outcome = SendOutcome::default();
+    let mut node_sent = vec![SendOutcome::default(); nodes.len()];
     let mut senders_done = false;
     let mut last_progress = (0u64, Instant::now());
     let mut tick = tokio::time::interval(TICK);
     loop {
         tokio::select! {
             finished = senders.join_next(), if !senders_done => match finished {
-                Some(Ok(one)) => {
+                Some(Ok((index, one))) => {
+                    let node = &mut node_sent[nodes.of_client(index)];
+                    node.sent += one.sent;
+                    node.errors += one.errors;
                     outcome.sent += one.sent;
                     outcome.errors += one.errors;
                     if outcome.first_error.is_none() {
@@ -260,20 +282,26 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     bar.finish_and_clear();
 
     let mut hist = stats::new_histogram();
+    let (mut same_node, mut cross_node) = (stats::new_histogram(), stats::new_histogram());
     let (mut unique, mut duplicates, mut out_of_order, mut resyncs) = (0, 0, 0, 0);
+    let mut node_received: Vec<NodeReport> = vec![NodeReport::default(); nodes.len()];
     let mut last_arrival = None::<Instant>;
     while let Some(received) = receivers.join_next().await {
         let received =
             received.map_err(|e| BenchError::Invalid(format!("a receiver task failed: {e}")))?;
         let _ = hist.add(&received.hist);
+        let _ = same_node.add(&received.same_node);
+        let _ = cross_node.add(&received.cross_node);
         unique += received.unique;
         duplicates += received.duplicates;
         out_of_order += received.out_of_order;
         resyncs += received.resyncs;
         last_arrival = last_arrival.max(received.last_arrival);
+        tally(&mut node_received[received.node % nodes.len()], &received);
     }
-    let server_after = config
-        .server_pid
+    let server_after = procstat::read_all(&config.server_pids)?;
+    let nats_after = config
+        .nats_pid
         .map(|pid| procstat::read(Process::Pid(pid)))
         .transpose()?;
     let bench_after = procstat::read(Process::Current)?;
@@ -282,7 +310,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         .as_secs_f64();
 
     let mut closing = JoinSet::new();
-    for session in sessions {
+    for (_, session) in sessions {
         closing.spawn(async move { session.close().await });
     }
     while closing.join_next().await.is_some() {}
@@ -291,6 +319,29 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     }
 
     let expected_deliveries = outcome.sent * receivers_total;
+    let cluster = nodes.is_cluster().then(|| {
+        let mut reports = node_received;
+        for (node, report) in reports.iter_mut().enumerate() {
+            report.server = nodes.addr(node).to_owned();
+            report.clients = node_clients[node];
+            report.setup_errors = node_setup_errors[node];
+            report.sent = node_sent[node].sent;
+            report.send_errors = node_sent[node].errors;
+            report.expected_deliveries = report.clients as u64 * outcome.sent;
+            report.lost = report.expected_deliveries.saturating_sub(report.deliveries);
+            report.process = match (server_before.get(node), server_after.get(node)) {
+                (Some(before), Some(after)) if server_before.len() == nodes.len() => {
+                    Some(proc_report(*before, *after, report.deliveries))
+                }
+                _ => None,
+            };
+        }
+        ClusterReport {
+            nodes: reports,
+            same_node: PathReport::of(&same_node),
+            cross_node: PathReport::of(&cross_node),
+        }
+    });
     Ok(Report {
         run_id,
         room: canonical_room.to_string(),
@@ -323,11 +374,24 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             0.0
         },
         latency_us: Latency::of(&hist),
-        server: server_before
-            .zip(server_after)
+        server: procstat::sum(&server_before)
+            .zip(procstat::sum(&server_after))
+            .map(|(before, after)| proc_report(before, after, unique)),
+        nats: nats_before
+            .zip(nats_after)
             .map(|(before, after)| proc_report(before, after, unique)),
         bench: proc_report(bench_before, bench_after, unique),
+        cluster,
     })
+}
+
+/// Adds one receiver's counts to its node's.
+fn tally(node: &mut NodeReport, received: &Received) {
+    node.deliveries += received.unique;
+    node.same_node_deliveries += received.same_node.len();
+    node.cross_node_deliveries += received.cross_node.len();
+    node.duplicates += received.duplicates;
+    node.resyncs += received.resyncs;
 }
 
 fn proc_report(before: Usage, after: Usage, deliveries: u64) -> ProcReport {
@@ -367,11 +431,12 @@ fn progress_bar(config: &BenchConfig, len: u64, what: &'static str) -> ProgressB
     bar
 }
 
-/// Connects, registers `bench-<run>-<index>`, logs in and joins the room
+/// Connects to `server`, registers `bench-<run>-<index>`, logs in and joins the room
 /// (client 0 creates it first). Returns the session, the room's canonical
 /// name and the event stream.
 async fn setup_client(
     config: &BenchConfig,
+    server: &str,
     index: usize,
     run_id: &str,
     room: &str,
@@ -383,7 +448,7 @@ async fn setup_client(
         event_streams: config.event_streams,
         endpoint: Some(endpoint.clone()),
     };
-    let mut session = Session::connect_with(&config.server, &config.trust, &options)
+    let mut session = Session::connect_with(server, &config.trust, &options)
         .await
         .map_err(failed)?;
     let events = session
@@ -433,99 +498,6 @@ fn explain(e: ClientError) -> ClientError {
         }
         _ => e,
     }
-}
-
-/// Starts the receiver of one client's events; hands back the client.
-fn spawn_receiver(
-    ready: Ready,
-    events: mpsc::Receiver<Event>,
-    receivers: &mut JoinSet<Received>,
-    room: &Arc<str>,
-    plan_rx: &watch::Receiver<Option<Plan>>,
-    stop_rx: &watch::Receiver<bool>,
-    delivered: &Arc<AtomicU64>,
-) -> Ready {
-    receivers.spawn(receive(
-        events,
-        room.clone(),
-        plan_rx.clone(),
-        stop_rx.clone(),
-        delivered.clone(),
-    ));
-    ready
-}
-
-/// Drains events until the plan arrives, then accounts for every message of
-/// the room until all expected ones are in or the run is stopped.
-async fn receive(
-    mut events: mpsc::Receiver<Event>,
-    room: Arc<str>,
-    mut plan_rx: watch::Receiver<Option<Plan>>,
-    mut stop_rx: watch::Receiver<bool>,
-    delivered: Arc<AtomicU64>,
-) -> Received {
-    let mut received = Received {
-        hist: stats::new_histogram(),
-        unique: 0,
-        duplicates: 0,
-        out_of_order: 0,
-        resyncs: 0,
-        last_arrival: None,
-    };
-    // The plan is published before the first send, so an event that arrives
-    // while the plan is already there may be one of the run's messages: it is
-    // counted, not dropped with the setup's events (select! picks at random
-    // when the plan and a message are both ready).
-    let (plan, mut first) = loop {
-        if let Some(plan) = *plan_rx.borrow_and_update() {
-            break (plan, None);
-        }
-        tokio::select! {
-            changed = plan_rx.changed() => if changed.is_err() { return received },
-            event = events.recv() => match event {
-                None => return received,
-                Some(event) => if let Some(plan) = *plan_rx.borrow_and_update() {
-                    break (plan, Some(event));
-                },
-            },
-            _ = stop_rx.changed() => return received,
-        }
-    };
-    let mut tracker = SeqTracker::new(plan.base, plan.expected);
-    loop {
-        let event = match first.take() {
-            Some(event) => Some(event),
-            None => tokio::select! {
-                biased;
-                event = events.recv() => event,
-                _ = stop_rx.changed() => break,
-            },
-        };
-        match event {
-            Some(Event::Message(message)) if *message.room == *room => {
-                if tracker.record(message.seq) == Recorded::New {
-                    let now = payload::now_nanos();
-                    if let Some(sent) = payload::sent_nanos(&message.text) {
-                        received
-                            .hist
-                            .saturating_record(now.saturating_sub(sent) / 1000);
-                    }
-                    received.last_arrival = Some(Instant::now());
-                    delivered.fetch_add(1, Ordering::Relaxed);
-                    if tracker.complete() {
-                        break;
-                    }
-                }
-            }
-            Some(Event::Resync { room: r, .. }) if *r == *room => received.resyncs += 1,
-            Some(_) => {}
-            None => break,
-        }
-    }
-    received.unique = tracker.unique();
-    received.duplicates = tracker.duplicates();
-    received.out_of_order = tracker.out_of_order();
-    received
 }
 
 /// Posts this client's messages: back to back, or on a schedule offset by

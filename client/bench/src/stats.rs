@@ -6,6 +6,8 @@ use std::fmt;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::nodes::ClusterReport;
+
 /// Latencies are recorded in microseconds, up to a minute, to 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
     #[allow(clippy::expect_used)]
@@ -113,11 +115,19 @@ pub struct Report {
     pub deliveries_per_second: f64,
     /// Send-to-delivery latency.
     pub latency_us: Latency,
-    /// The server process, with `--server-pid`.
+    /// The server process, with `--server-pid` (with several pids, their sums:
+    /// CPU, and each one's peak memory added up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<ProcReport>,
+    /// The NATS server's process, with `--nats-pid` (a node joined to a cluster).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats: Option<ProcReport>,
     /// This benchmark process.
     pub bench: ProcReport,
+    /// With several servers (`--server a,b,c`): each node's share, and
+    /// same-node against cross-node latency. Absent for one server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterReport>,
 }
 
 impl fmt::Display for Report {
@@ -185,16 +195,27 @@ impl fmt::Display for Report {
                 server.cpu_seconds, server.cpu_us_per_delivery, server.peak_rss_mib
             )?;
         }
+        if let Some(nats) = &self.nats {
+            writeln!(
+                f,
+                "  nats            {:.2} CPU s, {:.2} µs/delivery, peak RSS {:.0} MiB",
+                nats.cpu_seconds, nats.cpu_us_per_delivery, nats.peak_rss_mib
+            )?;
+        }
         write!(
             f,
             "  bench           {:.2} CPU s, {:.2} µs/delivery, peak RSS {:.0} MiB",
             self.bench.cpu_seconds, self.bench.cpu_us_per_delivery, self.bench.peak_rss_mib
-        )
+        )?;
+        match &self.cluster {
+            Some(cluster) => write!(f, "{cluster}"),
+            None => Ok(()),
+        }
     }
 }
 
 /// Microseconds as milliseconds with two decimals.
-fn ms(us: u64) -> String {
+pub(crate) fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 

@@ -1,6 +1,6 @@
 //! The benchmark's pieces that can be wrong, against the in-process server:
-//! its counts, the relay (with and without loss), and the single-stream mode.
-//! Nothing here asserts timing.
+//! its counts, the relay (with and without loss), the single-stream mode, and
+//! clients spread over two nodes of a cluster. Nothing here asserts timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::Path;
@@ -11,8 +11,8 @@ use chatroom_bench::{self as bench, BenchConfig, Report};
 use chatroom_client::Trust;
 use chatroom_client::connection::EventStreams;
 use chatroom_server::StreamMode;
-use chatroom_testkit::TestRelay;
-use chatroom_testkit::TestServer;
+use chatroom_testkit::mysql::MysqlDb;
+use chatroom_testkit::{NatsServer, TestRelay, TestServer, cluster};
 
 /// A server in the given stream mode (bulk limits).
 async fn server(dir: &Path, mode: StreamMode) -> TestServer {
@@ -50,6 +50,9 @@ async fn a_small_run_counts_every_delivery_once() {
     assert_complete(&report, 5, 20);
     assert_eq!(report.clients, 5);
     assert!(report.room.starts_with("bench-"));
+    // One server: no per-node part, in the table or the JSON.
+    assert!(report.cluster.is_none());
+    assert!(!serde_json::to_string(&report).unwrap().contains("cluster"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,4 +132,52 @@ async fn under_loss_both_modes_still_deliver_everything_once() {
             "{mode:?}: the relay dropped nothing"
         );
     }
+}
+
+/// `--server a,b`: client i uses node i mod 2; every delivery is counted for
+/// its receiver's node and by path (sender on the same node or the other).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_spread_over_two_nodes_are_counted_per_node_and_path() {
+    let Some(db) = MysqlDb::create().await else {
+        return;
+    };
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let certs = cluster::shared_certs(dir.path());
+    let urls = [nats.url()];
+    let a = cluster::node(&dir.path().join("a"), &db.url(), &urls, "a", &certs).await;
+    let b = cluster::node(&dir.path().join("b"), &db.url(), &urls, "b", &certs).await;
+    let (clients, messages) = (6, 10);
+    let servers = format!("{},{}", a.addr, b.addr);
+    let report = bench::run(config(&servers, a.pin.clone(), clients, messages))
+        .await
+        .unwrap();
+    assert_complete(&report, clients, messages);
+
+    let split = report.cluster.as_ref().expect("a per-node report");
+    let sent = clients as u64 * messages;
+    // Three clients per node, each receiving the 30 messages posted through
+    // its own node and the 30 posted through the other.
+    let per_node_sent = sent / 2;
+    for (node, addr) in split.nodes.iter().zip([&a.addr, &b.addr]) {
+        assert_eq!(&node.server, addr);
+        assert_eq!((node.clients, node.setup_errors), (3, 0));
+        assert_eq!((node.sent, node.send_errors), (per_node_sent, 0));
+        assert_eq!(node.expected_deliveries, 3 * sent);
+        assert_eq!(node.deliveries, node.expected_deliveries, "{report}");
+        assert_eq!((node.lost, node.duplicates, node.resyncs), (0, 0, 0));
+        assert_eq!(node.same_node_deliveries, 3 * per_node_sent);
+        assert_eq!(node.cross_node_deliveries, 3 * per_node_sent);
+    }
+    assert_eq!(split.nodes.len(), 2);
+    assert_eq!(split.same_node.deliveries, report.deliveries / 2);
+    assert_eq!(split.cross_node.deliveries, report.deliveries / 2);
+    assert!(split.same_node.latency_us.max > 0 && split.cross_node.latency_us.max > 0);
+    // The table names both paths and both nodes.
+    let table = report.to_string();
+    for line in ["same node", "cross node", &a.addr, &b.addr] {
+        assert!(table.contains(line), "{line:?} missing from:\n{table}");
+    }
+    a.stop().await;
+    b.stop().await;
 }

@@ -5,6 +5,7 @@ mod auth;
 mod avatars;
 mod chat;
 mod cluster;
+mod cluster_figures;
 mod cluster_presence;
 mod cluster_repair;
 mod faults;
