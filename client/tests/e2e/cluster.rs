@@ -13,16 +13,47 @@ use chatroom_testkit::{
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::Receiver;
 
-/// A node of the cluster `nats` on the shared database `db`.
-async fn node(dir: &std::path::Path, db: &MysqlDb, nats: &NatsServer, id: &str) -> TestServer {
-    let mut config: Config = config(dir).await;
-    config.database = Some(db.url());
-    config.cluster = Some(ClusterConfig::new(
-        &[nats.url()],
-        Some("test".into()),
-        Some(id.into()),
-    ));
-    TestServer::start_config(config).await
+/// A node of the cluster `nats` on the shared database `db`, with the CA
+/// every node under `dir`'s parent shares.
+pub(crate) async fn node(
+    dir: &std::path::Path,
+    db: &MysqlDb,
+    nats: &NatsServer,
+    id: &str,
+) -> TestServer {
+    let certs = chatroom_testkit::cluster::shared_certs(dir.parent().unwrap_or(dir));
+    chatroom_testkit::cluster::node(dir, &db.url(), &[nats.url()], id, &certs).await
+}
+
+/// Two in-process nodes, `a` and `b`, on one fresh MariaDB database and one
+/// NATS server of the test's own, which live as long as the pair.
+pub(crate) struct Pair {
+    /// The first node.
+    pub(crate) a: TestServer,
+    /// The second node.
+    pub(crate) b: TestServer,
+    /// Their database.
+    pub(crate) db: MysqlDb,
+    /// Their NATS server.
+    pub(crate) nats: NatsServer,
+    /// Their data directories and CA.
+    pub(crate) dir: tempfile::TempDir,
+}
+
+/// A [`Pair`]; `None` when the MySQL tests are skipped.
+pub(crate) async fn pair() -> Option<Pair> {
+    let db = MysqlDb::create().await?;
+    let nats = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
+    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
+    Some(Pair {
+        a,
+        b,
+        db,
+        nats,
+        dir,
+    })
 }
 
 /// The next `count` messages pushed to `events`, as (seq, sender, text).
@@ -43,13 +74,17 @@ async fn messages(events: &mut Receiver<Event>, count: usize) -> Vec<ChatMessage
 
 #[tokio::test]
 async fn messages_posted_on_one_node_reach_members_on_the_others_live() {
-    let Some(db) = MysqlDb::create().await else {
+    // The database, NATS and directory are bound so they outlive the nodes.
+    let Some(Pair {
+        a,
+        b,
+        db: _db,
+        nats: _nats,
+        dir: _dir,
+    }) = pair().await
+    else {
         return;
     };
-    let nats = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
-    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
 
     let mut alice = a.user("alice").await;
     let mut a_events = alice.take_events().unwrap();
@@ -185,13 +220,17 @@ async fn a_client_given_several_nodes_reaches_one_that_answers() {
 
 #[tokio::test]
 async fn a_users_devices_on_other_nodes_hear_what_one_of_them_did() {
-    let Some(db) = MysqlDb::create().await else {
+    // The database, NATS and directory are bound so they outlive the nodes.
+    let Some(Pair {
+        a,
+        b,
+        db: _db,
+        nats: _nats,
+        dir: _dir,
+    }) = pair().await
+    else {
         return;
     };
-    let nats = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
-    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
     let alice = a.user("alice").await;
     // Alice's phone and bob are on the other node.
     let mut phone = b.login("alice").await;
@@ -227,13 +266,17 @@ async fn a_users_devices_on_other_nodes_hear_what_one_of_them_did() {
 
 #[tokio::test]
 async fn avatars_uploaded_via_node_a_are_fetched_via_node_b_byte_identical() {
-    let Some(db) = MysqlDb::create().await else {
+    // The database, NATS and directory are bound so they outlive the nodes.
+    let Some(Pair {
+        a,
+        b,
+        db: _db,
+        nats: _nats,
+        dir: _dir,
+    }) = pair().await
+    else {
         return;
     };
-    let nats = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
-    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
     let alice = a.user("alice").await;
     let bob = b.user("bob").await;
 

@@ -6,25 +6,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chatroom_common::protocol::Event;
-use chatroom_server::{ClusterConfig, Config};
 use chatroom_testkit::mysql::MysqlDb;
-use chatroom_testkit::server::config;
-use chatroom_testkit::{NatsServer, ServerProcess, TestServer, presence};
+use chatroom_testkit::{NatsServer, ServerProcess, presence};
 use tokio::sync::mpsc::Receiver;
+
+use crate::cluster::{Pair, node, pair};
 
 /// How long a test waits for presence events it expects.
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn node(dir: &std::path::Path, db: &MysqlDb, nats: &NatsServer, id: &str) -> TestServer {
-    let mut config: Config = config(dir).await;
-    config.database = Some(db.url());
-    config.cluster = Some(ClusterConfig::new(
-        &[nats.url()],
-        Some("test".into()),
-        Some(id.into()),
-    ));
-    TestServer::start_config(config).await
-}
 
 /// Presence events about one user, counted per (room, online).
 #[derive(Default)]
@@ -74,13 +63,17 @@ impl Counts {
 
 #[tokio::test]
 async fn a_user_on_two_nodes_closing_at_once_goes_offline_once_per_room() {
-    let Some(db) = MysqlDb::create().await else {
+    // The database, NATS and directory are bound so they outlive the nodes.
+    let Some(Pair {
+        a,
+        b,
+        db: _db,
+        nats: _nats,
+        dir: _dir,
+    }) = pair().await
+    else {
         return;
     };
-    let nats = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
-    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
 
     let alice = a.user("alice").await;
     alice.join("lobby").await.unwrap();
@@ -124,13 +117,17 @@ async fn a_user_on_two_nodes_closing_at_once_goes_offline_once_per_room() {
 
 #[tokio::test]
 async fn closing_one_of_two_nodes_connections_says_nothing_and_who_still_lists_the_user() {
-    let Some(db) = MysqlDb::create().await else {
+    // The database, NATS and directory are bound so they outlive the nodes.
+    let Some(Pair {
+        a,
+        b,
+        db: _db,
+        nats: _nats,
+        dir: _dir,
+    }) = pair().await
+    else {
         return;
     };
-    let nats = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
-    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
 
     let on_a = a.user("alice").await;
     on_a.join("lobby").await.unwrap();
@@ -225,13 +222,17 @@ async fn a_killed_nodes_users_go_offline_on_the_others() {
 
 #[tokio::test]
 async fn a_new_avatar_chosen_on_one_node_goes_with_messages_sent_through_another() {
-    let Some(db) = MysqlDb::create().await else {
+    // The database, NATS and directory are bound so they outlive the nodes.
+    let Some(Pair {
+        a,
+        b,
+        db: _db,
+        nats: _nats,
+        dir: _dir,
+    }) = pair().await
+    else {
         return;
     };
-    let nats = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let a = node(&dir.path().join("a"), &db, &nats, "a").await;
-    let b = node(&dir.path().join("b"), &db, &nats, "b").await;
     let on_a = a.user("alice").await;
     on_a.join("lobby").await.unwrap();
     let on_b = b.login("alice").await;
