@@ -122,7 +122,11 @@ impl Hub {
     }
 
     /// Tells the cluster link, if any, which rooms gained their first or lost
-    /// their last connection here (called after the lock is released).
+    /// their last connection here. Called with the routing table still
+    /// locked, so the orders reach the link in the order the table changed:
+    /// sent after the unlock, a subscribe and a disconnect on two threads
+    /// could swap them and leave a room with a connection here unwatched.
+    /// (The link only queues; nothing it calls takes this lock.)
     fn watch(&self, started: Option<RoomId>, stopped: &[RoomId]) {
         if let Some(link) = self.cluster.get() {
             if let Some(room) = started {
@@ -160,10 +164,10 @@ impl Hub {
         let count = inner.online.entry(user).or_insert(0);
         *count += 1;
         let first = *count == 1;
-        drop(inner);
         if first && let Some(link) = self.cluster.get() {
             link.start_watching_user(user);
         }
+        drop(inner);
         first
     }
 
@@ -181,8 +185,8 @@ impl Hub {
                 }
                 inner.names.insert(room, name.to_owned());
             }
+            self.watch(started, &[]);
         }
-        self.watch(started, &[]);
     }
 
     /// Routes the room's events to every connection of `user`.
@@ -202,8 +206,8 @@ impl Hub {
             }
             inner.rooms.entry(room).or_default().insert(c);
         }
-        drop(inner);
         self.watch((first && !conns.is_empty()).then_some(room), &[]);
+        drop(inner);
         conns
     }
 
@@ -229,10 +233,10 @@ impl Hub {
         if emptied {
             inner.rooms.remove(&room);
         }
-        drop(inner);
         if emptied {
             self.watch(None, &[room]);
         }
+        drop(inner);
         conns
     }
 
@@ -251,11 +255,7 @@ impl Hub {
                 }
             }
         }
-        if !emptied.is_empty() {
-            drop(inner);
-            self.watch(None, &emptied);
-            inner = self.lock();
-        }
+        self.watch(None, &emptied);
         let (user, info) = entry.user?;
         let remaining = inner.online.get_mut(&user).map(|c| {
             *c -= 1;
