@@ -33,11 +33,19 @@ pub(crate) struct Pair {
     /// The second node.
     pub(crate) b: TestServer,
     /// Their database.
-    pub(crate) db: MysqlDb,
+    _db: MysqlDb,
     /// Their NATS server.
-    pub(crate) nats: NatsServer,
+    _nats: NatsServer,
     /// Their data directories and CA.
-    pub(crate) dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+}
+
+impl Pair {
+    /// Stops both nodes, then lets the database, NATS and directory go.
+    pub(crate) async fn stop(self) {
+        self.a.stop().await;
+        self.b.stop().await;
+    }
 }
 
 /// A [`Pair`]; `None` when the MySQL tests are skipped.
@@ -50,9 +58,9 @@ pub(crate) async fn pair() -> Option<Pair> {
     Some(Pair {
         a,
         b,
-        db,
-        nats,
-        dir,
+        _db: db,
+        _nats: nats,
+        _dir: dir,
     })
 }
 
@@ -74,17 +82,10 @@ async fn messages(events: &mut Receiver<Event>, count: usize) -> Vec<ChatMessage
 
 #[tokio::test]
 async fn messages_posted_on_one_node_reach_members_on_the_others_live() {
-    // The database, NATS and directory are bound so they outlive the nodes.
-    let Some(Pair {
-        a,
-        b,
-        db: _db,
-        nats: _nats,
-        dir: _dir,
-    }) = pair().await
-    else {
+    let Some(pair) = pair().await else {
         return;
     };
+    let (a, b) = (&pair.a, &pair.b);
 
     let mut alice = a.user("alice").await;
     let mut a_events = alice.take_events().unwrap();
@@ -130,8 +131,7 @@ async fn messages_posted_on_one_node_reach_members_on_the_others_live() {
         (m[0].room.as_str(), m[0].text.as_str()),
         ("design", "welcome")
     );
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }
 
 #[tokio::test]
@@ -220,17 +220,10 @@ async fn a_client_given_several_nodes_reaches_one_that_answers() {
 
 #[tokio::test]
 async fn a_users_devices_on_other_nodes_hear_what_one_of_them_did() {
-    // The database, NATS and directory are bound so they outlive the nodes.
-    let Some(Pair {
-        a,
-        b,
-        db: _db,
-        nats: _nats,
-        dir: _dir,
-    }) = pair().await
-    else {
+    let Some(pair) = pair().await else {
         return;
     };
+    let (a, b) = (&pair.a, &pair.b);
     let alice = a.user("alice").await;
     // Alice's phone and bob are on the other node.
     let mut phone = b.login("alice").await;
@@ -260,23 +253,15 @@ async fn a_users_devices_on_other_nodes_hear_what_one_of_them_did() {
     bob.send("lobby", "over here").await.unwrap();
     let first = messages(&mut phone_events, 1).await;
     assert_eq!(first[0].text, "over here");
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }
 
 #[tokio::test]
 async fn avatars_uploaded_via_node_a_are_fetched_via_node_b_byte_identical() {
-    // The database, NATS and directory are bound so they outlive the nodes.
-    let Some(Pair {
-        a,
-        b,
-        db: _db,
-        nats: _nats,
-        dir: _dir,
-    }) = pair().await
-    else {
+    let Some(pair) = pair().await else {
         return;
     };
+    let (a, b) = (&pair.a, &pair.b);
     let alice = a.user("alice").await;
     let bob = b.user("bob").await;
 
@@ -323,6 +308,5 @@ async fn avatars_uploaded_via_node_a_are_fetched_via_node_b_byte_identical() {
     assert_eq!(distinct.len(), given.len(), "{given:?}");
     alice.close().await;
     bob.close().await;
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }

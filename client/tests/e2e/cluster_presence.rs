@@ -10,7 +10,7 @@ use chatroom_testkit::mysql::MysqlDb;
 use chatroom_testkit::{NatsServer, ServerProcess, presence};
 use tokio::sync::mpsc::Receiver;
 
-use crate::cluster::{Pair, node, pair};
+use crate::cluster::{node, pair};
 
 /// How long a test waits for presence events it expects.
 const WAIT: Duration = Duration::from_secs(20);
@@ -63,17 +63,10 @@ impl Counts {
 
 #[tokio::test]
 async fn a_user_on_two_nodes_closing_at_once_goes_offline_once_per_room() {
-    // The database, NATS and directory are bound so they outlive the nodes.
-    let Some(Pair {
-        a,
-        b,
-        db: _db,
-        nats: _nats,
-        dir: _dir,
-    }) = pair().await
-    else {
+    let Some(pair) = pair().await else {
         return;
     };
+    let (a, b) = (&pair.a, &pair.b);
 
     let alice = a.user("alice").await;
     alice.join("lobby").await.unwrap();
@@ -111,23 +104,15 @@ async fn a_user_on_two_nodes_closing_at_once_goes_offline_once_per_room() {
         assert_eq!(counts.get(room, true), ROUNDS, "online in {room}");
         assert_eq!(counts.get(room, false), ROUNDS, "offline in {room}");
     }
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }
 
 #[tokio::test]
 async fn closing_one_of_two_nodes_connections_says_nothing_and_who_still_lists_the_user() {
-    // The database, NATS and directory are bound so they outlive the nodes.
-    let Some(Pair {
-        a,
-        b,
-        db: _db,
-        nats: _nats,
-        dir: _dir,
-    }) = pair().await
-    else {
+    let Some(pair) = pair().await else {
         return;
     };
+    let (a, b) = (&pair.a, &pair.b);
 
     let on_a = a.user("alice").await;
     on_a.join("lobby").await.unwrap();
@@ -160,8 +145,7 @@ async fn closing_one_of_two_nodes_connections_says_nothing_and_who_still_lists_t
     assert_eq!(counts.get("lobby", false), 1);
     let online = carol.who("lobby").await.unwrap();
     assert!(online.iter().all(|u| u.username != "alice"), "{online:?}");
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }
 
 #[tokio::test]
@@ -222,17 +206,10 @@ async fn a_killed_nodes_users_go_offline_on_the_others() {
 
 #[tokio::test]
 async fn a_new_avatar_chosen_on_one_node_goes_with_messages_sent_through_another() {
-    // The database, NATS and directory are bound so they outlive the nodes.
-    let Some(Pair {
-        a,
-        b,
-        db: _db,
-        nats: _nats,
-        dir: _dir,
-    }) = pair().await
-    else {
+    let Some(pair) = pair().await else {
         return;
     };
+    let (a, b) = (&pair.a, &pair.b);
     let on_a = a.user("alice").await;
     on_a.join("lobby").await.unwrap();
     let on_b = b.login("alice").await;
@@ -267,6 +244,5 @@ async fn a_new_avatar_chosen_on_one_node_goes_with_messages_sent_through_another
     let online = carol.who("lobby").await.unwrap();
     let alice = online.iter().find(|u| u.username == "alice").unwrap();
     assert_eq!(alice.avatar, Some(pick));
-    a.stop().await;
-    b.stop().await;
+    pair.stop().await;
 }
