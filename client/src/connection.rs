@@ -145,7 +145,7 @@ fn quinn_config(mut tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, Cl
     Ok(config)
 }
 
-fn connection_error(e: ConnectionError) -> ClientError {
+pub(crate) fn connection_error(e: ConnectionError) -> ClientError {
     match e {
         ConnectionError::TimedOut => ClientError::Unreachable("no answer".into()),
         ConnectionError::TransportError(t)
@@ -380,6 +380,23 @@ async fn probe_one(server: &str) -> Result<[u8; 32], ClientError> {
     }
 }
 
+/// Reads a whole response from a request's stream and unwraps it.
+pub(crate) async fn read_response(recv: &mut RecvStream) -> Result<Reply, ClientError> {
+    let reply = recv
+        .read_to_end(MAX_RESPONSE_BYTES)
+        .await
+        .map_err(|e| match e {
+            quinn::ReadToEndError::TooLong => {
+                ClientError::Protocol("the response was too large".into())
+            }
+            quinn::ReadToEndError::Read(quinn::ReadError::ConnectionLost(c)) => connection_error(c),
+            quinn::ReadToEndError::Read(r) => ClientError::Closed(r.to_string()),
+        })?;
+    let response: Response = codec::decode(&reply, MAX_RESPONSE_BYTES)
+        .map_err(|e| ClientError::Protocol(e.to_string()))?;
+    response.map_err(ClientError::Server)
+}
+
 pub(crate) fn unexpected(reply: &Reply) -> ClientError {
     ClientError::Protocol(format!("unexpected reply {reply:?}"))
 }
@@ -401,21 +418,7 @@ impl Connection {
             .map_err(|e| ClientError::Closed(e.to_string()))?;
         send.finish()
             .map_err(|e| ClientError::Closed(e.to_string()))?;
-        let reply = recv
-            .read_to_end(MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|e| match e {
-                quinn::ReadToEndError::TooLong => {
-                    ClientError::Protocol("the response was too large".into())
-                }
-                quinn::ReadToEndError::Read(quinn::ReadError::ConnectionLost(c)) => {
-                    connection_error(c)
-                }
-                quinn::ReadToEndError::Read(r) => ClientError::Closed(r.to_string()),
-            })?;
-        let response: Response = codec::decode(&reply, MAX_RESPONSE_BYTES)
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        response.map_err(ClientError::Server)
+        read_response(&mut recv).await
     }
 
     /// Takes the stream of server events (once).

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`connection`]: QUIC connection, `Hello`, one stream per request, concurrent event reader.
 //! - [`session`]: registration and e-mail verification, S/KEY login and re-initialisation, every chat request.
+//! - [`transfer`]: uploading and downloading attachments, each on a low-priority stream of its own.
 //! - [`tls`]: certificate verification by CA file or pinned fingerprint; fingerprint probe.
 //! - [`avatar_cache`]: avatars on disk by hash, fetched once.
 //! - [`chat`]: the reconnecting chat worker on its own runtime thread, driven by
@@ -16,6 +17,7 @@ pub mod connection;
 pub mod error;
 pub mod session;
 pub mod tls;
+pub mod transfer;
 
 pub use error::ClientError;
 pub use session::{Joined, LoginOutcome, Registered, Sent, Session};

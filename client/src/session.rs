@@ -3,8 +3,9 @@
 //! The passphrase is used here, on this computer, and never sent.
 
 use chatroom_common::protocol::{
-    AvatarHash, Challenge, ChatMessage, Event, HistoryQuery, IdempotencyKey, MAX_UPLOAD_BYTES,
-    OtpAlgorithm, Reply, Request, RoomInfo, Seq, Timestamp, UserInfo,
+    Attachment, AvatarHash, Challenge, ChatMessage, Event, FileHash, FileRef, HistoryQuery,
+    IdempotencyKey, MAX_UPLOAD_BYTES, OtpAlgorithm, Reply, Request, RoomInfo, Seq, Timestamp,
+    UserInfo,
 };
 use chatroom_common::{skey, validate};
 use rand::Rng;
@@ -14,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::ClientError;
 use crate::connection::{self, Connection, unexpected};
 use crate::tls::Trust;
+use crate::transfer::Downloaded;
 
 /// Length of a new chain: one login each, re-initialised when it runs low.
 pub const DEFAULT_CHAIN: u32 = 1000;
@@ -355,11 +357,24 @@ impl Session {
         text: &str,
         key: IdempotencyKey,
     ) -> Result<Sent, ClientError> {
-        validate::text(text)?;
+        self.send_with_files(room, text, key, Vec::new()).await
+    }
+
+    /// Posts a message with uploaded files attached (see [`Session::upload`]);
+    /// the text may be empty when files come with it.
+    pub async fn send_with_files(
+        &self,
+        room: &str,
+        text: &str,
+        key: IdempotencyKey,
+        attachments: Vec<FileRef>,
+    ) -> Result<Sent, ClientError> {
+        validate::message(text, attachments.len())?;
         let request = Request::Send {
             room: room.to_owned(),
             text: text.to_owned(),
             key,
+            attachments,
         };
         match self.conn.request(&request).await? {
             Reply::Sent {
@@ -373,6 +388,28 @@ impl Session {
             }),
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// Uploads a file (at most the server's limit, 25 MiB by default) on a
+    /// low-priority stream of its own; `progress` hears the bytes sent so far.
+    pub async fn upload(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        progress: impl FnMut(u64),
+    ) -> Result<Attachment, ClientError> {
+        let name = validate::file_name(name)?;
+        self.conn.upload(&name, bytes, progress).await
+    }
+
+    /// Downloads a file or thumbnail posted where this user can see it;
+    /// `progress` hears (bytes received, bytes expected).
+    pub async fn download(
+        &self,
+        hash: FileHash,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<Downloaded, ClientError> {
+        self.conn.download(hash, 0, progress).await
     }
 
     /// A page of history, ascending; also returns the room's latest sequence number.

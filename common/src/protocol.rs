@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 mod byte_fields;
 mod otp;
 
-pub use byte_fields::{AvatarHash, IdempotencyKey, OtpValue};
+pub use byte_fields::{AvatarHash, FileHash, IdempotencyKey, OtpValue};
 pub use otp::{Challenge, OtpAlgorithm, OtpInit};
 
 /// The ALPN token; a peer speaking anything else fails the TLS handshake.
@@ -30,6 +30,19 @@ pub const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 /// Largest event the client reads from one unidirectional stream.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// Largest file the server takes by default (a server may set its own limit;
+/// an upload over it is refused with `TooLarge` before any byte is stored).
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
+/// Most attachments on one message.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// Longest attachment file name, in bytes of UTF-8.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+/// Largest header (the `Request::Upload` before the file's bytes, or the
+/// `Reply::File` before a download's bytes) either side reads.
+pub const MAX_TRANSFER_HEADER_BYTES: usize = 4 * 1024;
+/// The QUIC send priority of upload and download streams: below the default
+/// (0) of every request and event stream, so text always goes first.
+pub const TRANSFER_PRIORITY: i32 = -1;
 /// Messages sent back when a client joins a room.
 pub const HISTORY_ON_JOIN: u32 = 50;
 /// Most messages in one history page.
@@ -143,6 +156,49 @@ pub struct ChatMessage {
     pub text: String,
     /// When the server stored it.
     pub sent_at: Timestamp,
+    /// Files posted with the text, in the order the sender gave them (absent
+    /// on the wire when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file posted in a message. Everything but `name` is the server's: the
+/// size and type come from the bytes it stored, never from the sender.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The stored bytes' SHA-256 (for a picture, after its metadata was removed).
+    pub hash: FileHash,
+    /// The file name the sender gave (no folders).
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// The media type the server found in the bytes (`image/png`,
+    /// `application/pdf`, `application/octet-stream` when unknown, …).
+    pub mime: String,
+    /// Set for pictures the server could decode.
+    #[serde(default)]
+    pub image: Option<ImageInfo>,
+}
+
+/// What the server found in an attached picture.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ImageInfo {
+    /// Width in pixels, as displayed (after the camera's orientation).
+    pub width: u32,
+    /// Height in pixels, as displayed.
+    pub height: u32,
+    /// A PNG at most 320 pixels on its longer side, made by the server;
+    /// fetched with `Download` like the file.
+    pub thumbnail: FileHash,
+}
+
+/// An uploaded file to attach to a `Send`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct FileRef {
+    /// The hash `Reply::Uploaded` gave (the file must be the sender's upload).
+    pub hash: FileHash,
+    /// The name to show (at most [`MAX_FILE_NAME_BYTES`]; folders are dropped).
+    pub name: String,
 }
 
 /// Which slice of a room's history to fetch; results are in ascending `seq` order.
@@ -230,6 +286,10 @@ pub enum Request {
         text: String,
         /// Makes retries safe.
         key: IdempotencyKey,
+        /// Uploaded files to post with the text (at most [`MAX_ATTACHMENTS`];
+        /// the text may then be empty). Absent on the wire when there are none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<FileRef>,
     },
     /// Fetch a page of history.
     History {
@@ -262,6 +322,29 @@ pub enum Request {
         /// The image file's bytes.
         #[serde(with = "serde_bytes")]
         image: Vec<u8>,
+    },
+    /// Upload a file: this request, then on the same stream the file's `size`
+    /// bytes, then the end of the stream. It travels on a stream of its own at
+    /// [`TRANSFER_PRIORITY`]. The server checks the bytes against `sha256`
+    /// and answers `Uploaded`; nothing is stored from an upload that fails or
+    /// is never finished.
+    Upload {
+        /// The file name (for display only; the type is found from the bytes).
+        name: String,
+        /// How many bytes follow.
+        size: u64,
+        /// SHA-256 of the bytes that follow.
+        sha256: FileHash,
+    },
+    /// Download a file (or a picture's thumbnail) posted in a room the user is
+    /// a member of, or uploaded by the user. Answered with `File` and then, on
+    /// the same stream, the bytes from `offset` to the end.
+    Download {
+        /// The file.
+        hash: FileHash,
+        /// Where to start (to resume); 0 for the whole file.
+        #[serde(default)]
+        offset: u64,
     },
     /// Confirm the account's e-mail address with the 6-digit code the server
     /// mailed (needed before the first login when the server requires it).
@@ -362,6 +445,20 @@ pub enum Reply {
         /// The user's new avatar.
         avatar: AvatarHash,
     },
+    /// Answer to `Upload`: the file is stored and can be attached to a `Send`.
+    Uploaded(Attachment),
+    /// Answer to `Download`, followed on the stream by the file's bytes from
+    /// `offset` to `size`.
+    File {
+        /// The file.
+        hash: FileHash,
+        /// The whole file's size in bytes.
+        size: u64,
+        /// Where the bytes that follow start.
+        offset: u64,
+        /// The media type the server found in the bytes.
+        mime: String,
+    },
     /// Answer to `VerifyEmail`: the address is confirmed; the account can log in.
     EmailVerified,
     /// Answer to `ResendVerification`: a new code is on its way (older ones are void).
@@ -406,6 +503,11 @@ pub enum ErrorCode {
     NoSuchAvatar,
     /// An uploaded avatar is not an acceptable image; the message says why.
     InvalidImage,
+    /// No such file, or none this user may fetch (the two are not told apart).
+    NoSuchFile,
+    /// The user's uploads today reached the server's daily quota; retry
+    /// after `retry_after_ms`.
+    QuotaExceeded,
     /// The database is unreachable; retry later.
     StorageUnavailable,
     /// A server bug; the server logged it.

@@ -153,6 +153,7 @@ mod tests {
             sender_avatar: None,
             text: format!("m{seq}"),
             sent_at: 0,
+            attachments: Vec::new(),
         }
     }
 

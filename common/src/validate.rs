@@ -1,7 +1,7 @@
 //! Validation of user-supplied names and text, shared by client (early, friendly
 //! errors) and server (the authority).
 
-use crate::protocol::MAX_TEXT_BYTES;
+use crate::protocol::{MAX_ATTACHMENTS, MAX_FILE_NAME_BYTES, MAX_TEXT_BYTES};
 
 /// Why a name or text was refused; the message is shown to users as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +34,12 @@ pub enum ValidationError {
     /// Control characters other than newline and tab.
     #[error("the message contains control characters")]
     ControlCharacters,
+    /// A file name that is empty, too long or has control characters.
+    #[error("a file name is 1 to {MAX_FILE_NAME_BYTES} bytes without control characters")]
+    FileName,
+    /// More attachments than one message may carry.
+    #[error("a message carries at most {MAX_ATTACHMENTS} files; this one has {0}")]
+    TooManyAttachments(usize),
 }
 
 /// Checks a username and returns its case-folded key, which is what makes
@@ -115,9 +121,63 @@ pub fn text(text: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Checks the text of a message with `attachments` files: it may be empty
+/// (only whitespace) when files come with it, and is otherwise [`text`].
+pub fn message(text: &str, attachments: usize) -> Result<(), ValidationError> {
+    if attachments > MAX_ATTACHMENTS {
+        return Err(ValidationError::TooManyAttachments(attachments));
+    }
+    if attachments > 0 && text.is_empty() {
+        return Ok(());
+    }
+    self::text(text)
+}
+
+/// The name to show for a file: the last part of `name` after any `/` or `\`
+/// (a sender's folders are not the room's business), trimmed; refused when
+/// that is empty, over [`MAX_FILE_NAME_BYTES`] or holds control characters.
+pub fn file_name(name: &str) -> Result<String, ValidationError> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default().trim();
+    if base.is_empty()
+        || base == "."
+        || base == ".."
+        || base.len() > MAX_FILE_NAME_BYTES
+        || base.chars().any(char::is_control)
+    {
+        return Err(ValidationError::FileName);
+    }
+    Ok(base.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_lose_their_folders_and_bad_ones_are_refused() {
+        assert_eq!(file_name("photo.jpg").as_deref(), Ok("photo.jpg"));
+        assert_eq!(file_name("/home/a/照片 1.png").as_deref(), Ok("照片 1.png"));
+        assert_eq!(file_name("C:\\Users\\a\\x.pdf").as_deref(), Ok("x.pdf"));
+        assert_eq!(file_name(" report.txt ").as_deref(), Ok("report.txt"));
+        for bad in ["", "dir/", "..", "a\nb", &"x".repeat(256)] {
+            assert_eq!(file_name(bad), Err(ValidationError::FileName), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_with_files_may_have_no_text() {
+        assert_eq!(message("", 1), Ok(()));
+        assert_eq!(message("", 0), Err(ValidationError::EmptyText));
+        assert_eq!(message("hi", 0), Ok(()));
+        assert_eq!(
+            message("a\u{7}", 2),
+            Err(ValidationError::ControlCharacters)
+        );
+        assert_eq!(
+            message("hi", MAX_ATTACHMENTS + 1),
+            Err(ValidationError::TooManyAttachments(MAX_ATTACHMENTS + 1))
+        );
+    }
 
     #[test]
     fn usernames() {

@@ -55,6 +55,7 @@ fn protocol_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, codec::CodecError> {
         sender_avatar: None,
         text: "héllo, 世界".into(),
         sent_at: 1_790_000_000_000,
+        attachments: Vec::new(),
     };
     let otp = OtpInit {
         algorithm: OtpAlgorithm::Md5,
@@ -84,6 +85,7 @@ fn protocol_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, codec::CodecError> {
                 room: "lobby".into(),
                 text: "hi".into(),
                 key: IdempotencyKey([1; 16]),
+                attachments: Vec::new(),
             },
         ),
         (

@@ -81,6 +81,12 @@ pub struct Flags {
     /// Messages a user may send at once before --send-rate applies.
     #[arg(long)]
     pub send_burst: Option<u32>,
+    /// Largest file (attachment) a user may upload, in MiB (default 25).
+    #[arg(long)]
+    pub max_file_mib: Option<u64>,
+    /// MiB of new files one user may upload in 24 hours (default 1024).
+    #[arg(long)]
+    pub daily_upload_mib: Option<u64>,
     /// Registrations per source address per hour (benchmarks raise it).
     #[arg(long)]
     pub registrations_per_hour: Option<f64>,
@@ -270,6 +276,16 @@ impl Cli {
         }
         if let Some(burst) = pick_opt(given("send_burst"), flags.send_burst, file.send_burst) {
             limits.send_burst = burst;
+        }
+        if let Some(mib) = pick_opt(given("max_file_mib"), flags.max_file_mib, file.max_file_mib) {
+            limits.max_file_bytes = mib.saturating_mul(1024 * 1024);
+        }
+        if let Some(mib) = pick_opt(
+            given("daily_upload_mib"),
+            flags.daily_upload_mib,
+            file.daily_upload_mib,
+        ) {
+            limits.daily_upload_bytes = mib.saturating_mul(1024 * 1024);
         }
         if let Some(rate) = pick_opt(
             given("registrations_per_hour"),

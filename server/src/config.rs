@@ -58,6 +58,15 @@ pub struct Limits {
     pub lockout_max: Duration,
     /// Avatar uploads received and decoded at once, server-wide.
     pub concurrent_uploads: usize,
+    /// Largest attachment accepted, in bytes.
+    pub max_file_bytes: u64,
+    /// Bytes of new files one user may upload in 24 hours.
+    pub daily_upload_bytes: u64,
+    /// Bytes of attachments held in memory at once for uploads and downloads,
+    /// server-wide; a transfer that does not fit is told to retry shortly.
+    pub transfer_memory: u64,
+    /// An upload that receives nothing for this long is dropped.
+    pub upload_idle_timeout: Duration,
     /// Messages a user may send per second, sustained.
     pub send_rate: f64,
     /// Messages a user may send at once before the rate applies.
@@ -83,6 +92,10 @@ impl Default for Limits {
             lockout_base: Duration::from_secs(1),
             lockout_max: Duration::from_secs(15 * 60),
             concurrent_uploads: 4,
+            max_file_bytes: chatroom_common::protocol::DEFAULT_MAX_FILE_BYTES,
+            daily_upload_bytes: 1024 * 1024 * 1024,
+            transfer_memory: 512 * 1024 * 1024,
+            upload_idle_timeout: Duration::from_secs(30),
             send_rate: 5.0,
             send_burst: 10,
             registrations_per_hour: 20.0,

@@ -94,6 +94,10 @@ pub struct FileSettings {
     pub send_rate: Option<f64>,
     /// `--send-burst`.
     pub send_burst: Option<u32>,
+    /// `--max-file-mib`: the largest attachment.
+    pub max_file_mib: Option<u64>,
+    /// `--daily-upload-mib`: new files per user per 24 hours.
+    pub daily_upload_mib: Option<u64>,
     /// `--registrations-per-hour`, per source address.
     pub registrations_per_hour: Option<f64>,
     /// `--registration-burst`.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use chatroom_common::codec;
 use chatroom_common::protocol::{
-    ErrorCode, ErrorReply, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES, Request, Response, close_code,
-    stream_code,
+    ErrorCode, ErrorReply, MAX_REQUEST_BYTES, MAX_TRANSFER_HEADER_BYTES, MAX_UPLOAD_BYTES, Request,
+    Response, TRANSFER_PRIORITY, close_code, stream_code,
 };
 use quinn::{Connection, RecvStream, SendStream, VarInt};
 use tokio::sync::watch;
@@ -121,13 +121,30 @@ async fn serve_request(
             debug!(conn_id = session.conn_id, "request stream failed: {e}");
             return;
         }
-        Ok(Ok(bytes)) => match codec::decode::<Request>(&bytes, MAX_UPLOAD_BYTES) {
-            Ok(request) => cmd::dispatch(&ctx, &session, request).await,
-            Err(e) => Err(ErrorReply::new(
-                ErrorCode::BadRequest,
-                format!("could not decode the request: {e}"),
-            )),
-        },
+        Ok(Ok(Incoming::Upload(header, head))) => {
+            match cmd::files::upload(&ctx, &session, header, head, &mut recv).await {
+                Some(response) => response,
+                None => return,
+            }
+        }
+        Ok(Ok(Incoming::Request(bytes))) => {
+            match codec::decode::<Request>(&bytes, MAX_UPLOAD_BYTES) {
+                Ok(Request::Download { hash, offset }) => {
+                    match cmd::files::download(&ctx, &session, hash, offset).await {
+                        Ok(download) => {
+                            write_download(send, download).await;
+                            return;
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Ok(request) => cmd::dispatch(&ctx, &session, request).await,
+                Err(e) => Err(ErrorReply::new(
+                    ErrorCode::BadRequest,
+                    format!("could not decode the request: {e}"),
+                )),
+            }
+        }
     };
     let bytes = match codec::encode(&response) {
         Ok(bytes) => bytes,
@@ -143,6 +160,33 @@ async fn serve_request(
     let _ = tokio::time::timeout(ACK_TIMEOUT, send.stopped()).await;
 }
 
+/// Writes a download: the `File` header, then the bytes, on a stream below
+/// every chat stream's priority, so messages pushed meanwhile go first.
+async fn write_download(mut send: SendStream, download: cmd::files::Download<'_>) {
+    let _ = send.set_priority(TRANSFER_PRIORITY);
+    let cmd::files::Download {
+        header,
+        body,
+        permit,
+    } = download;
+    if send.write_all(&header).await.is_err() || send.write_chunk(body).await.is_err() {
+        return;
+    }
+    // The bytes are quinn's now; what they hold is still counted until acknowledged.
+    let _ = send.finish();
+    let _ = tokio::time::timeout(ACK_TIMEOUT, send.stopped()).await;
+    drop(permit);
+}
+
+/// What a request stream turned out to carry.
+enum Incoming {
+    /// A whole request.
+    Request(Vec<u8>),
+    /// An upload's header and the bytes of the file that came with it; the
+    /// rest of the file is still on the stream.
+    Upload(cmd::files::UploadHeader, Vec<u8>),
+}
+
 /// Why a request could not be read.
 enum ReadFailure {
     /// Over the cap for its kind (the cap is given).
@@ -156,10 +200,14 @@ enum ReadFailure {
 /// How an avatar upload request begins on the wire: a one-entry map whose key
 /// is the variant name (`to_vec_named` encoding; a unit test pins this).
 const UPLOAD_PREFIX: &[u8] = b"\x81\xacAvatarUpload";
+/// How a file upload's header begins on the wire (the same encoding).
+const FILE_UPLOAD_PREFIX: &[u8] = b"\x81\xa6Upload";
 
 /// Reads a request, capped at [`MAX_REQUEST_BYTES`] unless it is an avatar
 /// upload, which may reach [`MAX_UPLOAD_BYTES`] while it holds an upload slot.
-async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Vec<u8>, ReadFailure> {
+/// A file upload is returned as soon as its header is in: its body is read
+/// by `cmd::files`, with its own limits and timeout.
+async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Incoming, ReadFailure> {
     let mut buf = Vec::new();
     let mut limit = MAX_REQUEST_BYTES;
     let mut upload_slot = None;
@@ -169,6 +217,19 @@ async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Vec<u8>, R
         .map_err(ReadFailure::Stream)?
     {
         buf.extend_from_slice(&chunk.bytes);
+        if buf.starts_with(FILE_UPLOAD_PREFIX) {
+            match codec::decode_prefix::<Request>(&buf, MAX_TRANSFER_HEADER_BYTES) {
+                Ok(Some((Request::Upload { name, size, sha256 }, used))) => {
+                    let head = buf.split_off(used);
+                    let header = cmd::files::UploadHeader { name, size, sha256 };
+                    return Ok(Incoming::Upload(header, head));
+                }
+                Ok(None) => continue,
+                // Not an upload after all, or a broken one: decoding the
+                // whole stream as a request reports it.
+                Ok(Some(_)) | Err(_) => return Ok(Incoming::Request(buf)),
+            }
+        }
         if upload_slot.is_none()
             && buf.len() >= UPLOAD_PREFIX.len()
             && buf.starts_with(UPLOAD_PREFIX)
@@ -180,7 +241,7 @@ async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Vec<u8>, R
             return Err(ReadFailure::TooLong(limit));
         }
     }
-    Ok(buf)
+    Ok(Incoming::Request(buf))
 }
 
 /// Pushes queued events, one unidirectional stream each. Writing into a stream
@@ -269,5 +330,12 @@ mod tests {
         assert!(bytes.starts_with(UPLOAD_PREFIX));
         let other = codec::encode(&Request::AvatarPool).unwrap();
         assert!(!other.starts_with(UPLOAD_PREFIX));
+        let file = codec::encode(&Request::Upload {
+            name: "a".into(),
+            size: 1,
+            sha256: chatroom_common::protocol::FileHash([0; 32]),
+        })
+        .unwrap();
+        assert!(file.starts_with(FILE_UPLOAD_PREFIX));
     }
 }

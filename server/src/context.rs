@@ -40,6 +40,9 @@ pub struct Context {
     pub avatar_pool: AvatarPool,
     /// Bounds the memory held by avatar uploads being received and decoded at once.
     pub uploads: Semaphore,
+    /// The memory attachments being uploaded or downloaded may hold, in KiB
+    /// (`Limits::transfer_memory`): each transfer takes its file's size.
+    pub transfers: Semaphore,
     /// Per-user flood control for sends.
     pub send_limiter: RateLimiter<UserId>,
     /// Per-address flood control for registrations.
@@ -77,6 +80,11 @@ impl Context {
             ),
             avatar_pool,
             uploads: Semaphore::new(limits.concurrent_uploads),
+            transfers: Semaphore::new(
+                usize::try_from(limits.transfer_memory / 1024)
+                    .unwrap_or(Semaphore::MAX_PERMITS)
+                    .min(Semaphore::MAX_PERMITS),
+            ),
             send_limiter: RateLimiter::new(limits.send_rate, limits.send_burst),
             register_limiter: RateLimiter::new(
                 limits.registrations_per_hour / 3600.0,

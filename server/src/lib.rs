@@ -27,6 +27,7 @@ pub mod config;
 pub mod config_file;
 pub mod connection;
 pub mod context;
+pub mod files;
 pub mod guard;
 pub mod hub;
 pub mod mail;

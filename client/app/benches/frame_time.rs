@@ -41,6 +41,7 @@ fn message(seq: u64) -> ChatMessage {
         sender_avatar: None,
         text,
         sent_at: 1_700_000_000_000 + seq as i64 * 20_000,
+        attachments: Vec::new(),
     }
 }
 

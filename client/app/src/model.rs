@@ -404,6 +404,7 @@ mod tests {
             sender_avatar: None,
             text: "hi".into(),
             sent_at: 0,
+            attachments: Vec::new(),
         }
     }
 

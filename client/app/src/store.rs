@@ -268,6 +268,7 @@ mod tests {
             sender_avatar: None,
             text: text.into(),
             sent_at: seq as i64 * 1000,
+            attachments: Vec::new(),
         }
     }
 

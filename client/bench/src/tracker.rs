@@ -119,6 +119,7 @@ mod tests {
             sender_avatar: None,
             text: String::new(),
             sent_at: 0,
+            attachments: Vec::new(),
         }
     }
 

@@ -256,6 +256,7 @@ mod tests {
             sender_avatar: Some(hash),
             text: "hi".into(),
             sent_at: 1,
+            attachments: Vec::new(),
         };
         let json = serde_json::to_value(MessageJson::from(&message)).expect("serialises");
         assert_eq!(json["sender_avatar"], "ab".repeat(32));

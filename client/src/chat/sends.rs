@@ -77,6 +77,7 @@ impl Worker {
                         sender_avatar: me.avatar,
                         text: pending.text,
                         sent_at: sent.sent_at,
+                        attachments: Vec::new(),
                     };
                     self.rooms.accept(&self.inbox, &room, vec![message], false);
                 }

@@ -310,3 +310,41 @@ async fn avatars_uploaded_via_node_a_are_fetched_via_node_b_byte_identical() {
     bob.close().await;
     pair.stop().await;
 }
+
+#[tokio::test]
+async fn a_file_posted_via_node_a_reaches_members_on_node_b_and_is_served_there() {
+    let Some(pair) = pair().await else {
+        return;
+    };
+    let (a, b) = (&pair.a, &pair.b);
+    let alice = a.user("alice").await;
+    let mut bob = b.user("bob").await;
+    let mut b_events = bob.take_events().unwrap();
+    alice.create_room("shared").await.unwrap();
+    bob.join("shared").await.unwrap();
+
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let file = alice.upload("data.bin", &bytes, |_| {}).await.unwrap();
+    let attachment = chatroom_common::protocol::FileRef {
+        hash: file.hash,
+        name: file.name.clone(),
+    };
+    alice
+        .send_with_files(
+            "shared",
+            "the data",
+            chatroom_client::session::new_key(),
+            vec![attachment],
+        )
+        .await
+        .unwrap();
+    let got = next_event(&mut b_events, |e| match e {
+        Event::Message(m) if !m.attachments.is_empty() => Some(m.attachments),
+        _ => None,
+    })
+    .await;
+    assert_eq!(got, vec![file.clone()]);
+    let fetched = bob.download(file.hash, |_, _| {}).await.unwrap();
+    assert_eq!(fetched.bytes, bytes, "node B serves what node A stored");
+    pair.stop().await;
+}

@@ -9,6 +9,7 @@ mod cluster_figures;
 mod cluster_presence;
 mod cluster_repair;
 mod faults;
+mod files;
 mod mail;
 mod mysql;
 mod robustness;

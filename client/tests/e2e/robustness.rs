@@ -46,6 +46,7 @@ async fn oversize_and_garbage_streams_get_errors_and_the_connection_stays_usable
         room: "lobby".into(),
         text: long,
         key: chatroom_client::session::new_key(),
+        attachments: Vec::new(),
     };
     match alice.connection().request(&raw).await {
         Err(ClientError::Server(e)) => {

@@ -1,4 +1,4 @@
-//! Fixed-length byte fields of the wire types (`OtpValue`, `IdempotencyKey`, `AvatarHash`)
+//! Fixed-length byte fields of the wire types (`OtpValue`, `IdempotencyKey`, `AvatarHash`, `FileHash`)
 //! and how they travel: as MessagePack `bin`, read back from `bin` or from an array of integers.
 //!
 //! serde's derive writes a `[u8; N]` as a tuple, which MessagePack spells as an
@@ -13,40 +13,57 @@ use std::fmt;
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Gives a SHA-256 name type its hex parsing and printing.
+macro_rules! sha256_name {
+    ($name:ident) => {
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({self})", stringify!($name))
+            }
+        }
+
+        impl $name {
+            /// Parses 64 hex digits.
+            pub fn from_hex(text: &str) -> Option<Self> {
+                parse_hex32(text).map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                for b in self.0 {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
 /// SHA-256 of an avatar's PNG bytes: avatars are content-addressed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AvatarHash(pub [u8; 32]);
+sha256_name!(AvatarHash);
 
-impl fmt::Debug for AvatarHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AvatarHash({self})")
-    }
-}
+/// SHA-256 of a file's bytes (an attachment, or a picture's thumbnail):
+/// files are content-addressed like avatars.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileHash(pub [u8; 32]);
+sha256_name!(FileHash);
 
-impl AvatarHash {
-    /// Parses 64 hex digits.
-    pub fn from_hex(text: &str) -> Option<Self> {
-        let text = text.trim();
-        // Every byte is checked here because `from_str_radix` below would also
-        // take a sign: "+f" is 15 to it, so "+f+f…" would pass as a hash.
-        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(Self(out))
+/// 64 hex digits as 32 bytes.
+fn parse_hex32(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    // Every byte is checked here because `from_str_radix` below would also
+    // take a sign: "+f" is 15 to it, so "+f+f…" would pass as a hash.
+    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
     }
-}
-
-impl fmt::Display for AvatarHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
     }
+    Some(out)
 }
 
 /// A 64-bit one-time password value (RFC 2289's folded hash).
@@ -85,6 +102,7 @@ macro_rules! bin_field {
 }
 
 bin_field!(AvatarHash, 32);
+bin_field!(FileHash, 32);
 bin_field!(OtpValue, 8);
 bin_field!(IdempotencyKey, 16);
 
@@ -245,6 +263,7 @@ mod tests {
             room: "lobby".into(),
             text: "hi".into(),
             key: IdempotencyKey([0xfe; 16]),
+            attachments: Vec::new(),
         };
         let bytes = codec::encode(&request).unwrap();
         let mut needle = vec![0xa3];

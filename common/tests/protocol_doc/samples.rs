@@ -8,8 +8,9 @@
 
 use chatroom_common::codec;
 use chatroom_common::protocol::{
-    AvatarHash, ChatMessage, ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey,
-    OtpAlgorithm, Reply, Request, Response, RoomInfo, RoomKind, UserInfo,
+    Attachment, AvatarHash, ChatMessage, ErrorCode, ErrorReply, Event, FileHash, FileRef,
+    HistoryQuery, IdempotencyKey, ImageInfo, OtpAlgorithm, Reply, Request, Response, RoomInfo,
+    RoomKind, UserInfo,
 };
 use chatroom_common::skey;
 use sha2::{Digest, Sha256};
@@ -144,6 +145,22 @@ fn direct() -> RoomInfo {
     }
 }
 
+/// The examples' photo as the server stored it (the hash of [`png`] again,
+/// so that a reader can check it: the bytes are short enough to show).
+fn photo() -> Attachment {
+    Attachment {
+        hash: FileHash(Sha256::digest(png()).into()),
+        name: "cat.png".into(),
+        size: png().len() as u64,
+        mime: "image/png".into(),
+        image: Some(ImageInfo {
+            width: 1024,
+            height: 768,
+            thumbnail: FileHash(Sha256::digest(b"the thumbnail").into()),
+        }),
+    }
+}
+
 fn message(seq: u64, sender: &UserInfo, text: &str) -> ChatMessage {
     ChatMessage {
         room: "lobby".into(),
@@ -152,6 +169,7 @@ fn message(seq: u64, sender: &UserInfo, text: &str) -> ChatMessage {
         sender_avatar: sender.avatar,
         text: text.into(),
         sent_at: NEW_YEAR_MS + i64::try_from(seq).expect("small") * 1000,
+        attachments: Vec::new(),
     }
 }
 
@@ -199,6 +217,7 @@ fn requests() -> Vec<Request> {
                 0x3c, 0x9a, 0x51, 0x07, 0xe2, 0x4b, 0x8d, 0xf0, 0x16, 0xa5, 0x7e, 0x29, 0xc4, 0x0b,
                 0x93, 0x68,
             ]),
+            attachments: Vec::new(),
         },
         Request::History {
             room: room("lobby"),
@@ -216,6 +235,15 @@ fn requests() -> Vec<Request> {
             hash: other_avatar(),
         },
         Request::AvatarUpload { image: png() },
+        Request::Upload {
+            name: "cat.png".into(),
+            size: png().len() as u64,
+            sha256: FileHash(Sha256::digest(png()).into()),
+        },
+        Request::Download {
+            hash: photo().hash,
+            offset: 0,
+        },
     ]
 }
 
@@ -289,12 +317,20 @@ fn replies() -> Vec<Reply> {
         Reply::AvatarChanged {
             avatar: other_avatar(),
         },
+        Reply::Uploaded(photo()),
+        Reply::File {
+            hash: photo().hash,
+            size: photo().size,
+            offset: 0,
+            mime: photo().mime,
+        },
     ]
 }
 
 fn errors() -> Vec<ErrorReply> {
     vec![
         ErrorReply::new(ErrorCode::NotLoggedIn, "log in first"),
+        ErrorReply::new(ErrorCode::NoSuchFile, "no such file"),
         ErrorReply {
             code: ErrorCode::RateLimited,
             message: "slow down: you can send again in 180 ms".into(),
@@ -305,7 +341,10 @@ fn errors() -> Vec<ErrorReply> {
 
 fn events() -> Vec<Event> {
     vec![
-        Event::Message(message(123, &bob(), "welcome back")),
+        Event::Message(ChatMessage {
+            attachments: vec![photo()],
+            ..message(123, &bob(), "welcome back")
+        }),
         Event::Presence {
             room: "lobby".into(),
             user: bob(),
@@ -348,6 +387,8 @@ fn request_name(request: &Request) -> &'static str {
         Request::AvatarPool => "AvatarPool",
         Request::AvatarChoose { .. } => "AvatarChoose",
         Request::AvatarUpload { .. } => "AvatarUpload",
+        Request::Upload { .. } => "Upload",
+        Request::Download { .. } => "Download",
         Request::VerifyEmail { .. } => "VerifyEmail",
         Request::ResendVerification { .. } => "ResendVerification",
     }
@@ -370,6 +411,8 @@ fn reply_name(reply: &Reply) -> &'static str {
         Reply::Avatar { .. } => "Avatar",
         Reply::AvatarPool(_) => "AvatarPool",
         Reply::AvatarChanged { .. } => "AvatarChanged",
+        Reply::Uploaded(_) => "Uploaded",
+        Reply::File { .. } => "File",
         Reply::EmailVerified => "EmailVerified",
         Reply::VerificationSent => "VerificationSent",
     }

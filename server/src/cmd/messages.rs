@@ -1,8 +1,8 @@
 //! Message requests: send (stored, acknowledged, then fanned out) and history.
 
 use chatroom_common::protocol::{
-    ChatMessage, ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey, MAX_HISTORY_PAGE,
-    Reply, Response,
+    Attachment, ChatMessage, ErrorCode, ErrorReply, Event, FileRef, HistoryQuery, IdempotencyKey,
+    MAX_HISTORY_PAGE, Reply, Response,
 };
 use chatroom_common::validate;
 
@@ -24,10 +24,16 @@ pub async fn send(
     room: &str,
     text: String,
     key: IdempotencyKey,
+    files: Vec<FileRef>,
 ) -> Response {
     let me = session.user()?;
-    validate::text(&text).map_err(invalid)?;
+    validate::message(&text, files.len()).map_err(invalid)?;
     ctx.send_limiter.check(&me.id).map_err(slow_down)?;
+    let attachments = if files.is_empty() {
+        Vec::new()
+    } else {
+        attachments(ctx, me.id, files).await?
+    };
     // Public names are case-folded; direct names are already lower case.
     let name = room.to_lowercase();
     let (subscribed, sender) = ctx.hub.send_route(session.conn_id, &name);
@@ -47,6 +53,7 @@ pub async fn send(
             text: text.clone(),
             key,
             sent_at: now_ms(),
+            attachments: attachments.clone(),
         })
         .await
         .map_err(|e| match e {
@@ -67,6 +74,7 @@ pub async fn send(
             sender_avatar: sender.avatar,
             text,
             sent_at: appended.sent_at,
+            attachments,
         };
         ctx.hub.broadcast_event(
             room_id,
@@ -80,6 +88,38 @@ pub async fn send(
         sent_at: appended.sent_at,
         duplicate: appended.duplicate,
     })
+}
+
+/// The attachments of a send: each must be a file the sender uploaded; the
+/// size, type and picture details come from the store, only the name from
+/// the sender.
+async fn attachments(
+    ctx: &Context,
+    sender: crate::store::UserId,
+    files: Vec<FileRef>,
+) -> Result<Vec<Attachment>, ErrorReply> {
+    let hashes = files.iter().map(|f| f.hash).collect();
+    let records = ctx
+        .store
+        .uploaded_files(sender, hashes)
+        .await
+        .map_err(store_error)?;
+    files
+        .into_iter()
+        .map(|file| {
+            let name = validate::file_name(&file.name).map_err(invalid)?;
+            let record = records
+                .iter()
+                .find(|r| r.hash == file.hash)
+                .ok_or_else(|| {
+                    ErrorReply::new(
+                        ErrorCode::NoSuchFile,
+                        format!("attach only files you uploaded ({} is not one)", file.hash),
+                    )
+                })?;
+            Ok(record.attachment(name))
+        })
+        .collect()
 }
 
 /// The "slow down" answer, with the wait in plain words and in milliseconds.

@@ -11,6 +11,7 @@ use crate::store::{RoomRecord, StoreError};
 pub mod auth;
 pub mod avatars;
 pub mod email;
+pub mod files;
 pub mod messages;
 pub mod rooms;
 
@@ -40,7 +41,12 @@ pub async fn dispatch(ctx: &Context, session: &Session, request: Request) -> Res
         Request::LeaveRoom { room } => rooms::leave(ctx, session, &room).await,
         Request::OpenDirect { user } => rooms::open_direct(ctx, session, &user).await,
         Request::Who { room } => rooms::who(ctx, session, &room).await,
-        Request::Send { room, text, key } => messages::send(ctx, session, &room, text, key).await,
+        Request::Send {
+            room,
+            text,
+            key,
+            attachments,
+        } => messages::send(ctx, session, &room, text, key, attachments).await,
         Request::History { room, query } => messages::history(ctx, session, &room, query).await,
         Request::AvatarGet { hash } => avatars::get(ctx, session, hash).await,
         Request::AvatarPool => avatars::pool(ctx, session).await,
@@ -50,6 +56,12 @@ pub async fn dispatch(ctx: &Context, session: &Session, request: Request) -> Res
             email::verify_email(ctx, session, &username, &code).await
         }
         Request::ResendVerification { username } => email::resend(ctx, session, &username).await,
+        // The connection hands these to `files` with their stream; one that
+        // arrives here was not where a transfer's bytes can be read or written.
+        Request::Upload { .. } | Request::Download { .. } => Err(ErrorReply::new(
+            ErrorCode::BadRequest,
+            "a transfer must be the only request on its stream",
+        )),
     }
 }
 

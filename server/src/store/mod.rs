@@ -14,19 +14,24 @@
 //!   same response, exactly one sees `true`.
 //! - A blob is stored whole or not at all, under the SHA-256 of its bytes
 //!   (checked on the way in and on the way out); storing it again changes nothing.
+//! - A message and its attachments are stored in one transaction; a user may
+//!   fetch a file only if they uploaded it or it was posted in a room they are
+//!   a member of (a thumbnail goes with its file).
 
 use async_trait::async_trait;
 use chatroom_common::protocol::{
-    AvatarHash, ChatMessage, HistoryQuery, IdempotencyKey, OtpAlgorithm, OtpValue, RoomKind, Seq,
-    Timestamp,
+    Attachment, AvatarHash, ChatMessage, FileHash, HistoryQuery, IdempotencyKey, OtpAlgorithm,
+    OtpValue, RoomKind, Seq, Timestamp,
 };
 
 pub mod blobs;
+pub mod files;
 pub mod mail;
 pub mod mysql;
 pub mod sqlite;
 
 pub use blobs::{AvatarKind, BlobHash, PoolAvatar};
+pub use files::{Fetchable, FileRecord, NewFile, Picture};
 pub use mail::{
     EmailVerification, MailId, MailKind, MailState, MailStatus, NewMail, QueuedMail, StoredCode,
 };
@@ -137,6 +142,8 @@ pub struct NewMessage {
     pub key: IdempotencyKey,
     /// Server time of the send.
     pub sent_at: Timestamp,
+    /// Files posted with it (each one the sender's upload), usually none.
+    pub attachments: Vec<Attachment>,
 }
 
 /// What [`Store::append_message`] did with a message.
@@ -337,6 +344,30 @@ pub trait Store: Send + Sync + 'static {
     /// importing the ledger an install kept on disk, so importing twice counts
     /// nothing twice); hashes not in the pool are skipped.
     async fn raise_avatar_counts(&self, counts: Vec<(AvatarHash, u64)>) -> Result<(), StoreError>;
+
+    // Files posted in messages (`files.rs`).
+
+    /// Stores an upload: its blob, its thumbnail's blob, its `files` row and
+    /// the uploader's `uploads` row, in one transaction. A file stored before
+    /// keeps its row; an upload the user made before is not counted again.
+    /// Checks the hash like [`Store::put_blob`].
+    async fn put_file(&self, file: NewFile) -> Result<FileRecord, StoreError>;
+    /// Bytes of the files `user` uploaded for the first time at or after `since`.
+    async fn uploaded_since(&self, user: UserId, since: Timestamp) -> Result<u64, StoreError>;
+    /// The records of those of `hashes` that `user` uploaded (any order).
+    async fn uploaded_files(
+        &self,
+        user: UserId,
+        hashes: Vec<FileHash>,
+    ) -> Result<Vec<FileRecord>, StoreError>;
+    /// The file or thumbnail `hash` if `user` may fetch it (uploaded it, or it
+    /// was posted in a room they are a member of); `None` otherwise, the same
+    /// for a hash never stored.
+    async fn fetchable_file(
+        &self,
+        user: UserId,
+        hash: FileHash,
+    ) -> Result<Option<Fetchable>, StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (or a bare path) for SQLite,

@@ -3,6 +3,7 @@
 //! with [`conformance_tests!`].
 
 mod blobs;
+mod files;
 mod mail;
 mod messages;
 mod rooms;
@@ -17,6 +18,7 @@ use chatroom_common::protocol::{
 use chatroom_server::store::{self, NewMessage, NewUser, OtpState, RoomId, Store, UserId};
 
 pub use blobs::*;
+pub use files::*;
 pub use mail::*;
 pub use messages::*;
 pub use rooms::*;
@@ -75,6 +77,9 @@ macro_rules! conformance_tests {
             avatars_have_kinds_and_only_pool_ones_are_offered,
             new_accounts_get_crawled_pictures_evenly,
             imported_counts_are_raised_never_added,
+            an_upload_is_stored_once_and_counted_once,
+            only_uploaders_and_members_may_fetch_a_file,
+            attachments_come_back_with_their_messages,
         );
         $crate::store_conformance::conformance_tests!(@backend $backend;
             reopening_keeps_everything,
@@ -134,6 +139,7 @@ pub fn new_message(room_id: RoomId, sender_id: UserId, text: &str, key: u128) ->
         text: text.to_owned(),
         key: IdempotencyKey(key.to_be_bytes()),
         sent_at: 1_700_000_100_000 + i64::try_from(key % 1_000_000).expect("small key"),
+        attachments: Vec::new(),
     }
 }
 
@@ -270,7 +276,7 @@ pub async fn migrations_are_idempotent(backend: &dyn Backend) {
     applied.sort_unstable();
     assert_eq!(
         applied,
-        vec![1, 2, 3],
+        vec![1, 2, 3, 4],
         "each version is applied exactly once"
     );
     assert_eq!(

@@ -137,6 +137,7 @@ fn real_requests() -> Vec<Request> {
             room: "lobby".into(),
             text: "a message that will never arrive whole".into(),
             key: IdempotencyKey([7; 16]),
+            attachments: Vec::new(),
         },
         Request::Register {
             username: "truncated".into(),

@@ -124,6 +124,7 @@ impl Bench {
                 text: text.into(),
                 key: IdempotencyKey(rand::random::<u128>().to_be_bytes()),
                 sent_at: 2,
+                attachments: Vec::new(),
             })
             .await
             .unwrap()

@@ -58,7 +58,7 @@ fn blob_from_rows(hash: &BlobHash, rows: Vec<Row>) -> Result<Option<Vec<u8>>, St
 
 /// Inserts the blob and its chunks unless it is stored already; returns
 /// whether it was new. The caller has checked the hash ([`blobs::verify`]).
-async fn insert_blob(
+pub(super) async fn insert_blob(
     tx: &mut Transaction<'_>,
     hash: &BlobHash,
     bytes: &[u8],

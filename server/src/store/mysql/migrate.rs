@@ -14,6 +14,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/mysql/0001_initial.sql")),
     (2, include_str!("../migrations/mysql/0002_mail.sql")),
     (3, include_str!("../migrations/mysql/0003_blobs.sql")),
+    (4, include_str!("../migrations/mysql/0004_files.sql")),
 ];
 
 /// The advisory lock's name: per database, as `GET_LOCK` names are server-wide.

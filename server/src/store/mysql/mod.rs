@@ -26,6 +26,7 @@
 mod blobs;
 mod config;
 mod convert;
+mod files;
 mod mail;
 mod migrate;
 mod ops;
@@ -34,16 +35,18 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Seq, Timestamp};
+use chatroom_common::protocol::{
+    AvatarHash, ChatMessage, FileHash, HistoryQuery, RoomKind, Seq, Timestamp,
+};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, DriverError, Pool};
 
 #[cfg(feature = "test-support")]
 use super::MailStatus;
 use super::{
-    Appended, AvatarKind, BlobHash, EmailVerification, MailId, NewMail, NewMessage, NewUser,
-    OtpState, PoolAvatar, QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId,
-    UserRecord,
+    Appended, AvatarKind, BlobHash, EmailVerification, Fetchable, FileRecord, MailId, NewFile,
+    NewMail, NewMessage, NewUser, OtpState, PoolAvatar, QueuedMail, RoomId, RoomRecord, Store,
+    StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// How many times a transient failure is retried before giving up.
@@ -539,6 +542,35 @@ impl Store for MysqlStore {
     async fn raise_avatar_counts(&self, counts: Vec<(AvatarHash, u64)>) -> Result<(), StoreError> {
         // Repeatable: raising to a count twice is raising to it once.
         self.run(true, |conn| blobs::raise_avatar_counts(conn, &counts))
+            .await
+    }
+
+    async fn put_file(&self, file: NewFile) -> Result<FileRecord, StoreError> {
+        super::blobs::verify(&BlobHash(file.hash.0), &file.bytes)?;
+        // Repeatable: every insert is ignored when its row exists.
+        self.run(true, |conn| files::put_file(conn, &file)).await
+    }
+
+    async fn uploaded_since(&self, user: UserId, since: Timestamp) -> Result<u64, StoreError> {
+        self.run(true, |conn| files::uploaded_since(conn, user, since))
+            .await
+    }
+
+    async fn uploaded_files(
+        &self,
+        user: UserId,
+        hashes: Vec<FileHash>,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        self.run(true, |conn| files::uploaded_files(conn, user, &hashes))
+            .await
+    }
+
+    async fn fetchable_file(
+        &self,
+        user: UserId,
+        hash: FileHash,
+    ) -> Result<Option<Fetchable>, StoreError> {
+        self.run(true, |conn| files::fetchable_file(conn, user, hash))
             .await
     }
 }

@@ -10,6 +10,7 @@ use mysql_async::{Conn, Row, Transaction, TxOpts, Value};
 
 use super::convert::{col, datetime, opt_time_col, time_col};
 use super::{Failure, is_duplicate, is_missing_parent};
+use crate::store::files::{decode_attachments, encode_attachments};
 use crate::store::{
     Appended, NOT_A_MEMBER, NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId,
     UserRecord, algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name,
@@ -24,10 +25,13 @@ const USER_COLUMNS: &str = "id, username, email, otp_algorithm, otp_seed, otp_co
 const ROOM_COLUMNS: &str = "rooms.id, rooms.name, rooms.kind, rooms.latest_seq";
 
 /// A message joined with its room and sender, as [`message_from_row`] reads it.
-const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text, m.sent_at \
+const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text, m.sent_at, \
+                              a.attachments \
                               FROM messages m \
                               JOIN rooms r ON r.id = m.room_id \
-                              JOIN users u ON u.id = m.sender_id";
+                              JOIN users u ON u.id = m.sender_id \
+                              LEFT JOIN message_attachments a \
+                              ON a.room_id = m.room_id AND a.seq = m.seq";
 
 /// An optional 32-byte avatar column.
 pub(super) fn avatar_col(row: &mut Row, index: usize) -> Result<Option<AvatarHash>, StoreError> {
@@ -73,6 +77,7 @@ fn message_from_row(mut row: Row) -> Result<ChatMessage, StoreError> {
         sender_avatar: avatar_col(&mut row, 3)?,
         text: col(&mut row, 4)?,
         sent_at: time_col(&mut row, 5)?,
+        attachments: decode_attachments(col(&mut row, 6)?)?,
     })
 }
 
@@ -435,7 +440,35 @@ async fn append_in(tx: &mut Transaction<'_>, message: &NewMessage) -> Result<u64
         (message.room_id, seq, message.sender_id, message.text.as_str(), sent_at, &message.key.0[..]),
     )
     .await?;
+    if !message.attachments.is_empty() {
+        store_attachments(tx, message, seq).await?;
+    }
     Ok(seq)
+}
+
+/// The attachments of a message just inserted as `seq`: the list as sent,
+/// and one `message_files` row per file, which is what lets the room's
+/// members fetch it. `INSERT IGNORE` there because one file may be attached
+/// twice, and a duplicate-key error would read as a repeated idempotency key.
+async fn store_attachments(
+    tx: &mut Transaction<'_>,
+    message: &NewMessage,
+    seq: u64,
+) -> Result<(), Failure> {
+    let list = encode_attachments(&message.attachments)?;
+    tx.exec_drop(
+        "INSERT INTO message_attachments (room_id, seq, attachments) VALUES (?, ?, ?)",
+        (message.room_id, seq, list),
+    )
+    .await?;
+    for file in &message.attachments {
+        tx.exec_drop(
+            "INSERT IGNORE INTO message_files (hash, room_id, seq) VALUES (?, ?, ?)",
+            (file.hash.0.to_vec(), message.room_id, seq),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Which of room, sender and membership an append was refused for (only

@@ -36,7 +36,11 @@ fn to_db(n: usize) -> Result<i64, StoreError> {
 /// Inserts the blob and its chunks unless it is stored already; returns
 /// whether it was new. The caller holds a write transaction and has checked
 /// the hash ([`blobs::verify`]).
-fn insert_blob(tx: &Transaction<'_>, hash: &BlobHash, bytes: &[u8]) -> Result<bool, StoreError> {
+pub(super) fn insert_blob(
+    tx: &Transaction<'_>,
+    hash: &BlobHash,
+    bytes: &[u8],
+) -> Result<bool, StoreError> {
     let stored = tx
         .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")
         .and_then(|mut stmt| stmt.exists(params![hash.0]))

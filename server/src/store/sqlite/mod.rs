@@ -9,6 +9,7 @@
 //! processes sharing one file hand out each sequence number exactly once.
 
 mod blobs;
+mod files;
 mod group_commit;
 mod mail;
 mod ops;
@@ -18,15 +19,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chatroom_common::protocol::{AvatarHash, ChatMessage, HistoryQuery, RoomKind, Seq, Timestamp};
+use chatroom_common::protocol::{
+    AvatarHash, ChatMessage, FileHash, HistoryQuery, RoomKind, Seq, Timestamp,
+};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 #[cfg(feature = "test-support")]
 use super::MailStatus;
 use super::{
-    Appended, AvatarKind, BlobHash, EmailVerification, MailId, NewMail, NewMessage, NewUser,
-    OtpState, PoolAvatar, QueuedMail, RoomId, RoomRecord, Store, StoreError, StoredCode, UserId,
-    UserRecord,
+    Appended, AvatarKind, BlobHash, EmailVerification, Fetchable, FileRecord, MailId, NewFile,
+    NewMail, NewMessage, NewUser, OtpState, PoolAvatar, QueuedMail, RoomId, RoomRecord, Store,
+    StoreError, StoredCode, UserId, UserRecord,
 };
 
 /// Schema versions, oldest first; each is applied once, in one transaction.
@@ -34,6 +37,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, include_str!("../migrations/sqlite/0002_mail.sql")),
     (3, include_str!("../migrations/sqlite/0003_blobs.sql")),
+    (4, include_str!("../migrations/sqlite/0004_files.sql")),
 ];
 
 /// How long a statement waits for another process's write lock before failing
@@ -488,6 +492,34 @@ impl Store for SqliteStore {
 
     async fn raise_avatar_counts(&self, counts: Vec<(AvatarHash, u64)>) -> Result<(), StoreError> {
         self.call(move |conn| blobs::raise_avatar_counts(conn, &counts))
+            .await
+    }
+
+    async fn put_file(&self, file: NewFile) -> Result<FileRecord, StoreError> {
+        super::blobs::verify(&BlobHash(file.hash.0), &file.bytes)?;
+        self.call(move |conn| files::put_file(conn, &file)).await
+    }
+
+    async fn uploaded_since(&self, user: UserId, since: Timestamp) -> Result<u64, StoreError> {
+        self.call(move |conn| files::uploaded_since(conn, user, since))
+            .await
+    }
+
+    async fn uploaded_files(
+        &self,
+        user: UserId,
+        hashes: Vec<FileHash>,
+    ) -> Result<Vec<FileRecord>, StoreError> {
+        self.call(move |conn| files::uploaded_files(conn, user, &hashes))
+            .await
+    }
+
+    async fn fetchable_file(
+        &self,
+        user: UserId,
+        hash: FileHash,
+    ) -> Result<Option<Fetchable>, StoreError> {
+        self.call(move |conn| files::fetchable_file(conn, user, &hash))
             .await
     }
 }

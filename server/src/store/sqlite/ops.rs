@@ -7,6 +7,7 @@ use chatroom_common::protocol::{
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{is_unique_violation, map_err};
+use crate::store::files::{decode_attachments, encode_attachments};
 use crate::store::{
     Appended, NOT_A_MEMBER, NewMessage, NewUser, OtpState, RoomId, RoomRecord, StoreError, UserId,
     UserRecord, algorithm_from_name, algorithm_name, fixed_bytes, kind_from_name, kind_name,
@@ -21,10 +22,13 @@ const USER_COLUMNS: &str = "id, username, email, otp_algorithm, otp_seed, otp_co
 const ROOM_COLUMNS: &str = "rooms.id, rooms.name, rooms.kind, rooms.latest_seq";
 
 /// A message joined with its room and sender, as [`message_from_row`] reads it.
-const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text, m.sent_at \
+const MESSAGE_SELECT: &str = "SELECT r.name, m.seq, u.username, u.avatar, m.text, m.sent_at, \
+                              a.attachments \
                               FROM messages m \
                               JOIN rooms r ON r.id = m.room_id \
-                              JOIN users u ON u.id = m.sender_id";
+                              JOIN users u ON u.id = m.sender_id \
+                              LEFT JOIN message_attachments a \
+                              ON a.room_id = m.room_id AND a.seq = m.seq";
 
 /// Reads one column, mapping a type mismatch to `Other`.
 pub(super) fn col<T: rusqlite::types::FromSql>(
@@ -77,6 +81,7 @@ fn message_from_row(row: &Row<'_>) -> Result<ChatMessage, StoreError> {
             .transpose()?,
         text: col(row, 4)?,
         sent_at: col(row, 5)?,
+        attachments: decode_attachments(col(row, 6)?)?,
     })
 }
 
@@ -426,6 +431,8 @@ enum NotStored {
     Refused,
     /// The insert failed; a UNIQUE violation may be a repeated key.
     Insert(rusqlite::Error),
+    /// The message's attachments could not be stored.
+    Attachments(StoreError),
 }
 
 /// One message of [`append_messages`], inside its savepoint: two cached
@@ -465,7 +472,34 @@ fn append_one(tx: &Connection, message: &NewMessage) -> Result<i64, NotStored> {
         ])
     })
     .map_err(NotStored::Insert)?;
+    if !message.attachments.is_empty() {
+        store_attachments(tx, message, seq).map_err(NotStored::Attachments)?;
+    }
     Ok(seq)
+}
+
+/// The attachments of a message just inserted as `seq`: the list as sent,
+/// and one `message_files` row per file, which is what lets the room's
+/// members fetch it.
+fn store_attachments(tx: &Connection, message: &NewMessage, seq: i64) -> Result<(), StoreError> {
+    let list = encode_attachments(&message.attachments)?;
+    tx.prepare_cached(
+        "INSERT INTO message_attachments (room_id, seq, attachments) VALUES (?1, ?2, ?3)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![message.room_id, seq, list]))
+    .map_err(map_err)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO message_files (hash, room_id, seq) VALUES (?1, ?2, ?3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .map_err(map_err)?;
+    for file in &message.attachments {
+        insert
+            .execute(params![file.hash.0, message.room_id, seq])
+            .map_err(map_err)?;
+    }
+    Ok(())
 }
 
 /// The answer for a message [`append_one`] did not store (after its savepoint
@@ -478,6 +512,7 @@ fn explain_failure(tx: &Connection, message: &NewMessage, failure: NotStored) ->
             earlier_by_key(tx, message.sender_id, &message.key)?.ok_or_else(|| map_err(e))
         }
         NotStored::Insert(e) => Err(map_err(e)),
+        NotStored::Attachments(e) => Err(e),
         NotStored::Refused => {
             let exists = |sql: &str, id: i64| -> Result<bool, StoreError> {
                 Ok(query_one(tx, sql, params![id], |_| Ok(()))?.is_some())
