@@ -109,11 +109,15 @@ async fn the_schema_is_utf8mb4_innodb_even_in_a_latin1_database() {
         "blobs",
         "blob_chunks",
         "email_verifications",
+        "files",
         "mail_outbox",
         "memberships",
         "messages",
+        "message_attachments",
+        "message_files",
         "rooms",
         "schema_migrations",
+        "uploads",
         "users",
     ];
     assert_eq!(
@@ -132,7 +136,7 @@ async fn the_schema_is_utf8mb4_innodb_even_in_a_latin1_database() {
         )
         .await
         .expect("versions");
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     conn.disconnect().await.expect("disconnect");
 }
 

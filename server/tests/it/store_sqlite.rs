@@ -34,7 +34,10 @@ async fn a_bare_path_opens_sqlite_in_wal_mode() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("nested/dir/chat.db");
     let path = path.to_str().expect("UTF-8 path");
-    assert_eq!(store::migrate(path).await.expect("migrate"), vec![1, 2, 3]);
+    assert_eq!(
+        store::migrate(path).await.expect("migrate"),
+        vec![1, 2, 3, 4]
+    );
     let store = store::open(path).await.expect("open");
     store
         .create_user(store_conformance::new_user("alice"))
