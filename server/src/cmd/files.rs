@@ -61,7 +61,16 @@ pub async fn upload(
             .uploaded_since(me.id, since)
             .await
             .map_err(store_error)?;
-        if used.saturating_add(header.size) > ctx.limits.daily_upload_bytes {
+        // The same bytes uploaded again are not counted again (pictures are
+        // stored cleaned, under another hash, so this sees only other files).
+        let again = || async {
+            ctx.store
+                .uploaded_files(me.id, vec![header.sha256])
+                .await
+                .map(|found| !found.is_empty())
+                .map_err(store_error)
+        };
+        if used.saturating_add(header.size) > ctx.limits.daily_upload_bytes && !again().await? {
             return Err(ErrorReply {
                 code: ErrorCode::QuotaExceeded,
                 message: format!(
