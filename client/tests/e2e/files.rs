@@ -371,3 +371,47 @@ async fn raw_upload(
     send.finish().unwrap();
     codec::decode(&recv.read_to_end(1 << 20).await.unwrap(), 1 << 20).unwrap()
 }
+
+#[tokio::test]
+async fn transfers_need_a_login_and_leave_the_connection_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let stranger = server.connect().await;
+    let upload = raw_upload(
+        &stranger,
+        "a.txt",
+        b"hi",
+        FileHash(Sha256::digest(b"hi").into()),
+    )
+    .await;
+    assert_eq!(upload.unwrap_err().code, ErrorCode::NotLoggedIn);
+    let download = raw_request(
+        &stranger,
+        &Request::Download {
+            hash: FileHash([1; 32]),
+            offset: 0,
+        },
+    )
+    .await;
+    assert_eq!(download.unwrap_err().code, ErrorCode::NotLoggedIn);
+    // The same connection still answers.
+    let rooms = raw_request(&stranger, &Request::ListRooms).await;
+    assert_eq!(rooms.unwrap_err().code, ErrorCode::NotLoggedIn);
+
+    // An offset past the end is refused; one inside the file resumes there.
+    let alice = server.user("alice").await;
+    let file = alice.upload("n.txt", b"0123456789", |_| {}).await.unwrap();
+    let resumed = alice
+        .connection()
+        .download(file.hash, 4, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(resumed.bytes, b"456789");
+    let past = alice
+        .connection()
+        .download(file.hash, 11, |_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(past.code(), Some(ErrorCode::InvalidInput));
+    server.stop().await;
+}
