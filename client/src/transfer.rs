@@ -6,8 +6,9 @@
 use chatroom_common::codec;
 use chatroom_common::protocol::{
     Attachment, FileHash, MAX_TRANSFER_HEADER_BYTES, Reply, Request, Response, TRANSFER_PRIORITY,
+    stream_code,
 };
-use quinn::{RecvStream, WriteError};
+use quinn::{RecvStream, SendStream, VarInt, WriteError};
 use sha2::{Digest, Sha256};
 
 use crate::ClientError;
@@ -41,7 +42,12 @@ impl Connection {
             sha256: FileHash(Sha256::digest(bytes).into()),
         })
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let (mut send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
+        let (send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
+        let mut guard = CancelOnDrop(Some(send));
+        let send = guard
+            .0
+            .as_mut()
+            .ok_or_else(|| ClientError::Closed("no stream".into()))?;
         let _ = send.set_priority(TRANSFER_PRIORITY);
         let mut sent = 0u64;
         let written = async {
@@ -56,7 +62,9 @@ impl Connection {
         .await;
         match written {
             Ok(()) => {
-                let _ = send.finish();
+                if let Some(send) = guard.0.as_mut() {
+                    let _ = send.finish();
+                }
             }
             // The server refused the upload part-way and stopped the stream:
             // its answer says why.
@@ -64,7 +72,10 @@ impl Connection {
             Err(WriteError::ConnectionLost(e)) => return Err(connection_error(e)),
             Err(e) => return Err(ClientError::Closed(e.to_string())),
         }
-        match read_response(&mut recv).await? {
+        let answer = read_response(&mut recv).await;
+        // Answered: the server has all it will read, nothing is left to cancel.
+        guard.0 = None;
+        match answer? {
             Reply::Uploaded(attachment) => Ok(attachment),
             other => Err(unexpected(&other)),
         }
@@ -131,6 +142,21 @@ impl Connection {
             ));
         }
         Ok(Downloaded { mime, bytes })
+    }
+}
+
+/// An upload's stream until the server answers, reset with `CANCELLED` if
+/// the upload is dropped before then (also after the last byte was written:
+/// bytes still in flight are then not sent again, and the server drops what
+/// it has). Without it quinn would finish the dropped stream, which the
+/// server would read as an upload cut short rather than one given up.
+struct CancelOnDrop(Option<SendStream>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(send) = self.0.as_mut() {
+            let _ = send.reset(VarInt::from_u32(stream_code::CANCELLED));
+        }
     }
 }
 

@@ -56,6 +56,8 @@ pub mod stream_code {
     pub const UNDECODABLE: u32 = 2;
     /// The server is shutting down and will not answer.
     pub const SHUTTING_DOWN: u32 = 3;
+    /// The sender gave the stream up (a cancelled upload): drop what came.
+    pub const CANCELLED: u32 = 4;
 }
 
 /// Application codes used when closing a connection.

@@ -415,3 +415,57 @@ async fn transfers_need_a_login_and_leave_the_connection_usable() {
     assert_eq!(past.code(), Some(ErrorCode::InvalidInput));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_cancelled_upload_stores_nothing_and_frees_its_share_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        transfer_memory: 24 * 1024 * 1024,
+        ..bulk_limits()
+    };
+    let server = TestServer::start_with(dir.path(), None, limits).await;
+    let alice = std::sync::Arc::new(server.user("alice").await);
+    let bob = server.user("bob").await;
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 241) as u8).collect();
+    let hash = FileHash(Sha256::digest(&big).into());
+
+    // Alice's upload is under way (a few MiB sent) when she cancels it.
+    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+    let uploader = alice.clone();
+    let upload = tokio::spawn(async move {
+        uploader
+            .upload("big.bin", &big, |sent| {
+                if sent >= 2 * 1024 * 1024 {
+                    let _ = started_tx.send(());
+                }
+            })
+            .await
+    });
+    started.recv().await.expect("the upload got going");
+    let busy = bob
+        .upload("b.bin", &vec![1u8; 8 * 1024 * 1024], |_| {})
+        .await;
+    assert_eq!(busy.unwrap_err().code(), Some(ErrorCode::RateLimited));
+    upload.abort();
+    assert!(upload.await.unwrap_err().is_cancelled());
+
+    let mut took = None;
+    for attempt in 0..40 {
+        if bob
+            .upload("b.bin", &vec![1u8; 8 * 1024 * 1024], |_| {})
+            .await
+            .is_ok()
+        {
+            took = Some(attempt);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        took.is_some(),
+        "the cancelled upload still holds its memory"
+    );
+    let err = alice.download(hash, |_, _| {}).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NoSuchFile));
+    server.stop().await;
+}
