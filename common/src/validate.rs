@@ -31,6 +31,9 @@ pub enum ValidationError {
     /// An avatar hash that is not 64 hex digits.
     #[error("an avatar hash is 64 hexadecimal digits")]
     AvatarHash,
+    /// A file hash that is not 64 hex digits.
+    #[error("a file hash is 64 hexadecimal digits")]
+    FileHash,
     /// Control characters other than newline and tab.
     #[error("the message contains control characters")]
     ControlCharacters,

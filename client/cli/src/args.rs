@@ -13,6 +13,8 @@ Examples:
   chatroom-cli --user alice send lobby 'hello, everyone'
   chatroom-cli --user alice listen lobby              # until Ctrl-C
   make 2>&1 | CHATROOM_PASSPHRASE=... chatroom-cli --user ci send builds --stdin
+  chatroom-cli --user alice send-file lobby photo.jpg --text 'the view'
+  chatroom-cli --user alice get-file <hash from the message> --out photo.jpg
   chatroom-cli --user alice --json history lobby --limit 20 | jq -r .text";
 
 /// Chat on a Chatroom server from a terminal or a script: register, send,
@@ -105,6 +107,29 @@ pub enum Command {
         /// and retrying with the same idempotency key (up to 30 s per message).
         #[arg(long)]
         no_retry: bool,
+    },
+    /// Post files (pictures, documents, anything up to the server's limit)
+    /// in a room, as one message with an optional text.
+    SendFile {
+        /// Room name.
+        room: String,
+        /// The files, in the order they are shown (at most 10).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Text to post with the files.
+        #[arg(long)]
+        text: Option<String>,
+    },
+    /// Download a file posted in a room you are in (or one you uploaded).
+    GetFile {
+        /// The file's SHA-256 (64 hex digits, as messages show it).
+        hash: String,
+        /// Where to write it; `-` for standard output.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file at --out if there is one.
+        #[arg(long)]
+        force: bool,
     },
     /// Print a room's messages as they arrive, in order.
     Listen {

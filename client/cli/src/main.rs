@@ -4,10 +4,12 @@
 //! - `args`: the command line and its help text.
 //! - `output`: what is printed, as words or as JSON lines.
 //! - `send`: posting, with the flood control's "slow down" waited out.
+//! - `files`: `send-file` and `get-file`, with progress and whole-file writes.
 //! - this file: the passphrase, one connection per run (closed on every way
 //!   out, signals included), the other commands, and `listen`.
 
 mod args;
+mod files;
 mod output;
 mod send;
 
@@ -204,6 +206,16 @@ async fn command(cli: &Cli, session: &mut Session, pass: &str) -> anyhow::Result
                 Retry::WithinBudget
             };
             send::run(session, out, room, text.as_deref(), retry).await?;
+        }
+        Command::SendFile { room, files, text } => {
+            files::send_files(session, out, room, files, text.as_deref()).await?;
+        }
+        Command::GetFile {
+            hash,
+            out: dest,
+            force,
+        } => {
+            files::get_file(session, out, hash, dest, *force).await?;
         }
         Command::Listen { room, count } => listen(out, session, room, *count).await?,
         Command::History {

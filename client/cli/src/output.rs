@@ -11,7 +11,9 @@
 use std::path::Path;
 
 use chatroom_client::session::{Registered, Sent};
-use chatroom_common::protocol::{AvatarHash, ChatMessage, RoomInfo, RoomKind, Seq, UserInfo};
+use chatroom_common::protocol::{
+    Attachment, AvatarHash, ChatMessage, FileHash, ImageInfo, RoomInfo, RoomKind, Seq, UserInfo,
+};
 use serde::Serialize;
 
 /// Prints results in the chosen format.
@@ -50,6 +52,8 @@ struct MessageJson<'a> {
     text: &'a str,
     /// Milliseconds since the Unix epoch, UTC.
     sent_at: i64,
+    /// The files posted with it (an empty list when there are none).
+    attachments: Vec<FileJson<'a>>,
 }
 
 impl<'a> From<&'a ChatMessage> for MessageJson<'a> {
@@ -61,6 +65,7 @@ impl<'a> From<&'a ChatMessage> for MessageJson<'a> {
             sender_avatar,
             text,
             sent_at,
+            attachments,
         } = message;
         Self {
             room,
@@ -69,7 +74,86 @@ impl<'a> From<&'a ChatMessage> for MessageJson<'a> {
             sender_avatar: hex(*sender_avatar),
             text,
             sent_at: *sent_at,
+            attachments: attachments.iter().map(FileJson::from).collect(),
         }
+    }
+}
+
+/// A file in a message as scripts see one.
+#[derive(Serialize)]
+struct FileJson<'a> {
+    /// 64 hex digits: what `get-file` takes.
+    hash: String,
+    name: &'a str,
+    size: u64,
+    mime: &'a str,
+    /// Pixel size and thumbnail hash, for pictures.
+    image: Option<ImageJson>,
+}
+
+/// A picture's details as scripts see them.
+#[derive(Serialize)]
+struct ImageJson {
+    width: u32,
+    height: u32,
+    /// 64 hex digits.
+    thumbnail: String,
+}
+
+impl<'a> From<&'a Attachment> for FileJson<'a> {
+    fn from(file: &'a Attachment) -> Self {
+        let Attachment {
+            hash,
+            name,
+            size,
+            mime,
+            image,
+        } = file;
+        Self {
+            hash: hash.to_string(),
+            name,
+            size: *size,
+            mime,
+            image: image.map(
+                |ImageInfo {
+                     width,
+                     height,
+                     thumbnail,
+                 }| ImageJson {
+                    width,
+                    height,
+                    thumbnail: thumbnail.to_string(),
+                },
+            ),
+        }
+    }
+}
+
+/// A file's size in words: bytes, KiB, MiB or GiB with one decimal.
+fn size_words(bytes: u64) -> String {
+    const UNITS: [&str; 3] = ["KiB", "MiB", "GiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// One line per file: name, size, type and the hash to fetch it by.
+fn print_files(files: &[Attachment]) {
+    for file in files {
+        println!(
+            "  file: {} ({}, {}) {}",
+            file.name,
+            size_words(file.size),
+            file.mime,
+            file.hash
+        );
     }
 }
 
@@ -198,6 +282,41 @@ impl Output {
             "[{}#{}] {}: {}",
             message.room, message.seq, message.sender, message.text
         );
+        print_files(&message.attachments);
+        Ok(())
+    }
+
+    /// Files posted as one message.
+    pub fn files_sent(self, room: &str, sent: &Sent, files: &[Attachment]) -> anyhow::Result<()> {
+        if self.json {
+            return line(&serde_json::json!({
+                "room": room,
+                "seq": sent.seq,
+                "sent_at": sent.sent_at,
+                "attachments": files.iter().map(FileJson::from).collect::<Vec<_>>(),
+            }));
+        }
+        println!("sent #{}", sent.seq);
+        print_files(files);
+        Ok(())
+    }
+
+    /// A downloaded file written to `file` (silent without `--json`, like `cp`).
+    pub fn file_saved(
+        self,
+        hash: FileHash,
+        file: &Path,
+        bytes: usize,
+        mime: &str,
+    ) -> anyhow::Result<()> {
+        if self.json {
+            return line(&serde_json::json!({
+                "hash": hash.to_string(),
+                "file": file.display().to_string(),
+                "bytes": bytes,
+                "mime": mime,
+            }));
+        }
         Ok(())
     }
 
@@ -266,5 +385,14 @@ mod tests {
         };
         let json = serde_json::to_value(UserJson::from(&user)).expect("serialises");
         assert_eq!(json["avatar"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(size_words(0), "0 B");
+        assert_eq!(size_words(1023), "1023 B");
+        assert_eq!(size_words(1536), "1.5 KiB");
+        assert_eq!(size_words(25 * 1024 * 1024), "25.0 MiB");
+        assert_eq!(size_words(u64::MAX), "17179869184.0 GiB");
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use chatroom_client::session::new_key;
 use chatroom_client::{ClientError, Sent, Session};
-use chatroom_common::protocol::ErrorCode;
+use chatroom_common::protocol::{ErrorCode, FileRef, IdempotencyKey};
 use tokio::io::AsyncBufReadExt as _;
 use tokio::time::Instant;
 
@@ -39,7 +39,7 @@ pub async fn run(
     retry: Retry,
 ) -> anyhow::Result<()> {
     if let Some(text) = text {
-        let sent = send_one(session, room, text, retry).await?;
+        let sent = send_one(session, room, text, Vec::new(), new_key(), retry).await?;
         return out.sent(room, &sent);
     }
     // tokio's stdin reads through the same buffer as std's, so a passphrase
@@ -56,7 +56,7 @@ pub async fn run(
         if text.trim().is_empty() {
             continue;
         }
-        let sent = send_one(session, room, text, retry)
+        let sent = send_one(session, room, text, Vec::new(), new_key(), retry)
             .await
             .with_context(|| format!("line {number} was not sent"))?;
         out.sent(room, &sent)?;
@@ -64,17 +64,22 @@ pub async fn run(
     Ok(())
 }
 
-/// Posts one message under one idempotency key, however often it is retried.
-async fn send_one(
+/// Posts one message (with `files`, uploaded already) under one idempotency
+/// key, however often it is retried.
+pub async fn send_one(
     session: &Session,
     room: &str,
     text: &str,
+    files: Vec<FileRef>,
+    key: IdempotencyKey,
     retry: Retry,
 ) -> Result<Sent, anyhow::Error> {
-    let key = new_key();
     let deadline = Instant::now() + RETRY_BUDGET;
     loop {
-        let err = match session.send_with_key(room, text, key).await {
+        let err = match session
+            .send_with_files(room, text, key, files.clone())
+            .await
+        {
             Ok(sent) => return Ok(sent),
             Err(err) => err,
         };

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod chat;
+mod files;
 mod help;
 mod json;
 mod presence;
