@@ -56,7 +56,8 @@ pub struct Limits {
     pub lockout_base: Duration,
     /// Longest lock-out.
     pub lockout_max: Duration,
-    /// Avatar uploads received and decoded at once, server-wide.
+    /// Avatar uploads received and decoded at once, server-wide; also how
+    /// many attached pictures are decoded at once.
     pub concurrent_uploads: usize,
     /// Largest attachment accepted, in bytes.
     pub max_file_bytes: u64,

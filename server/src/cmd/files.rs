@@ -108,6 +108,12 @@ pub async fn upload(
         )));
     }
     let limits = PictureLimits::default();
+    // Decoding a picture may take up to `max_alloc` however small the file,
+    // so decodes share the server's few image slots (and wait for one)
+    // rather than run as many at once as the transfer budget lets in.
+    let Ok(_decoding) = ctx.uploads.acquire().await else {
+        return Some(Err(ErrorReply::new(ErrorCode::Internal, "internal server error")));
+    };
     let prepared = match tokio::task::spawn_blocking(move || files::prepare(bytes, limits)).await {
         Ok(prepared) => prepared,
         Err(e) => {

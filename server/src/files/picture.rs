@@ -27,10 +27,12 @@ pub struct PictureLimits {
 
 impl Default for PictureLimits {
     fn default() -> Self {
-        // A 50-megapixel photo decodes within this; a forged 65,535² header does not.
+        // A 48-megapixel photo decodes within this (192 MiB as RGBA); a
+        // forged 65,535² header does not. Decodes run a few at a time
+        // (`Limits::concurrent_uploads`), which bounds their memory together.
         Self {
             max_side: 16_384,
-            max_alloc: 384 * 1024 * 1024,
+            max_alloc: 256 * 1024 * 1024,
         }
     }
 }
