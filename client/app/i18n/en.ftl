@@ -267,6 +267,8 @@ error-no-such-avatar = The server has no such picture.
 error-invalid-image = That is not an image the server accepts.
 error-storage-unavailable = The server cannot reach its database; try again later.
 error-internal = Something went wrong on the server; it logged the problem.
+error-no-such-file = That file is not there, or not yours to see.
+error-quota-exceeded = You have uploaded as much as the server allows for today.
 
 ## Names and text that do not pass the checks (common/src/validate.rs)
 
@@ -277,3 +279,6 @@ validation-empty-text = the message is empty
 validation-text-too-long = the message is { $len } bytes; the limit is { $limit }
 validation-avatar-hash = an avatar hash is 64 hexadecimal digits
 validation-control-characters = the message contains control characters
+validation-file-hash = a file hash is 64 hexadecimal digits
+validation-file-name = a file name is 1 to 255 bytes without control characters
+validation-too-many-attachments = a message carries at most 10 files; this one has { $count }

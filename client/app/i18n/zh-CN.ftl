@@ -246,6 +246,8 @@ error-no-such-avatar = 服务器上没有这张头像。
 error-invalid-image = 服务器不接受这张图片。
 error-storage-unavailable = 服务器无法访问它的数据库，请稍后再试。
 error-internal = 服务器出错了，它已记录这个问题。
+error-no-such-file = 文件不存在，或你无权查看。
+error-quota-exceeded = 你今天上传的文件已达到服务器的上限。
 
 ## 未通过检查的名字和文字
 
@@ -256,3 +258,6 @@ validation-empty-text = 消息是空的
 validation-text-too-long = 消息有 { $len } 字节，上限是 { $limit } 字节
 validation-avatar-hash = 头像哈希值是 64 位十六进制数字
 validation-control-characters = 消息包含控制字符
+validation-file-hash = 文件哈希值是 64 位十六进制数字
+validation-file-name = 文件名为 1 到 255 字节，不能包含控制字符
+validation-too-many-attachments = 一条消息最多带 10 个文件；这条有 { $count } 个

@@ -31,6 +31,8 @@ pub fn error_code(i18n: &I18n, code: ErrorCode) -> String {
         ErrorCode::RateLimited => t!(i18n, "error-rate-limited"),
         ErrorCode::NoSuchAvatar => t!(i18n, "error-no-such-avatar"),
         ErrorCode::InvalidImage => t!(i18n, "error-invalid-image"),
+        ErrorCode::NoSuchFile => t!(i18n, "error-no-such-file"),
+        ErrorCode::QuotaExceeded => t!(i18n, "error-quota-exceeded"),
         ErrorCode::StorageUnavailable => t!(i18n, "error-storage-unavailable"),
         ErrorCode::Internal => t!(i18n, "error-internal"),
     }
@@ -44,7 +46,10 @@ pub fn refusal(i18n: &I18n, code: ErrorCode, detail: &str) -> String {
     let detail = detail.trim().trim_end_matches('.');
     let tells_more = matches!(
         code,
-        ErrorCode::InvalidInput | ErrorCode::InvalidImage | ErrorCode::TooLarge
+        ErrorCode::InvalidInput
+            | ErrorCode::InvalidImage
+            | ErrorCode::TooLarge
+            | ErrorCode::QuotaExceeded
     );
     if tells_more && !detail.is_empty() {
         // The message's own full stop goes after the detail.
@@ -143,6 +148,11 @@ pub fn validation(i18n: &I18n, error: &ValidationError) -> String {
         }
         ValidationError::AvatarHash => t!(i18n, "validation-avatar-hash"),
         ValidationError::ControlCharacters => t!(i18n, "validation-control-characters"),
+        ValidationError::FileHash => t!(i18n, "validation-file-hash"),
+        ValidationError::FileName => t!(i18n, "validation-file-name"),
+        ValidationError::TooManyAttachments(count) => {
+            t!(i18n, "validation-too-many-attachments", count = *count)
+        }
     }
 }
 
