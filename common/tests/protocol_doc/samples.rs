@@ -8,9 +8,9 @@
 
 use chatroom_common::codec;
 use chatroom_common::protocol::{
-    Attachment, AvatarHash, ChatMessage, ErrorCode, ErrorReply, Event, FileHash, FileRef,
-    HistoryQuery, IdempotencyKey, ImageInfo, OtpAlgorithm, Reply, Request, Response, RoomInfo,
-    RoomKind, UserInfo,
+    Attachment, AvatarHash, ChatMessage, ErrorCode, ErrorReply, Event, FileHash, HistoryQuery,
+    IdempotencyKey, ImageInfo, OtpAlgorithm, Reply, Request, Response, RoomInfo, RoomKind,
+    UserInfo,
 };
 use chatroom_common::skey;
 use sha2::{Digest, Sha256};
