@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::ClientError;
+use crate::framed::Framed;
 use crate::tls::{self, Trust};
 
 /// How long a connection attempt may take.
@@ -66,6 +67,9 @@ pub struct Connection {
     endpoint: Endpoint,
     /// Decoded server events, until taken.
     events: Option<mpsc::Receiver<Event>>,
+    /// The one stream every request goes on, for a server in the benchmark's
+    /// `--stream-mode single`; `None` in the protocol (a stream per request).
+    framed: Option<Framed>,
     /// The server's name from `Hello`.
     server_name: String,
 }
@@ -318,10 +322,15 @@ async fn connect_to(
         Ok(Err(e)) => return Err(connection_error(e)),
         Ok(Ok(conn)) => conn,
     };
+    let framed = match options.event_streams {
+        EventStreams::PerMessage => None,
+        EventStreams::Single => Some(Framed::open(&conn).await?),
+    };
     let mut connection = Connection {
         conn,
         endpoint,
         events: None,
+        framed,
         server_name: String::new(),
     };
     let hello = Request::Hello {
@@ -392,7 +401,12 @@ pub(crate) async fn read_response(recv: &mut RecvStream) -> Result<Reply, Client
             quinn::ReadToEndError::Read(quinn::ReadError::ConnectionLost(c)) => connection_error(c),
             quinn::ReadToEndError::Read(r) => ClientError::Closed(r.to_string()),
         })?;
-    let response: Response = codec::decode(&reply, MAX_RESPONSE_BYTES)
+    decode_response(&reply)
+}
+
+/// Decodes a whole response and unwraps it.
+pub(crate) fn decode_response(bytes: &[u8]) -> Result<Reply, ClientError> {
+    let response: Response = codec::decode(bytes, MAX_RESPONSE_BYTES)
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
     response.map_err(ClientError::Server)
 }
@@ -412,6 +426,9 @@ impl Connection {
     /// Sends one request on its own stream and waits for the response.
     pub async fn request(&self, request: &Request) -> Result<Reply, ClientError> {
         let bytes = codec::encode(request).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if let Some(framed) = &self.framed {
+            return decode_response(&framed.call(&bytes, &[], |_| {}).await?);
+        }
         let (mut send, mut recv) = self.conn.open_bi().await.map_err(connection_error)?;
         send.write_all(&bytes)
             .await
@@ -424,6 +441,11 @@ impl Connection {
     /// Takes the stream of server events (once).
     pub fn take_events(&mut self) -> Option<mpsc::Receiver<Event>> {
         self.events.take()
+    }
+
+    /// The framed request stream of the benchmark's single-stream mode, if any.
+    pub(crate) fn framed(&self) -> Option<&Framed> {
+        self.framed.as_ref()
     }
 
     /// The raw QUIC connection, for tools and tests that speak the wire format directly.

@@ -12,7 +12,7 @@ use quinn::{RecvStream, SendStream, VarInt, WriteError};
 use sha2::{Digest, Sha256};
 
 use crate::ClientError;
-use crate::connection::{Connection, connection_error, read_response, unexpected};
+use crate::connection::{Connection, connection_error, decode_response, read_response, unexpected};
 
 /// How much of a file is handed to quinn at a time (and between progress reports).
 const PIECE: usize = 64 * 1024;
@@ -42,6 +42,13 @@ impl Connection {
             sha256: FileHash(Sha256::digest(bytes).into()),
         })
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if let Some(framed) = self.framed() {
+            // The benchmark's single-stream mode: the whole upload is one frame.
+            return match decode_response(&framed.call(&header, bytes, progress).await?)? {
+                Reply::Uploaded(attachment) => Ok(attachment),
+                other => Err(unexpected(&other)),
+            };
+        }
         let (send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
         let mut guard = CancelOnDrop(Some(send));
         let send = guard
@@ -92,6 +99,20 @@ impl Connection {
     ) -> Result<Downloaded, ClientError> {
         let request = codec::encode(&Request::Download { hash, offset })
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        if let Some(framed) = self.framed() {
+            // The benchmark's single-stream mode: the whole answer is one frame.
+            let mut buf = framed.call(&request, &[], |_| {}).await?;
+            let (response, used) =
+                match codec::decode_prefix::<Response>(&buf, MAX_TRANSFER_HEADER_BYTES) {
+                    Ok(Some(found)) => found,
+                    Ok(None) => decode_whole(&buf)?,
+                    Err(e) => return Err(ClientError::Protocol(e.to_string())),
+                };
+            let (size, mime) = file_header(response, hash, offset)?;
+            let bytes = buf.split_off(used);
+            progress(bytes.len() as u64, size - offset);
+            return checked(bytes, hash, size, offset).map(|bytes| Downloaded { mime, bytes });
+        }
         let (mut send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
         send.write_all(&request)
             .await
@@ -109,15 +130,7 @@ impl Connection {
                 Err(e) => return Err(ClientError::Protocol(e.to_string())),
             }
         };
-        let (size, mime) = match response.map_err(ClientError::Server)? {
-            Reply::File {
-                hash: got,
-                size,
-                offset: from,
-                mime,
-            } if got == hash && from == offset && from <= size => (size, mime),
-            other => return Err(unexpected(&other)),
-        };
+        let (size, mime) = file_header(response, hash, offset)?;
         let expected = size - offset;
         let mut bytes = buf.split_off(used);
         progress(bytes.len() as u64, expected);
@@ -130,18 +143,7 @@ impl Connection {
             }
             progress(bytes.len() as u64, expected);
         }
-        if bytes.len() as u64 != expected {
-            return Err(ClientError::Closed(format!(
-                "the download ended after {} of {expected} bytes",
-                bytes.len()
-            )));
-        }
-        if offset == 0 && FileHash(Sha256::digest(&bytes).into()) != hash {
-            return Err(ClientError::Protocol(
-                "the downloaded bytes do not match the file's SHA-256".into(),
-            ));
-        }
-        Ok(Downloaded { mime, bytes })
+        checked(bytes, hash, size, offset).map(|bytes| Downloaded { mime, bytes })
     }
 }
 
@@ -158,6 +160,46 @@ impl Drop for CancelOnDrop {
             let _ = send.reset(VarInt::from_u32(stream_code::CANCELLED));
         }
     }
+}
+
+/// The size and type a `File` answer gives, if it answers this request.
+fn file_header(
+    response: Response,
+    hash: FileHash,
+    offset: u64,
+) -> Result<(u64, String), ClientError> {
+    match response.map_err(ClientError::Server)? {
+        Reply::File {
+            hash: got,
+            size,
+            offset: from,
+            mime,
+        } if got == hash && from == offset && from <= size => Ok((size, mime)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// The bytes from `offset` on if they are all there and, for a whole file,
+/// hash to `hash`.
+fn checked(bytes: Vec<u8>, hash: FileHash, size: u64, offset: u64) -> Result<Vec<u8>, ClientError> {
+    let expected = size - offset;
+    if bytes.len() as u64 > expected {
+        return Err(ClientError::Protocol(format!(
+            "the server sent more than the file's {size} bytes"
+        )));
+    }
+    if bytes.len() as u64 != expected {
+        return Err(ClientError::Closed(format!(
+            "the download ended after {} of {expected} bytes",
+            bytes.len()
+        )));
+    }
+    if offset == 0 && FileHash(Sha256::digest(&bytes).into()) != hash {
+        return Err(ClientError::Protocol(
+            "the downloaded bytes do not match the file's SHA-256".into(),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The next piece of a stream, `None` at its end.

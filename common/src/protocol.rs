@@ -74,15 +74,18 @@ pub mod close_code {
     pub const LIMIT: u32 = 4;
 }
 
-/// How the server pushes events; both ends must use the same mode.
+/// How requests and events travel; both ends must use the same mode.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum StreamMode {
     /// One unidirectional stream per event (the protocol).
     #[default]
     PerMessage,
     /// One unidirectional stream per connection carrying length-prefixed
-    /// frames (u32 big-endian length, then the encoded `Event`). For the loss
-    /// benchmark's comparison only: a lost packet stalls every event behind it.
+    /// frames (u32 big-endian length, then the encoded `Event`), and one
+    /// client-opened bidirectional stream carrying every request, uploads
+    /// with all their bytes, as frames answered by id (u32 length, u32 id,
+    /// body). For the benchmarks' comparison only: a lost packet stalls every
+    /// event behind it, and a request waits behind the uploads written before it.
     Single,
 }
 

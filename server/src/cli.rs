@@ -56,8 +56,9 @@ pub struct Flags {
     /// Name shown to clients.
     #[arg(long, env = "CHATROOM_SERVER_NAME", default_value = "Chatroom")]
     pub name: String,
-    /// How events are pushed: per-message (the protocol) or single, one framed
-    /// stream per connection, for the head-of-line-blocking benchmark only.
+    /// How requests and events travel: per-message (the protocol) or single,
+    /// one framed stream per connection for events and one for requests and
+    /// uploads, for the head-of-line-blocking benchmark only.
     #[arg(long, env = "CHATROOM_STREAM_MODE", default_value = "per-message")]
     pub stream_mode: StreamMode,
     /// Most simultaneous connections from one IP address (default 1,000).

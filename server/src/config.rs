@@ -187,8 +187,8 @@ pub struct Config {
     pub default_avatars: usize,
     /// Limits.
     pub limits: Limits,
-    /// How events are pushed; [`StreamMode::PerMessage`] is the protocol, the
-    /// other mode exists only for the head-of-line-blocking benchmark.
+    /// How requests and events travel; [`StreamMode::PerMessage`] is the
+    /// protocol, the other mode exists only for the head-of-line-blocking benchmark.
     pub stream_mode: StreamMode,
     /// Registration mail and e-mail verification.
     pub mail: MailConfig,

@@ -18,6 +18,7 @@ use tracing::{debug, warn};
 use crate::cmd;
 use crate::config::StreamMode;
 use crate::context::Context;
+use crate::framed;
 use crate::hub::{self, OutboxReceiver};
 use crate::session::Session;
 
@@ -50,9 +51,16 @@ pub async fn handle(
     while !shutting_down {
         tokio::select! {
             stream = conn.accept_bi() => match stream {
-                Ok((send, recv)) => {
-                    requests.spawn(serve_request(ctx.clone(), session.clone(), send, recv));
-                }
+                Ok((send, recv)) => match stream_mode {
+                    StreamMode::PerMessage => {
+                        requests.spawn(serve_request(ctx.clone(), session.clone(), send, recv));
+                    }
+                    // The benchmark's comparison: a stream of framed requests.
+                    StreamMode::Single => {
+                        let (ctx, session) = (ctx.clone(), session.clone());
+                        requests.spawn(framed::serve(ctx, session, send, recv, shutdown.clone()));
+                    }
+                },
                 Err(e) => {
                     debug!(conn_id, "connection ended: {e}");
                     break;
@@ -122,7 +130,7 @@ async fn serve_request(
             return;
         }
         Ok(Ok(Incoming::Upload(header, head))) => {
-            match cmd::files::upload(&ctx, &session, header, head, &mut recv).await {
+            match cmd::files::upload(&ctx, &session, header, head, Some(&mut recv)).await {
                 Some(response) => response,
                 None => return,
             }
@@ -201,7 +209,7 @@ enum ReadFailure {
 /// is the variant name (`to_vec_named` encoding; a unit test pins this).
 const UPLOAD_PREFIX: &[u8] = b"\x81\xacAvatarUpload";
 /// How a file upload's header begins on the wire (the same encoding).
-const FILE_UPLOAD_PREFIX: &[u8] = b"\x81\xa6Upload";
+pub(crate) const FILE_UPLOAD_PREFIX: &[u8] = b"\x81\xa6Upload";
 
 /// Reads a request, capped at [`MAX_REQUEST_BYTES`] unless it is an avatar
 /// upload, which may reach [`MAX_UPLOAD_BYTES`] while it holds an upload slot.

@@ -4,6 +4,7 @@
 //! - [`server`]: the `Server` (bind, accept loop with connection limits, graceful shutdown) and [`run`].
 //! - [`running`]: [`spawn`] a server as a task and [`Running::stop`] it: how code starts servers.
 //! - [`connection`]: one connection's handler: a task per request stream, a writer for events.
+//! - `framed` (private): the benchmark's `--stream-mode single` requests, framed on one stream.
 //! - [`avatars`]: avatar images: validation, the pool, generated defaults, the crawler.
 //! - [`cmd`]: request handlers, one module per area (auth, rooms, messages).
 //! - [`hub`]: who listens to which room; bounded outboxes; encode-once fan-out.
@@ -28,6 +29,7 @@ pub mod config_file;
 pub mod connection;
 pub mod context;
 pub mod files;
+mod framed;
 pub mod guard;
 pub mod hub;
 pub mod mail;

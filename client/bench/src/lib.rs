@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`run`]: the benchmark itself: connect, register and join; send; receive; report.
 //! - [`receive`] (private): one client's receiving side, latency by path.
+//! - [`transfers`]: S5, text latency while clients upload files, with the uploads' throughput.
 //! - [`nodes`]: several servers (a cluster's nodes): which client uses which, the per-node report.
 //! - [`payload`]: the message text that carries its send time.
 //! - [`tracker`]: per-receiver accounting of sequence numbers (lost, duplicated, out of order).
@@ -21,10 +22,12 @@ pub mod relay;
 pub mod run;
 pub mod stats;
 pub mod tracker;
+pub mod transfers;
 
 pub use nodes::ClusterReport;
 pub use run::{BenchConfig, run};
 pub use stats::Report;
+pub use transfers::{FilesConfig, FilesReport};
 
 /// Why a benchmark run or the relay failed.
 #[derive(Debug, thiserror::Error)]

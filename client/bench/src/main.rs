@@ -82,8 +82,30 @@ struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// S5: the chat load (give --rate) while the first --files clients each
+    /// upload a file and post it; text latency during the uploads and their throughput.
+    Files(FilesArgs),
     /// Relay UDP between clients and a server, dropping, delaying and blacking out datagrams per direction (loopback tests only).
     Relay(RelayArgs),
+}
+
+#[derive(Debug, Args)]
+struct FilesArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Clients (the first ones) that each upload a file while chatting.
+    #[arg(long, default_value_t = 4)]
+    files: usize,
+    /// MiB per file.
+    #[arg(long, default_value_t = 8.0)]
+    file_mib: f64,
+    /// Seconds after the first text is due when the uploads start.
+    #[arg(long, default_value_t = 2.0)]
+    files_after: f64,
+    /// Keep the sorted latencies of the texts sent during the uploads (the
+    /// whole run without files) in the JSON, for a CDF.
+    #[arg(long)]
+    cdf: bool,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +162,7 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Some(Command::Relay(args)) => relay(args).await,
+            Some(Command::Files(args)) => files(args).await,
             None => run(cli.run).await,
         }
     });
@@ -150,6 +173,42 @@ fn main() {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let json = args.json;
+    let config = bench_config(args)?;
+    let report = bench::run(config).await.context("benchmark")?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+async fn files(args: FilesArgs) -> anyhow::Result<()> {
+    if !(args.file_mib >= 0.0 && args.file_mib.is_finite() && args.files_after >= 0.0) {
+        bail!("--file-mib and --files-after must be non-negative numbers");
+    }
+    let json = args.run.json;
+    let config = bench::FilesConfig {
+        chat: bench_config(args.run)?,
+        files: args.files,
+        file_bytes: (args.file_mib * 1024.0 * 1024.0) as usize,
+        files_after: Duration::from_secs_f64(args.files_after),
+    };
+    let mut report = bench::transfers::run(config).await.context("S5")?;
+    if !args.cdf {
+        report.cdf_us.clear();
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+/// The run's configuration from its flags.
+fn bench_config(args: RunArgs) -> anyhow::Result<BenchConfig> {
     let Some(server) = args.server else {
         bail!("--server HOST:PORT is required (or use the relay subcommand)");
     };
@@ -171,13 +230,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     config.progress = !args.json;
     config.drain_timeout = Duration::from_secs(args.drain_timeout);
     config.setup_concurrency = args.setup_concurrency;
-    let report = bench::run(config).await.context("benchmark")?;
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!("{report}");
-    }
-    Ok(())
+    Ok(config)
 }
 
 async fn relay(args: RelayArgs) -> anyhow::Result<()> {

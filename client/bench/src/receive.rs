@@ -38,6 +38,20 @@ pub(crate) struct Shared {
     pub delivered: Arc<AtomicU64>,
     /// With several nodes, how to tell a sender's node; `None` for one server.
     pub senders: Option<Arc<SenderNodes>>,
+    /// Keep every delivery's [`Sample`] (the transfer scenario splits them by
+    /// send time once it knows when the transfers ran).
+    pub keep_samples: bool,
+}
+
+/// One delivery of a timestamped message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample {
+    /// When it was sent, Unix nanoseconds.
+    pub sent_nanos: u64,
+    /// Send to arrival, microseconds.
+    pub latency_us: u64,
+    /// The sender's client index (from `bench-<run>-<index>`), if it has one.
+    pub sender: Option<usize>,
 }
 
 /// One receiver's findings.
@@ -60,6 +74,8 @@ pub(crate) struct Received {
     pub resyncs: u64,
     /// When the last new message arrived.
     pub last_arrival: Option<Instant>,
+    /// Every timestamped delivery, when [`Shared::keep_samples`] asks for them.
+    pub samples: Vec<Sample>,
 }
 
 /// Drains events until the plan arrives, then accounts for every message of
@@ -75,6 +91,7 @@ pub(crate) async fn receive(
         mut stop_rx,
         delivered,
         senders,
+        keep_samples,
     } = shared;
     let mut received = Received {
         node,
@@ -86,6 +103,7 @@ pub(crate) async fn receive(
         out_of_order: 0,
         resyncs: 0,
         last_arrival: None,
+        samples: Vec::new(),
     };
     // The plan is published before the first send, so an event that arrives
     // while the plan is already there may be one of the run's messages: it is
@@ -123,6 +141,13 @@ pub(crate) async fn receive(
                     if let Some(sent) = payload::sent_nanos(&message.text) {
                         let us = now.saturating_sub(sent) / 1000;
                         received.hist.saturating_record(us);
+                        if keep_samples {
+                            received.samples.push(Sample {
+                                sent_nanos: sent,
+                                latency_us: us,
+                                sender: sender_index(&message.sender),
+                            });
+                        }
                         let path = senders.as_ref().and_then(|s| s.node_of(&message.sender));
                         match path.map(|n| path_of(n, node)) {
                             Some(Path::SameNode) => received.same_node.saturating_record(us),
@@ -146,6 +171,11 @@ pub(crate) async fn receive(
     received.duplicates = tracker.duplicates();
     received.out_of_order = tracker.out_of_order();
     received
+}
+
+/// The client index a benchmark username (`bench-<run>-<index>`) ends with.
+fn sender_index(username: &str) -> Option<usize> {
+    username.rsplit_once('-')?.1.parse().ok()
 }
 
 /// Whether a message from a sender on `sender` to a receiver on `receiver`

@@ -24,7 +24,7 @@ use chatroom_client::connection::{self, ConnectOptions, EventStreams};
 use chatroom_client::{ClientError, Session, Trust};
 
 /// The passphrase of every benchmark account (S/KEY chains are computed here).
-const PASSPHRASE: &str = "chatroom benchmark passphrase";
+pub(crate) const PASSPHRASE: &str = "chatroom benchmark passphrase";
 /// How often the progress bar and the completion check look at the counters.
 const TICK: Duration = Duration::from_millis(20);
 
@@ -95,10 +95,13 @@ struct SendOutcome {
 }
 
 /// A set-up client: its session, and the latest sequence number it saw at join.
-struct Ready {
-    index: usize,
-    session: Session,
-    latest_seq: Seq,
+pub(crate) struct Ready {
+    /// The client's index (its username ends with it).
+    pub index: usize,
+    /// Logged in and in the room.
+    pub session: Session,
+    /// The room's latest sequence number when it joined.
+    pub latest_seq: Seq,
 }
 
 /// Runs the benchmark and reports what it measured.
@@ -162,6 +165,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         senders: nodes
             .is_cluster()
             .then(|| Arc::new(SenderNodes::new(&run_id, nodes.len()))),
+        keep_samples: false,
     };
     receivers.spawn(receive::receive(first.2, 0, shared.clone()));
     let mut ready = vec![first.0];
@@ -409,7 +413,7 @@ fn proc_report(before: Usage, after: Usage, deliveries: u64) -> ProcReport {
 }
 
 /// A short random id in the alphabet user and room names allow.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
     (0..6)
@@ -417,7 +421,7 @@ fn run_id() -> String {
         .collect()
 }
 
-fn progress_bar(config: &BenchConfig, len: u64, what: &'static str) -> ProgressBar {
+pub(crate) fn progress_bar(config: &BenchConfig, len: u64, what: &'static str) -> ProgressBar {
     if !config.progress {
         return ProgressBar::hidden();
     }
@@ -434,7 +438,7 @@ fn progress_bar(config: &BenchConfig, len: u64, what: &'static str) -> ProgressB
 /// Connects to `server`, registers `bench-<run>-<index>`, logs in and joins the room
 /// (client 0 creates it first). Returns the session, the room's canonical
 /// name and the event stream.
-async fn setup_client(
+pub(crate) async fn setup_client(
     config: &BenchConfig,
     server: &str,
     index: usize,

@@ -7,9 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use chatroom_bench::relay::RelayConfig;
-use chatroom_bench::{self as bench, BenchConfig, Report};
-use chatroom_client::Trust;
-use chatroom_client::connection::EventStreams;
+use chatroom_bench::{self as bench, BenchConfig, FilesConfig, Report};
+use chatroom_client::connection::{ConnectOptions, EventStreams};
+use chatroom_client::{Session, Trust};
+use chatroom_common::protocol::{ErrorCode, FileRef, OtpAlgorithm};
 use chatroom_server::StreamMode;
 use chatroom_testkit::mysql::MysqlDb;
 use chatroom_testkit::{NatsServer, TestRelay, TestServer, cluster};
@@ -180,4 +181,115 @@ async fn clients_spread_over_two_nodes_are_counted_per_node_and_path() {
     }
     a.stop().await;
     b.stop().await;
+}
+
+/// S5's machinery, through the lossy relay in both modes: every text and
+/// file post is delivered to every client once, and every upload completes
+/// and is posted. (How long anything took is the benchmark's business.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s5_delivers_every_text_once_and_completes_every_upload() {
+    for mode in [StreamMode::PerMessage, StreamMode::Single] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = server(dir.path(), mode).await;
+        let (addr, pin) = (server.addr.clone(), server.pin.clone());
+        let mut relay_config =
+            RelayConfig::new("127.0.0.1:0".parse().unwrap(), addr.parse().unwrap());
+        relay_config.loss_percent = 1.0;
+        relay_config.delay = Duration::from_millis(5);
+        relay_config.seed = 3;
+        let relay = TestRelay::start(relay_config).await;
+        let mut chat = config(&relay.addr.to_string(), pin, 4, 6);
+        chat.rate = Some(20.0);
+        if mode == StreamMode::Single {
+            chat.event_streams = EventStreams::Single;
+        }
+        let report = bench::transfers::run(FilesConfig {
+            chat,
+            files: 2,
+            file_bytes: 256 * 1024,
+            files_after: Duration::from_millis(100),
+        })
+        .await
+        .unwrap();
+        let stats = relay.stop().await;
+        assert_eq!(report.send_errors, 0, "{:?}", report.first_send_error);
+        assert!(report.sent >= 4 * 6, "{mode:?}: {} texts", report.sent);
+        assert_eq!(report.expected_deliveries, (report.sent + 2) * 4);
+        assert_eq!(report.deliveries, report.expected_deliveries, "{mode:?}");
+        assert_eq!((report.lost, report.duplicates), (0, 0), "{mode:?}");
+        assert_eq!(report.uploads.len(), 2);
+        for upload in &report.uploads {
+            assert!(upload.posted, "{mode:?}: {:?}", upload.error);
+            assert!(upload.mib_per_second > 0.0);
+        }
+        assert!(report.transfer_seconds > 0.0);
+        assert!(report.text_all_us.max > 0);
+        assert!(
+            stats.up_dropped + stats.down_dropped > 0,
+            "{mode:?}: no loss"
+        );
+    }
+}
+
+/// In the single-stream mode a client's requests, uploads and downloads all
+/// go framed on one stream, and still do what they do in the protocol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_stream_mode_uploads_downloads_and_answers_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), StreamMode::Single).await;
+    let options = ConnectOptions {
+        event_streams: EventStreams::Single,
+        endpoint: None,
+    };
+    let mut session = Session::connect_with(&server.addr, &server.pin, &options)
+        .await
+        .unwrap();
+    let passphrase = "single stream test passphrase";
+    session
+        .register(
+            "framed",
+            "framed@example.org",
+            passphrase,
+            OtpAlgorithm::Md5,
+        )
+        .await
+        .unwrap();
+    session.login("framed", passphrase, None).await.unwrap();
+    session.create_room("framed-room").await.unwrap();
+    let room = session.join("framed-room").await.unwrap().room;
+    let file: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    // An upload and a send at once: both answered, each by its own id.
+    let (uploaded, sent) = tokio::join!(
+        session.upload("data.bin", &file, |_| {}),
+        session.send(&room.name, "beside the upload"),
+    );
+    let uploaded = uploaded.unwrap();
+    sent.unwrap();
+    assert_eq!(uploaded.size, file.len() as u64);
+    let posted = session
+        .send_with_files(
+            &room.name,
+            "",
+            chatroom_client::session::new_key(),
+            vec![FileRef {
+                hash: uploaded.hash,
+                name: uploaded.name.clone(),
+            }],
+        )
+        .await;
+    posted.unwrap();
+    let mut seen = 0;
+    let downloaded = session
+        .download(uploaded.hash, |got, _| seen = got)
+        .await
+        .unwrap();
+    assert_eq!(downloaded.bytes, file);
+    assert_eq!(seen, file.len() as u64);
+    // A refusal comes back framed too, and the stream stays usable.
+    let missing = session
+        .download(chatroom_common::protocol::FileHash([7; 32]), |_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some(ErrorCode::NoSuchFile));
+    session.send(&room.name, "still here").await.unwrap();
 }

@@ -35,13 +35,15 @@ pub struct UploadHeader {
 /// `Upload`: checks the header, then reads `size` bytes (`head` holds those
 /// that arrived with the header), checks them against the hash, examines and
 /// stores them. A failure of the stream itself (reset, connection lost) gives
-/// `None`: there is no one to answer, and the bytes are dropped.
+/// `None`: there is no one to answer, and the bytes are dropped. `recv` is
+/// `None` when `head` is the whole body (the benchmark's framed comparison
+/// mode, `--stream-mode single`, reads each upload as one frame).
 pub async fn upload(
     ctx: &Context,
     session: &Session,
     header: UploadHeader,
     head: Vec<u8>,
-    recv: &mut RecvStream,
+    mut recv: Option<&mut RecvStream>,
 ) -> Option<Response> {
     let checked = async {
         let me = session.user()?;
@@ -88,15 +90,19 @@ pub async fn upload(
         Ok(ok) => ok,
         Err(e) => {
             // Nothing of the body is wanted: tell the sender to stop sending it.
-            let _ = recv.stop(VarInt::from_u32(stream_code::TOO_LARGE));
+            if let Some(recv) = recv {
+                let _ = recv.stop(VarInt::from_u32(stream_code::TOO_LARGE));
+            }
             return Some(Err(e));
         }
     };
-    let bytes = match receive(ctx, header.size, head, recv).await {
+    let bytes = match receive(ctx, header.size, head, recv.as_deref_mut()).await {
         Ok(bytes) => bytes,
         Err(Received::Gone) => return None,
         Err(Received::Refused(e)) => {
-            let _ = recv.stop(VarInt::from_u32(stream_code::UNDECODABLE));
+            if let Some(recv) = recv {
+                let _ = recv.stop(VarInt::from_u32(stream_code::UNDECODABLE));
+            }
             return Some(Err(e));
         }
     };
@@ -112,7 +118,10 @@ pub async fn upload(
     // so decodes share the server's few image slots (and wait for one)
     // rather than run as many at once as the transfer budget lets in.
     let Ok(_decoding) = ctx.uploads.acquire().await else {
-        return Some(Err(ErrorReply::new(ErrorCode::Internal, "internal server error")));
+        return Some(Err(ErrorReply::new(
+            ErrorCode::Internal,
+            "internal server error",
+        )));
     };
     let prepared = match tokio::task::spawn_blocking(move || files::prepare(bytes, limits)).await {
         Ok(prepared) => prepared,
@@ -151,12 +160,12 @@ enum Received {
 }
 
 /// Reads the body: exactly `size` bytes, then the end of the stream, with no
-/// silence longer than the idle timeout.
+/// silence longer than the idle timeout. Without a stream, `head` is all there is.
 async fn receive(
     ctx: &Context,
     size: u64,
     head: Vec<u8>,
-    recv: &mut RecvStream,
+    recv: Option<&mut RecvStream>,
 ) -> Result<Vec<u8>, Received> {
     let too_many = || {
         Received::Refused(ErrorReply::new(
@@ -165,6 +174,16 @@ async fn receive(
         ))
     };
     let capacity = usize::try_from(size).map_err(|_| too_many())?;
+    let Some(recv) = recv else {
+        return match (head.len() as u64).cmp(&size) {
+            std::cmp::Ordering::Equal => Ok(head),
+            std::cmp::Ordering::Greater => Err(too_many()),
+            std::cmp::Ordering::Less => Err(Received::Refused(ErrorReply::new(
+                ErrorCode::InvalidInput,
+                format!("the upload ended after {} of {size} bytes", head.len()),
+            ))),
+        };
+    };
     let mut bytes = Vec::with_capacity(capacity);
     bytes.extend_from_slice(&head);
     loop {
