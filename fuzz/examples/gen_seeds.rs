@@ -1,5 +1,6 @@
-//! Writes the generated seed corpora: encoded wire messages for `protocol_decode`
-//! and tiny images for `avatar_validate`. The `skey_parse` seeds (from the
+//! Writes the generated seed corpora: encoded wire messages for `protocol_decode`,
+//! tiny images for `avatar_validate`, and for `upload_examine` pictures with
+//! metadata to strip and an upload header followed by its bytes. The `skey_parse` seeds (from the
 //! RFC 2289 and RFC 2243 examples) and `protocol_decode/avatar-hash-hex` are
 //! plain text, written by hand.
 //!
@@ -13,9 +14,11 @@ use std::path::Path;
 
 use chatroom_common::codec;
 use chatroom_common::protocol::{
-    AvatarHash, Challenge, ChatMessage, ErrorCode, ErrorReply, Event, HistoryQuery, IdempotencyKey,
-    OtpAlgorithm, OtpInit, OtpValue, Reply, Request, Response, RoomInfo, RoomKind, UserInfo,
+    AvatarHash, Challenge, ChatMessage, ErrorCode, ErrorReply, Event, FileHash, HistoryQuery,
+    IdempotencyKey, OtpAlgorithm, OtpInit, OtpValue, Reply, Request, Response, RoomInfo, RoomKind,
+    UserInfo,
 };
+use sha2::{Digest, Sha256};
 use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +32,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&avatar)?;
     for (name, bytes) in avatar_seeds()? {
         std::fs::write(avatar.join(name), bytes)?;
+    }
+    let upload = root.join("upload_examine");
+    std::fs::create_dir_all(&upload)?;
+    for (name, bytes) in upload_seeds()? {
+        std::fs::write(upload.join(name), bytes)?;
     }
     Ok(())
 }
@@ -213,4 +221,95 @@ fn gradient(w: u32, h: u32, alpha: u8) -> RgbaImage {
             alpha,
         ])
     })
+}
+
+/// Pictures carrying the metadata `metadata::strip` removes (a JPEG with EXIF
+/// that includes an orientation, so the upright re-encoding runs too; a PNG
+/// with a `tEXt` chunk; a WebP with an `EXIF` chunk behind its `VP8X`
+/// header), and an upload header followed by the bytes it announces, as the
+/// stream carries them.
+fn upload_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, Box<dyn std::error::Error>> {
+    let picture = gradient(24, 16, u8::MAX);
+    let encode = |format: ImageFormat| -> Result<Vec<u8>, image::ImageError> {
+        let image = DynamicImage::ImageRgba8(picture.clone());
+        // JPEG has no alpha channel: the encoder refuses RGBA.
+        let image = if format == ImageFormat::Jpeg {
+            DynamicImage::ImageRgb8(image.into_rgb8())
+        } else {
+            image
+        };
+        let mut out = Cursor::new(Vec::new());
+        image.write_to(&mut out, format)?;
+        Ok(out.into_inner())
+    };
+
+    // EXIF, big-endian, one entry: orientation 6 (turn 90° clockwise).
+    let exif: &[u8] = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
+    let plain = encode(ImageFormat::Jpeg)?;
+    let mut jpeg = plain[..2].to_vec();
+    jpeg.extend_from_slice(&[0xff, 0xe1]);
+    jpeg.extend_from_slice(&u16::try_from(exif.len() + 2)?.to_be_bytes());
+    jpeg.extend_from_slice(exif);
+    jpeg.extend_from_slice(&plain[2..]);
+
+    // The tEXt chunk goes right after IHDR (8 bytes of signature, 25 of IHDR).
+    let plain = encode(ImageFormat::Png)?;
+    let text = b"Comment\0taken at home";
+    let mut chunk = u32::try_from(text.len())?.to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"tEXt");
+    chunk.extend_from_slice(text);
+    let crc = crc32(&chunk[4..]);
+    chunk.extend_from_slice(&crc.to_be_bytes());
+    let mut png = plain[..33].to_vec();
+    png.extend_from_slice(&chunk);
+    png.extend_from_slice(&plain[33..]);
+
+    // A lossless WebP wrapped in an extended (VP8X) file with EXIF.
+    let plain = encode(ImageFormat::WebP)?;
+    let body = plain.get(12..).ok_or("a WebP shorter than its header")?;
+    let mut webp = b"RIFF\0\0\0\0WEBP".to_vec();
+    webp.extend_from_slice(b"VP8X\x0a\0\0\0");
+    // Flags: EXIF present; then width − 1 and height − 1, 24 bits each.
+    webp.extend_from_slice(&[0b0000_1000, 0, 0, 0]);
+    webp.extend_from_slice(&(24u32 - 1).to_le_bytes()[..3]);
+    webp.extend_from_slice(&(16u32 - 1).to_le_bytes()[..3]);
+    webp.extend_from_slice(body);
+    let tiff = &exif[6..];
+    webp.extend_from_slice(b"EXIF");
+    webp.extend_from_slice(&u32::try_from(tiff.len())?.to_le_bytes());
+    webp.extend_from_slice(tiff);
+    if tiff.len() % 2 == 1 {
+        webp.push(0);
+    }
+    let riff_size = u32::try_from(webp.len() - 8)?;
+    webp[4..8].copy_from_slice(&riff_size.to_le_bytes());
+
+    // An upload of the PNG as it arrives: the header, then the bytes.
+    let mut upload = codec::encode(&Request::Upload {
+        name: "holiday.png".into(),
+        size: u64::try_from(png.len())?,
+        sha256: FileHash(Sha256::digest(&png).into()),
+    })?;
+    upload.extend_from_slice(&png);
+
+    Ok(vec![
+        ("exif-turned.jpg", jpeg),
+        ("text-chunk.png", png),
+        ("exif.webp", webp),
+        ("upload-png", upload),
+        ("text", b"meeting notes\n".to_vec()),
+    ])
+}
+
+/// The CRC-32 a PNG chunk ends with (ISO 3309, over its type and data).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xedb8_8320 & mask);
+        }
+    }
+    !crc
 }
