@@ -1,13 +1,15 @@
 //! Uploading and downloading attachments, each on a QUIC stream of its own at
 //! the transfer priority, so chat requests and pushed messages overtake them.
 //! Progress is reported as bytes move; dropping the future cancels the
-//! transfer (quinn resets the stream and the server frees what it held).
+//! transfer: an upload's stream is reset (quinn would otherwise finish a
+//! dropped stream, and the bytes already buffered would arrive as a whole
+//! file), a download's is stopped, and the server frees what it held.
 
 use chatroom_common::codec;
 use chatroom_common::protocol::{
     Attachment, FileHash, MAX_TRANSFER_HEADER_BYTES, Reply, Request, Response, TRANSFER_PRIORITY,
 };
-use quinn::{RecvStream, WriteError};
+use quinn::{RecvStream, SendStream, VarInt, WriteError};
 use sha2::{Digest, Sha256};
 
 use crate::ClientError;
@@ -41,7 +43,12 @@ impl Connection {
             sha256: FileHash(Sha256::digest(bytes).into()),
         })
         .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let (mut send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
+        let (send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
+        let mut guard = ResetOnDrop {
+            send,
+            answered: false,
+        };
+        let send = &mut guard.send;
         let _ = send.set_priority(TRANSFER_PRIORITY);
         let mut sent = 0u64;
         let written = async {
@@ -64,7 +71,9 @@ impl Connection {
             Err(WriteError::ConnectionLost(e)) => return Err(connection_error(e)),
             Err(e) => return Err(ClientError::Closed(e.to_string())),
         }
-        match read_response(&mut recv).await? {
+        let response = read_response(&mut recv).await;
+        guard.answered = true;
+        match response? {
             Reply::Uploaded(attachment) => Ok(attachment),
             other => Err(unexpected(&other)),
         }
@@ -131,6 +140,26 @@ impl Connection {
             ));
         }
         Ok(Downloaded { mime, bytes })
+    }
+}
+
+/// An upload's send stream, reset with code 0 when it is dropped before the
+/// server answered: a cancelled upload must end as a reset, which the server
+/// drops with everything received. (quinn finishes a dropped stream, and the
+/// bytes it had buffered would then still arrive as a whole file; a reset
+/// also withdraws a stream already finished whose bytes are not all across.)
+struct ResetOnDrop {
+    /// The stream.
+    send: SendStream,
+    /// The server answered: nothing is left to withdraw.
+    answered: bool,
+}
+
+impl Drop for ResetOnDrop {
+    fn drop(&mut self) {
+        if !self.answered {
+            let _ = self.send.reset(VarInt::from_u32(0));
+        }
     }
 }
 
