@@ -231,6 +231,10 @@ about-choose-picture = Could not change your picture
 about-upload-picture = That picture was not accepted
 about-read-picture = Could not use { $path }
 about-new-code = Could not send a new code
+about-upload = Could not upload { $name }
+about-read-file = Could not read { $path }
+about-download = Could not download the file
+about-save-file = Could not save { $path }
 
 ## Login problems (the worker's LoginProblem)
 

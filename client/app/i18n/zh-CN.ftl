@@ -211,6 +211,10 @@ about-choose-picture = 无法更换你的头像
 about-upload-picture = 这张图片未被接受
 about-read-picture = 无法使用 { $path }
 about-new-code = 无法发送新的验证码
+about-upload = 无法上传 { $name }
+about-read-file = 无法读取 { $path }
+about-download = 无法下载该文件
+about-save-file = 无法保存 { $path }
 
 ## 登录问题
 

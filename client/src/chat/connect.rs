@@ -288,8 +288,8 @@ impl Worker {
         }));
     }
 
-    /// Closes the connection and forgets the account, rooms and queued sends;
-    /// whatever is still in flight becomes stale.
+    /// Closes the connection and forgets the account, rooms, queued sends,
+    /// transfers and thumbnails; whatever is still in flight becomes stale.
     pub(super) fn logout(&mut self) {
         if let Some(live) = self.live.take() {
             close_in_background(live);
@@ -300,6 +300,7 @@ impl Worker {
         self.me = None;
         self.rooms = Default::default();
         self.outbox.clear();
+        self.transfers.clear();
         self.send_pause = None;
         self.retry_at = None;
         self.tick_at = None;

@@ -20,6 +20,9 @@
 //! - `sync`: per-room timelines (ordering, duplicates, gaps).
 //! - `profile`: picking and uploading this user's picture.
 //! - `avatars`: pictures from the disk cache or fetched once, beside the loop.
+//! - [`files`]: transfer ids, upload sources, download purposes and results.
+//! - `transfers`: uploads and downloads as tasks beside the loop, their
+//!   throttled progress and cancelling; `thumbnails`: the thumbnails kept.
 //! - [`backoff`]: reconnect delays.
 //! - [`problem`]: failures in plain words.
 //! - [`notice`]: a failed request as a notice: English words, what failed and
@@ -28,6 +31,7 @@
 mod avatars;
 pub mod backoff;
 mod connect;
+pub mod files;
 pub mod inbox;
 pub mod notice;
 mod outbox;
@@ -37,6 +41,8 @@ mod rooms;
 mod sends;
 mod sync;
 mod tasks;
+mod thumbnails;
+mod transfers;
 mod worker;
 
 use std::fmt;
@@ -46,11 +52,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chatroom_common::protocol::{
-    AvatarHash, ChatMessage, ErrorCode, IdempotencyKey, RoomInfo, Seq, UserInfo,
+    Attachment, AvatarHash, ChatMessage, ErrorCode, FileHash, IdempotencyKey, RoomInfo, Seq,
+    UserInfo,
 };
 use tokio::sync::mpsc;
 use tracing::warn;
 
+pub use files::{Fetched, MAX_READ_BYTES, Purpose, TransferId, UploadSource};
 pub use inbox::{Inbox, Waker};
 pub use notice::{About, Cause, Notice};
 pub use problem::LoginProblem;
@@ -144,6 +152,45 @@ pub enum Command {
         /// The idempotency key, chosen by the caller.
         key: IdempotencyKey,
     },
+    /// Post a message with uploaded files ([`UiEvent::Uploaded`]) attached,
+    /// with the guarantees of [`Command::Send`]; the text may be empty when
+    /// files come with it.
+    SendWithFiles {
+        /// The room.
+        room: String,
+        /// The text.
+        text: String,
+        /// The idempotency key, chosen by the caller.
+        key: IdempotencyKey,
+        /// The files, in the order shown (at most `MAX_ATTACHMENTS`), as
+        /// uploaded; each goes out under its `name`.
+        files: Vec<Attachment>,
+    },
+    /// Upload a file to attach to a later [`Command::SendWithFiles`]:
+    /// [`UiEvent::UploadProgress`] while it goes, then [`UiEvent::Uploaded`]
+    /// or [`UiEvent::UploadFailed`]. Never retried by itself: a failed upload
+    /// is started again by the UI, with a new id.
+    Upload {
+        /// Chosen by the UI, to follow and cancel it.
+        id: TransferId,
+        /// The name to show (folders are dropped).
+        name: String,
+        /// Where its bytes come from.
+        source: UploadSource,
+    },
+    /// Download a file or a picture's thumbnail: [`UiEvent::DownloadProgress`]
+    /// while it comes, then [`UiEvent::Downloaded`] or [`UiEvent::DownloadFailed`].
+    Download {
+        /// Chosen by the UI, to follow and cancel it.
+        id: TransferId,
+        /// The file's (or the thumbnail's) hash.
+        hash: FileHash,
+        /// What it is for.
+        purpose: Purpose,
+    },
+    /// Stop an upload or download: its stream is reset and nothing more is
+    /// reported about it (not even a failure).
+    CancelTransfer(TransferId),
     /// Fetch a page of messages older than `before`.
     LoadOlder {
         /// The room.
@@ -304,6 +351,59 @@ pub enum UiEvent {
     SlowDown {
         /// How long the server asked to wait.
         retry_in: Duration,
+    },
+    /// How far an upload is: sent of total bytes (at most a few reports a
+    /// second, the first as soon as the size is known).
+    UploadProgress {
+        /// The upload.
+        id: TransferId,
+        /// Bytes handed to the connection so far.
+        sent: u64,
+        /// The file's size.
+        total: u64,
+    },
+    /// An upload is stored: attach it with [`Command::SendWithFiles`].
+    Uploaded {
+        /// The upload.
+        id: TransferId,
+        /// The stored file as the server describes it (its name, type, size
+        /// and, for a picture, its dimensions and thumbnail).
+        file: Attachment,
+    },
+    /// An upload failed (the file could not be read, the server refused it,
+    /// or the connection was lost); the UI may offer to try again.
+    UploadFailed {
+        /// The upload.
+        id: TransferId,
+        /// What failed and why.
+        notice: Notice,
+    },
+    /// How far a download is (at most a few reports a second).
+    DownloadProgress {
+        /// The download.
+        id: TransferId,
+        /// Bytes received so far.
+        received: u64,
+        /// Bytes expected in all.
+        total: u64,
+    },
+    /// A download finished.
+    Downloaded {
+        /// The download.
+        id: TransferId,
+        /// What was downloaded.
+        hash: FileHash,
+        /// Its bytes, or where they were written.
+        fetched: Fetched,
+    },
+    /// A download failed; the UI may offer to try again.
+    DownloadFailed {
+        /// The download.
+        id: TransferId,
+        /// What was asked for.
+        hash: FileHash,
+        /// What failed and why.
+        notice: Notice,
     },
     /// A new verification code was mailed.
     VerificationSent,

@@ -38,6 +38,14 @@ pub enum About {
     ReadPicture(PathBuf),
     /// Asking for a new e-mail verification code.
     NewCode,
+    /// Uploading the named file.
+    Upload(String),
+    /// Reading a file before uploading it.
+    ReadFile(PathBuf),
+    /// Downloading a file.
+    Download,
+    /// Writing a downloaded file to this path.
+    SaveFile(PathBuf),
 }
 
 impl fmt::Display for About {
@@ -57,6 +65,10 @@ impl fmt::Display for About {
             About::UploadPicture => f.write_str("That picture was not accepted"),
             About::ReadPicture(path) => write!(f, "Could not use {}", path.display()),
             About::NewCode => f.write_str("Could not send a new code"),
+            About::Upload(name) => write!(f, "Could not upload {name}"),
+            About::ReadFile(path) => write!(f, "Could not read {}", path.display()),
+            About::Download => f.write_str("Could not download the file"),
+            About::SaveFile(path) => write!(f, "Could not save {}", path.display()),
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use chatroom_common::protocol::IdempotencyKey;
+use chatroom_common::protocol::{Attachment, FileRef, IdempotencyKey};
 
 /// One message waiting for the server's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,22 @@ pub struct PendingSend {
     pub text: String,
     /// The key every attempt uses.
     pub key: IdempotencyKey,
+    /// Uploaded files posted with the text, as the server described them
+    /// (the message shown at once when it is acknowledged carries them).
+    pub files: Vec<Attachment>,
+}
+
+impl PendingSend {
+    /// What the request names of each file: its hash, under the name shown.
+    pub fn file_refs(&self) -> Vec<FileRef> {
+        self.files
+            .iter()
+            .map(|f| FileRef {
+                hash: f.hash,
+                name: f.name.clone(),
+            })
+            .collect()
+    }
 }
 
 /// One room's sends.
@@ -122,6 +138,7 @@ mod tests {
             room: room.into(),
             text: format!("{room} {n}"),
             key: IdempotencyKey([n; 16]),
+            files: Vec::new(),
         }
     }
 

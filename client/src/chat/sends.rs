@@ -45,7 +45,12 @@ impl Worker {
             let session = session.clone();
             self.spawn(async move {
                 let result = session
-                    .send_with_key(&pending.room, &pending.text, pending.key)
+                    .send_with_files(
+                        &pending.room,
+                        &pending.text,
+                        pending.key,
+                        pending.file_refs(),
+                    )
                     .await;
                 Done::Sent {
                     room: pending.room,
@@ -77,7 +82,7 @@ impl Worker {
                         sender_avatar: me.avatar,
                         text: pending.text,
                         sent_at: sent.sent_at,
-                        attachments: Vec::new(),
+                        attachments: pending.files,
                     };
                     self.rooms.accept(&self.inbox, &room, vec![message], false);
                 }

@@ -3,7 +3,7 @@
 //! straight back to waiting for the next thing, so a pushed message reaches the
 //! UI while any number of requests are in flight. It wakes for a command from
 //! the UI, a server event, a finished request (`tasks::Done`), a finished
-//! avatar fetch, or one of two timers (the next reconnect attempt; the
+//! avatar fetch or transfer, or one of two timers (the next reconnect attempt; the
 //! deferred gap check or send retry). Only the loop touches the state, so it
 //! needs no locks, and the UI never waits for it: commands queue in an
 //! unbounded channel.
@@ -29,6 +29,7 @@ use super::outbox::{Outbox, PendingSend};
 use super::problem::LoginProblem;
 use super::sync::Rooms;
 use super::tasks::{Completion, Done, DoneTx, Failure};
+use super::transfers::{Finished, Transfers};
 use super::{Command, Credentials, Inbox, UiEvent, WorkerOptions};
 use crate::connection::probe_fingerprint;
 use crate::{ClientError, Session};
@@ -47,6 +48,8 @@ enum Next {
     Tick,
     /// An avatar fetch ended.
     Avatar(Option<Fetched>),
+    /// An upload or download ended.
+    Transfer(Option<Finished>),
 }
 
 /// Runs until [`Command::Shutdown`] or until the UI drops its handle.
@@ -68,6 +71,8 @@ pub(super) async fn run(
             Next::Tick => worker.tick(),
             Next::Avatar(Some(fetched)) => worker.avatars.finished(&fetched),
             Next::Avatar(None) => {}
+            Next::Transfer(Some(finished)) => worker.transfers.finished(finished, &worker.inbox),
+            Next::Transfer(None) => {}
         }
     }
     worker.shutdown().await;
@@ -111,6 +116,8 @@ pub(super) struct Worker {
     pub(super) avatars: AvatarFetcher,
     /// An account whose login waits for its e-mail verification code.
     pub(super) unverified: Option<Credentials>,
+    /// Uploads and downloads running, and the thumbnails fetched.
+    pub(super) transfers: Transfers,
     /// Where request tasks report.
     done_tx: DoneTx,
 }
@@ -133,6 +140,7 @@ impl Worker {
             tick_at: None,
             avatars: AvatarFetcher::new(options.avatar_dir),
             unverified: None,
+            transfers: Transfers::new(),
             done_tx,
         }
     }
@@ -160,6 +168,7 @@ impl Worker {
             () = sleep_until(self.retry_at) => Next::Retry,
             () = sleep_until(self.tick_at) => Next::Tick,
             fetched = self.avatars.done_rx.recv() => Next::Avatar(fetched),
+            finished = self.transfers.done_rx.recv() => Next::Transfer(finished),
         }
     }
 
@@ -206,7 +215,26 @@ impl Worker {
             Command::Leave { room } => self.leave(room),
             Command::CreateRoom { name } => self.create_room(name),
             Command::OpenDirect { user } => self.open_direct(user),
-            Command::Send { room, text, key } => self.send(PendingSend { room, text, key }),
+            Command::Send { room, text, key } => self.send(PendingSend {
+                room,
+                text,
+                key,
+                files: Vec::new(),
+            }),
+            Command::SendWithFiles {
+                room,
+                text,
+                key,
+                files,
+            } => self.send(PendingSend {
+                room,
+                text,
+                key,
+                files,
+            }),
+            Command::Upload { id, name, source } => self.upload(id, name, source),
+            Command::Download { id, hash, purpose } => self.download(id, hash, purpose),
+            Command::CancelTransfer(id) => self.transfers.cancel(id),
             Command::LoadOlder { room, before } => self.load_older(room, before),
             Command::RefreshRooms => self.list_rooms(false),
             Command::ReconnectNow => self.reconnect_now(),
@@ -358,6 +386,7 @@ mod tests {
             room: "lobby".into(),
             text: "hi".into(),
             key,
+            files: Vec::new(),
         });
         assert_eq!(worker.outbox.start_ready().len(), 1);
         let acknowledged = |epoch| Completion {

@@ -1,12 +1,14 @@
 //! Headless tests of the chat worker (through its public handle) against the real server: reconnecting,
 //! filling gaps from history, and never showing a message twice. The set-up
-//! here is shared with `account` (verification, slow down, rooms, warnings)
-//! and `avatars` (pictures from the server and the disk cache).
+//! here is shared with `account` (verification, slow down, rooms, warnings),
+//! `avatars` (pictures from the server and the disk cache) and `files`
+//! (uploads, downloads, cancelling, a send with files).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
 mod avatars;
 mod dead_server;
+mod files;
 mod stall;
 
 use std::collections::BTreeMap;

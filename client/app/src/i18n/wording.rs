@@ -109,6 +109,10 @@ pub fn about(i18n: &I18n, about: &About) -> String {
             )
         }
         About::NewCode => t!(i18n, "about-new-code"),
+        About::Upload(name) => t!(i18n, "about-upload", name = name.as_str()),
+        About::ReadFile(path) => t!(i18n, "about-read-file", path = path.display().to_string()),
+        About::Download => t!(i18n, "about-download"),
+        About::SaveFile(path) => t!(i18n, "about-save-file", path = path.display().to_string()),
     }
 }
 
