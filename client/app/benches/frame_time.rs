@@ -50,6 +50,7 @@ struct Bench {
     view: RoomView,
     glyphs: GlyphGuard,
     avatars: AvatarCache,
+    files: chatroom_app::files::Files,
     /// The words around the messages.
     i18n: I18n,
     next_seq: u64,
@@ -73,6 +74,7 @@ impl Bench {
             view,
             glyphs: GlyphGuard::default(),
             avatars: AvatarCache::default(),
+            files: chatroom_app::files::Files::new(None),
             i18n: I18n::new(Language::English),
             next_seq: MESSAGES + 1,
         }
@@ -94,6 +96,7 @@ impl Bench {
                     avatars: &mut self.avatars,
                     zone: chatroom_app::messages::TimeZone::Fixed(time::UtcOffset::UTC),
                     i18n: &self.i18n,
+                    files: &mut self.files,
                 };
                 list_ui(ui, &mut self.view, &mut cx);
             });

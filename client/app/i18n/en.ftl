@@ -208,6 +208,39 @@ file-filter-certificates = Certificates
 file-hover-image = Pick the image with your desktop's file chooser
 file-hover-ca = Pick the CA file with your desktop's file chooser
 
+## Pictures and files
+
+attach-button = Attach files
+attach-hover = Attach pictures or files (you can also drop them on the window, or paste a picture)
+attach-unavailable = No file chooser available on this desktop; drop the files on the window instead.
+attach-drop-here = Drop the files to attach them to your message
+attach-uploading = Uploading { $name }
+attach-cancel = Cancel uploading { $name }
+attach-cancel-hover = Stop uploading and take the file off the message
+attach-remove = Remove { $name }
+attach-remove-hover = Take the file off the message
+attach-retry = Retry
+attach-retry-named = Retry uploading { $name }
+attach-wait = Not sent yet: wait until the files have uploaded.
+attach-fix-failed = Not sent: retry or remove the files that did not upload.
+attach-too-many = A message carries at most { $count } files.
+attach-paste-failed = The pasted picture could not be attached: { $reason }
+file-title-attach = Attach files
+file-title-save = Save the file
+file-picture = Picture: { $name }
+file-picture-hover = { $width } × { $height }, { $size }. Click for full size.
+file-save = Save
+file-save-named = Save { $name }
+file-save-hover = Download the file and save it on this computer
+file-saving = Saving { $name }
+file-save-cancel = Stop saving { $name }
+file-saved = Saved as { $file }
+file-save-failed = Not saved: { $reason }
+viewer-loading = Loading { $name }
+viewer-failed = The picture cannot be shown: { $reason }
+viewer-close = Close
+viewer-close-named = Close the picture
+
 ## Desktop notifications (notify.rs)
 
 notify-in-room = { $user } in #{ $room }

@@ -188,6 +188,39 @@ file-filter-certificates = 证书
 file-hover-image = 用桌面的文件选择器挑选图片
 file-hover-ca = 用桌面的文件选择器挑选 CA 文件
 
+## 图片和文件
+
+attach-button = 添加文件
+attach-hover = 添加图片或文件（也可以拖放到窗口上，或者粘贴图片）
+attach-unavailable = 这个桌面上没有可用的文件选择器，请把文件拖放到窗口上。
+attach-drop-here = 松开即可把文件添加到消息
+attach-uploading = 正在上传 { $name }
+attach-cancel = 取消上传 { $name }
+attach-cancel-hover = 停止上传并从消息中移除这个文件
+attach-remove = 移除 { $name }
+attach-remove-hover = 从消息中移除这个文件
+attach-retry = 重试
+attach-retry-named = 重新上传 { $name }
+attach-wait = 还没有发送：请等文件上传完成。
+attach-fix-failed = 未发送：请重试或移除没有上传成功的文件。
+attach-too-many = 一条消息最多带 { $count } 个文件。
+attach-paste-failed = 无法添加粘贴的图片：{ $reason }
+file-title-attach = 添加文件
+file-title-save = 保存文件
+file-picture = 图片：{ $name }
+file-picture-hover = { $width } × { $height }，{ $size }。点击查看原图。
+file-save = 保存
+file-save-named = 保存 { $name }
+file-save-hover = 下载这个文件并保存到这台电脑上
+file-saving = 正在保存 { $name }
+file-save-cancel = 停止保存 { $name }
+file-saved = 已保存为 { $file }
+file-save-failed = 未保存：{ $reason }
+viewer-loading = 正在加载 { $name }
+viewer-failed = 无法显示这张图片：{ $reason }
+viewer-close = 关闭
+viewer-close-named = 关闭图片
+
 ## 桌面通知
 
 notify-in-room = { $user } 在 #{ $room }

@@ -285,6 +285,10 @@ impl ChatApp {
         self.form.clear_secrets();
         // The next person at this computer starts with nothing of this account's.
         self.drafts.clear();
+        self.files.reset();
+        for command in self.files.take_commands() {
+            self.chat.send(command);
+        }
         self.composer_error = None;
         self.room_field.clear();
         self.room_problem = None;

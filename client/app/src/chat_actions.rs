@@ -12,6 +12,7 @@ use chatroom_common::protocol::RoomKind;
 use chatroom_common::validate;
 
 use super::ChatApp;
+use super::files::outgoing::NotReady;
 use super::i18n::{t, wording};
 use super::rooms::{RoomProblem, room_slug};
 use chatroom_client::chat::{About, Cause, Command, Notice, UiEvent};
@@ -100,29 +101,62 @@ impl ChatApp {
         }
     }
 
-    /// Sends the draft of the room shown, to that room only.
+    /// Sends the draft of the room shown, with the files attached there, to
+    /// that room only.
     pub fn send_message(&mut self) {
         let Some(room) = self.model.selected.clone() else {
             return;
         };
-        let Some(draft) = self.drafts.get_mut(&room) else {
-            return;
+        let text = self
+            .drafts
+            .get(&room)
+            .map(|draft| draft.trim_end().to_owned())
+            .unwrap_or_default();
+        let text = if text.trim().is_empty() {
+            String::new()
+        } else {
+            text
         };
-        let text = draft.trim_end().to_owned();
-        if text.trim().is_empty() {
+        let attached = self.files.has_attached(&room);
+        if text.is_empty() && !attached {
             return;
         }
-        if let Err(e) = validate::text(&text) {
+        let files = match self.files.ready(&room) {
+            Ok(files) => files,
+            Err(not_ready) => {
+                // Kept as they are; sent once every file is up (or removed).
+                let why = match not_ready {
+                    NotReady::Uploading => t!(self.i18n, "attach-wait"),
+                    NotReady::Failed => t!(self.i18n, "attach-fix-failed"),
+                };
+                self.composer_error = Some((room, why));
+                return;
+            }
+        };
+        if let Err(e) = validate::message(&text, files.len()) {
             // Kept in the box to be shortened or fixed; said right above it.
             let reason = wording::validation(&self.i18n, &e);
             self.composer_error = Some((room, t!(self.i18n, "composer-not-sent", reason = reason)));
             return;
         }
-        draft.clear();
+        if let Some(draft) = self.drafts.get_mut(&room) {
+            draft.clear();
+        }
+        self.files.sent(&room);
         self.composer_error = None;
         let key = new_key();
-        self.model.add_pending(&room, key, text.clone());
-        self.chat.send(Command::Send { room, text, key });
+        let names = files.iter().map(|f| f.name.clone()).collect();
+        self.model.add_pending(&room, key, text.clone(), names);
+        if files.is_empty() {
+            self.chat.send(Command::Send { room, text, key });
+        } else {
+            self.chat.send(Command::SendWithFiles {
+                room,
+                text,
+                key,
+                files,
+            });
+        }
     }
 
     /// Joins (or, with `create`, creates) the public room typed in the field,

@@ -4,6 +4,10 @@
 //! scrolls inside; near the size limit a byte count shows before Enter.
 //! Typing `@` offers the room's members (`mention_picker`).
 //!
+//! Files go with the message too: attached with the 📎 button, dropped on
+//! the window or pasted (a picture), they upload at once and show above the
+//! text box (`files::outgoing`); Enter then sends the text with them.
+//!
 //! Input methods (pinyin and the like) work as egui's `TextEdit` handles
 //! them: the text being composed sits in the box until committed, and egui
 //! reports the caret's place to the system (`PlatformOutput::ime`) so the
@@ -17,8 +21,9 @@ use egui::{
     TextEdit,
 };
 
+use super::file_pick::FileKind;
 use super::i18n::{I18n, t};
-use super::{ChatApp, theme};
+use super::{ChatApp, files, theme};
 
 /// The byte count shows from this size on, so it is there before the limit.
 pub const COUNT_FROM: usize = MAX_TEXT_BYTES - MAX_TEXT_BYTES / 8;
@@ -105,12 +110,17 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         let error = app.glyphs.clean(ui.ctx(), error).into_owned();
         ui.colored_label(theme::error(ui.visuals()), error);
     }
+    files::outgoing::take_incoming(ui.ctx(), app, &room);
+    files::outgoing::attached_ui(ui, app, &room);
     // A third of the window at most, so the messages keep the rest.
     let cap = (ui.ctx().content_rect().height() / 3.0).max(48.0);
     let focus = std::mem::take(&mut app.model.focus_composer);
     let mut send = false;
     // Per room: the cursor and undo history belong to that room's draft.
     let edit_id = ui.make_persistent_id(("composer", room.as_str()));
+    for image in files::outgoing::pasted_images(ui, edit_id) {
+        app.files.paste(ui.ctx(), &room, image);
+    }
     let me = app
         .model
         .me
@@ -190,8 +200,23 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
             |ui| {
                 let too_long = len > MAX_TEXT_BYTES;
                 let clicked = ui
-                    .add_enabled(!too_long, egui::Button::new(t!(app.i18n, "composer-send")))
-                    .clicked();
+                    .horizontal(|ui| {
+                        let attach = ui
+                            .add_enabled(
+                                !app.files.attach_picker.is_open(),
+                                egui::Button::new("📎"),
+                            )
+                            .accessible_name(t!(app.i18n, "attach-button"))
+                            .on_hover_text(t!(app.i18n, "attach-hover"));
+                        if attach.clicked() {
+                            app.files
+                                .attach_picker
+                                .open(ui.ctx(), &app.i18n, FileKind::Attachment);
+                        }
+                        ui.add_enabled(!too_long, egui::Button::new(t!(app.i18n, "composer-send")))
+                            .clicked()
+                    })
+                    .inner;
                 send = enter || clicked;
                 if let Some(count) = byte_count(&app.i18n, len) {
                     let color = if too_long {
@@ -214,6 +239,10 @@ pub fn composer_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         let draft = app.drafts.entry(room.clone()).or_default();
         app.mentions.insert(ui.ctx(), edit_id, draft, &name);
         ui.memory_mut(|m| m.request_focus(edit_id));
+    }
+    if app.files.attach_picker.unavailable() {
+        let text = t!(app.i18n, "attach-unavailable");
+        ui.colored_label(theme::error(ui.visuals()), text);
     }
     if send {
         app.send_message();

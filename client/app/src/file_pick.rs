@@ -22,6 +22,8 @@ pub enum FileKind {
     Image,
     /// The server's CA certificate (PEM).
     CaCertificate,
+    /// Files of any kind to attach to a message (several at once).
+    Attachment,
 }
 
 impl FileKind {
@@ -30,19 +32,22 @@ impl FileKind {
         match self {
             Self::Image => t!(i18n, "file-title-image"),
             Self::CaCertificate => t!(i18n, "file-title-ca"),
+            Self::Attachment => t!(i18n, "file-title-attach"),
         }
     }
 
     /// The filter's name and the extensions it lets through (the ones the
     /// server, or the certificate loader, actually reads).
-    fn filter(self, i18n: &I18n) -> (String, &'static [&'static str]) {
-        match self {
+    /// `None` offers every file.
+    fn filter(self, i18n: &I18n) -> Option<(String, &'static [&'static str])> {
+        Some(match self {
             Self::Image => (
                 t!(i18n, "file-filter-images"),
                 &["png", "jpg", "jpeg", "gif", "webp"],
             ),
             Self::CaCertificate => (t!(i18n, "file-filter-certificates"), &["pem", "crt"]),
-        }
+            Self::Attachment => return None,
+        })
     }
 
     /// Said on hover over the button.
@@ -50,6 +55,7 @@ impl FileKind {
         match self {
             Self::Image => t!(i18n, "file-hover-image"),
             Self::CaCertificate => t!(i18n, "file-hover-ca"),
+            Self::Attachment => t!(i18n, "attach-hover"),
         }
     }
 }
@@ -57,8 +63,10 @@ impl FileKind {
 /// How a chooser ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Picked {
-    /// The person chose this file.
+    /// The person chose this file (or, saving, this place for it).
     Chosen(PathBuf),
+    /// The person chose these files (a chooser that takes several).
+    Several(Vec<PathBuf>),
     /// The person closed the chooser without choosing.
     Cancelled,
     /// This desktop has no file chooser (no portal, no zenity).
@@ -108,21 +116,71 @@ impl FilePicker {
     /// Opens the chooser for `kind` without waiting for it; its answer is
     /// [`FilePicker::take`]n on a later frame. Does nothing while one is open.
     pub fn open(&self, ctx: &egui::Context, i18n: &I18n, kind: FileKind) {
-        {
-            let mut slot = self.lock();
-            if slot.open {
-                return;
-            }
-            slot.open = true;
-            slot.unavailable = false;
+        if !self.begin() {
+            return;
         }
-        let (name, extensions) = kind.filter(i18n);
         // Made here, on the UI thread (macOS makes its panels on the main
         // thread); nothing shows until the future is first polled.
-        let dialog = rfd::AsyncFileDialog::new()
-            .set_title(kind.title(i18n))
-            .add_filter(name, extensions)
-            .pick_file();
+        let mut dialog = rfd::AsyncFileDialog::new().set_title(kind.title(i18n));
+        if let Some((name, extensions)) = kind.filter(i18n) {
+            dialog = dialog.add_filter(name, extensions);
+        }
+        if kind == FileKind::Attachment {
+            let chosen = dialog.pick_files();
+            self.wait_on(ctx, async move {
+                match chosen.await {
+                    Some(files) => {
+                        Picked::Several(files.iter().map(|f| f.path().to_path_buf()).collect())
+                    }
+                    None => Picked::Cancelled,
+                }
+            });
+        } else {
+            let chosen = dialog.pick_file();
+            self.wait_on(ctx, async move {
+                match chosen.await {
+                    Some(file) => Picked::Chosen(file.path().to_path_buf()),
+                    None => Picked::Cancelled,
+                }
+            });
+        }
+    }
+
+    /// Opens the "save as" chooser titled `title`, offering `file_name`;
+    /// the place chosen is [`FilePicker::take`]n on a later frame.
+    pub fn open_save(&self, ctx: &egui::Context, title: &str, file_name: &str) {
+        if !self.begin() {
+            return;
+        }
+        let chosen = rfd::AsyncFileDialog::new()
+            .set_title(title)
+            .set_file_name(file_name)
+            .save_file();
+        self.wait_on(ctx, async move {
+            match chosen.await {
+                Some(file) => Picked::Chosen(file.path().to_path_buf()),
+                None => Picked::Cancelled,
+            }
+        });
+    }
+
+    /// Marks a chooser open; false when one already is.
+    fn begin(&self) -> bool {
+        let mut slot = self.lock();
+        if slot.open {
+            return false;
+        }
+        slot.open = true;
+        slot.unavailable = false;
+        true
+    }
+
+    /// Awaits `dialog` on a thread of its own and delivers its answer.
+    fn wait_on(
+        &self,
+        ctx: &egui::Context,
+        dialog: impl std::future::Future<Output = Picked> + Send + 'static,
+    ) {
         let picker = self.clone();
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new()
@@ -130,10 +188,7 @@ impl FilePicker {
             .spawn(move || {
                 let picked = if chooser_available() {
                     match tokio::runtime::Builder::new_current_thread().build() {
-                        Ok(rt) => match rt.block_on(dialog) {
-                            Some(file) => Picked::Chosen(file.path().to_path_buf()),
-                            None => Picked::Cancelled,
-                        },
+                        Ok(rt) => rt.block_on(dialog),
                         Err(e) => {
                             tracing::warn!("file chooser: no runtime to wait on: {e}");
                             Picked::Unavailable
@@ -168,12 +223,48 @@ impl FilePicker {
                 slot.unavailable = false;
                 Some(path)
             }
+            Picked::Several(paths) => {
+                slot.unavailable = false;
+                paths.into_iter().next()
+            }
             Picked::Cancelled => None,
             Picked::Unavailable => {
                 slot.unavailable = true;
                 None
             }
         }
+    }
+
+    /// Every file chosen since the last frame (several for a chooser that
+    /// takes several); empty when none was.
+    pub fn take_all(&self) -> Vec<PathBuf> {
+        let mut slot = self.lock();
+        match slot.answer.take() {
+            Some(Picked::Several(paths)) => {
+                slot.unavailable = false;
+                paths
+            }
+            Some(Picked::Chosen(path)) => {
+                slot.unavailable = false;
+                vec![path]
+            }
+            Some(Picked::Unavailable) => {
+                slot.unavailable = true;
+                Vec::new()
+            }
+            Some(Picked::Cancelled) | None => Vec::new(),
+        }
+    }
+
+    /// Whether the last answer was "no chooser here" and has not been
+    /// taken: the caller takes another way (a save goes to the downloads folder).
+    pub fn take_unavailable(&self) -> bool {
+        let mut slot = self.lock();
+        if slot.answer == Some(Picked::Unavailable) {
+            slot.answer = None;
+            return true;
+        }
+        false
     }
 
     /// Drops an answer that arrived while its screen was away.

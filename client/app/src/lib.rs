@@ -21,6 +21,9 @@
 //! - [`switcher`]: keyboard shortcuts and "Jump to a room" (Ctrl+K).
 //! - [`theme`]: readable colours (contrast) and text sizes.
 //! - [`avatars`]: placeholders and the texture cache.
+//! - [`files`]: pictures and files: attached in the composer
+//!   (`files::outgoing`), shown in messages as thumbnails and file cards
+//!   (`files::inline`), the full-size picture (`files::viewer`).
 //! - [`profile`]: "Your picture" (pick from the pool, upload a file).
 //! - [`fonts`]: CJK and emoji fallback fonts and the missing-glyph guard.
 //! - [`i18n`]: every user-visible string, from a Fluent catalogue per
@@ -39,6 +42,7 @@ pub mod chat_ui;
 pub mod composer;
 pub mod demo;
 pub mod file_pick;
+pub mod files;
 pub mod fonts;
 pub mod form;
 pub mod host;
@@ -118,6 +122,9 @@ pub struct AppOptions {
     pub avatar_dir: Option<PathBuf>,
     /// The wait before the first reconnect attempt; `None` for the worker's usual.
     pub first_retry: Option<Duration>,
+    /// Save files here without asking where (the tests set it; without a
+    /// save dialog on the desktop, saves go to the downloads folder).
+    pub save_dir: Option<PathBuf>,
     /// The language shown unless the user picked one: the binary asks the
     /// system ([`i18n::locale::system_language`]); the default, and so the
     /// tests, use English whatever the machine's locale.
@@ -144,6 +151,7 @@ impl Default for AppOptions {
             time_zone: messages::TimeZone::Local,
             avatar_dir,
             first_retry: None,
+            save_dir: None,
             system_language: Language::English,
         }
     }
@@ -169,6 +177,8 @@ pub struct ChatApp {
     glyphs: GlyphGuard,
     /// Avatar textures.
     avatars: AvatarCache,
+    /// Attached, shown and saved pictures and files, and their transfers.
+    pub files: files::Files,
     /// Starts and stops the server this app hosts.
     host: Host,
     /// The server this app hosts, once running.
@@ -222,6 +232,8 @@ impl ChatApp {
     ) -> std::io::Result<Self> {
         let found = fonts::install_with(ctx, options.search_cjk_font, options.search_emoji_font);
         theme::install(ctx);
+        // Thumbnails are drawn from their PNG bytes by egui's image loaders.
+        egui_extras::install_image_loaders(ctx);
         let repaint_ctx = ctx.clone();
         let worker = WorkerOptions {
             avatar_dir: options.avatar_dir.clone(),
@@ -235,6 +247,7 @@ impl ChatApp {
             .as_deref()
             .and_then(Language::from_tag)
             .unwrap_or(options.system_language);
+        let save_dir = options.save_dir.clone();
         let mut app = Self {
             settings,
             i18n: I18n::new(language),
@@ -245,6 +258,7 @@ impl ChatApp {
             model: ChatModel::default(),
             glyphs: GlyphGuard::default(),
             avatars: AvatarCache::default(),
+            files: files::Files::new(save_dir),
             host: Host::new(waker),
             hosting: None,
             profile: profile::ProfileState::default(),
@@ -296,6 +310,7 @@ impl eframe::App for ChatApp {
                 }
                 UiEvent::AvatarMissing(hash) => self.avatars.missing(hash),
                 UiEvent::AvatarPool(pool) => self.profile.pool = pool,
+                ref transfer if self.files.event(ctx, &self.i18n, transfer) => {}
                 UiEvent::Messages {
                     ref room,
                     ref messages,
@@ -317,7 +332,15 @@ impl eframe::App for ChatApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         match self.screen() {
             Screen::Login => login::login_ui(ui, self),
-            Screen::Chat => chat_ui::chat_ui(ui, self),
+            Screen::Chat => {
+                chat_ui::chat_ui(ui, self);
+                files::viewer::viewer_ui(ui.ctx(), self);
+                files::outgoing::drop_hint_ui(ui.ctx(), self);
+            }
+        }
+        self.files.poll_save_picker();
+        for command in self.files.take_commands() {
+            self.chat.send(command);
         }
         // The avatars drawn this frame and not held yet: fetch them once.
         let wanted = self.avatars.take_wanted();

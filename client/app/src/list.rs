@@ -8,6 +8,7 @@ use chatroom_common::protocol::Seq;
 use egui::{Pos2, Rect, RichText, Shape, UiBuilder, Vec2};
 
 use super::avatars::{AvatarCache, avatar_ui};
+use super::files::{Files, inline};
 use super::fonts::GlyphGuard;
 use super::i18n::{I18n, t, wording};
 use super::mentions;
@@ -50,6 +51,8 @@ pub struct RowContext<'a> {
     pub zone: TimeZone,
     /// The words around the messages ("sending…", "New messages").
     pub i18n: &'a I18n,
+    /// Thumbnails, saves and the viewer for the files messages carry.
+    pub files: &'a mut Files,
 }
 
 /// What the list reports to the panel around it.
@@ -207,7 +210,10 @@ fn divider_ui(ui: &mut egui::Ui, i18n: &I18n) {
 fn text_ui(ui: &mut egui::Ui, text: &str, own: bool, mention: bool, cx: &mut RowContext<'_>) {
     let text = cx.glyphs.clean(ui.ctx(), text).into_owned();
     ui.horizontal_wrapped(|ui| {
-        ui.add(egui::Label::new(text).wrap());
+        // A message of files alone has no text to show.
+        if !text.is_empty() {
+            ui.add(egui::Label::new(text).wrap());
+        }
         if own {
             ui.label(RichText::new("✔").small().weak())
                 .on_hover_text(t!(cx.i18n, "list-sent"));
@@ -264,11 +270,15 @@ pub fn row_ui(ui: &mut egui::Ui, row: &Row, cx: &mut RowContext<'_>) {
         let time = format_time(msg.sent_at, cx.zone);
         header_ui(ui, cx, &msg.sender, msg.sender_avatar, &time, |ui, cx| {
             text_ui(ui, &msg.text, own, mention, cx);
+            files_ui(ui, &msg.attachments, cx);
         });
     } else {
         ui.horizontal_top(|ui| {
             ui.add_space(AVATAR + ui.spacing().item_spacing.x);
-            ui.vertical(|ui| text_ui(ui, &msg.text, own, mention, cx));
+            ui.vertical(|ui| {
+                text_ui(ui, &msg.text, own, mention, cx);
+                files_ui(ui, &msg.attachments, cx);
+            });
         });
     }
     if let Some(background) = background {
@@ -276,6 +286,17 @@ pub fn row_ui(ui: &mut egui::Ui, row: &Row, cx: &mut RowContext<'_>) {
         let fill = mentions::highlight_fill(ui.visuals());
         ui.painter()
             .set(background, Shape::rect_filled(rect, 4.0, fill));
+    }
+}
+
+/// The pictures and files a message carries, under its text.
+fn files_ui(
+    ui: &mut egui::Ui,
+    attachments: &[chatroom_common::protocol::Attachment],
+    cx: &mut RowContext<'_>,
+) {
+    if !attachments.is_empty() {
+        inline::attachments_ui(ui, attachments, cx.files, cx.glyphs, cx.i18n);
     }
 }
 
@@ -324,8 +345,14 @@ fn pending_group_ui(ui: &mut egui::Ui, view: &RoomView, cx: &mut RowContext<'_>)
 
 fn pending_ui(ui: &mut egui::Ui, pending: &PendingView, cx: &mut RowContext<'_>) {
     let text = cx.glyphs.clean(ui.ctx(), &pending.text).into_owned();
+    for name in &pending.files {
+        let name = cx.glyphs.clean(ui.ctx(), name).into_owned();
+        ui.label(RichText::new(format!("📎 {name}")).weak());
+    }
     ui.horizontal_wrapped(|ui| {
-        ui.add(egui::Label::new(RichText::new(text).weak()).wrap());
+        if !text.is_empty() {
+            ui.add(egui::Label::new(RichText::new(text).weak()).wrap());
+        }
         match &pending.failed {
             None => {
                 ui.label(RichText::new(t!(cx.i18n, "list-sending")).small().weak());

@@ -46,6 +46,7 @@ pub fn messages_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         avatars,
         options,
         i18n,
+        files,
         ..
     } = app;
     let Some(view) = model.rooms.get_mut(&room) else {
@@ -57,6 +58,7 @@ pub fn messages_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
         avatars,
         zone: options.time_zone,
         i18n,
+        files,
     };
     let out = list_ui(ui, view, &mut cx);
     jump_button_ui(ui, view, glyphs, i18n, out);

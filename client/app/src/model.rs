@@ -21,6 +21,8 @@ pub struct PendingView {
     pub key: IdempotencyKey,
     /// The text.
     pub text: String,
+    /// The names of the files going with it.
+    pub files: Vec<String>,
     /// Why it was refused, if it was.
     pub failed: Option<Refused>,
 }
@@ -204,11 +206,18 @@ impl ChatModel {
 
     /// Queues a pending row for a send and brings the list to the bottom, so
     /// the message shows at once wherever the user had scrolled.
-    pub fn add_pending(&mut self, room: &str, key: IdempotencyKey, text: String) {
+    pub fn add_pending(
+        &mut self,
+        room: &str,
+        key: IdempotencyKey,
+        text: String,
+        files: Vec<String>,
+    ) {
         if let Some(view) = self.rooms.get_mut(room) {
             view.pending.push(PendingView {
                 key,
                 text,
+                files,
                 failed: None,
             });
             view.scroll.jump = Some(Jump::Bottom);

@@ -252,8 +252,12 @@ fn estimate(row: &Row, width: f32, m: &Metrics) -> f32 {
             .sum();
         lines += (px / wrap).ceil().max(1.0);
     }
+    if row.msg.text.is_empty() {
+        lines = 0.0;
+    }
+    let files = crate::files::inline::estimated_height(&row.msg.attachments, m.line);
     let header = if row.group_start { m.header } else { 0.0 };
-    header + lines * m.line + m.spacing
+    header + lines * m.line + files + m.spacing
 }
 
 #[cfg(test)]
