@@ -45,7 +45,7 @@ impl egui::DroppedFile for Dragged {
 }
 
 /// Drops `file` on the app's window, as a person letting go of it would.
-fn drop_file(h: &mut Harness<'static, ChatApp>, file: &Path) {
+pub fn drop_file(h: &mut Harness<'static, ChatApp>, file: &Path) {
     h.input_mut().hovered_files.push(egui::HoveredFile {
         path: Some(file.to_owned()),
         ..Default::default()
@@ -59,7 +59,7 @@ fn drop_file(h: &mut Harness<'static, ChatApp>, file: &Path) {
 }
 
 /// A PNG file of `side`×`side` pixels in `dir`, coloured by `seed`.
-fn png_file(dir: &Path, name: &str, side: u32, seed: u8) -> PathBuf {
+pub fn png_file(dir: &Path, name: &str, side: u32, seed: u8) -> PathBuf {
     let img = RgbaImage::from_fn(side, side, |x, y| {
         Rgba([x as u8 * 3, y as u8 * 3, seed, 255])
     });

@@ -6,6 +6,7 @@ mod chat;
 mod composing;
 mod feedback;
 mod file_pick;
+mod files;
 mod following;
 mod harness;
 mod keys;
