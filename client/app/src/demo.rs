@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chatroom_common::protocol::OtpAlgorithm;
+use chatroom_client::session::new_key;
+use chatroom_common::protocol::{FileRef, OtpAlgorithm};
 use chatroom_server::{Config, Running};
+use image::{ImageEncoder, Rgb, RgbImage};
 
 use super::AutoLogin;
 use chatroom_client::chat::Secret;
@@ -64,6 +66,47 @@ async fn user(server: &str, trust: &Trust, name: &str, email: &str) -> anyhow::R
     Ok(session)
 }
 
+/// The text file alice shares.
+const MINUTES: &str = "Monday meeting\n\n- New server is live\n- Next: pictures and files\n";
+
+/// A sunset over the sea, drawn here so the demo needs no picture file.
+fn harbour_picture() -> anyhow::Result<Vec<u8>> {
+    const W: u32 = 640;
+    const H: u32 = 400;
+    let horizon = H * 3 / 5;
+    let (sun_x, sun_y, sun_r) = (W as f32 * 0.62, horizon as f32 - 30.0, 48.0);
+    let image = RgbImage::from_fn(W, H, |x, y| {
+        let t = y as f32 / horizon as f32;
+        let (dx, dy) = (x as f32 - sun_x, y as f32 - sun_y);
+        if y < horizon {
+            if (dx * dx + dy * dy).sqrt() < sun_r {
+                return Rgb([255, 224, 130]);
+            }
+            // Purple high up, orange at the horizon.
+            let mix = |a: f32, b: f32| (a + (b - a) * t) as u8;
+            Rgb([mix(70.0, 250.0), mix(40.0, 140.0), mix(110.0, 70.0)])
+        } else {
+            // The sea, with the sun's glitter on it.
+            let depth = (y - horizon) as f32 / (H - horizon) as f32;
+            let glitter = dx.abs() < sun_r * (1.0 - depth) && (y / 3) % 2 == 0;
+            if glitter {
+                Rgb([250, 190, 110])
+            } else {
+                Rgb([
+                    (40.0 - 20.0 * depth) as u8,
+                    (60.0 - 20.0 * depth) as u8,
+                    (110.0 - 30.0 * depth) as u8,
+                ])
+            }
+        }
+    });
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(image.as_raw(), W, H, image::ExtendedColorType::Rgb8)
+        .context("drawing the demo picture")?;
+    Ok(png)
+}
+
 async fn setup(dir: &std::path::Path) -> anyhow::Result<(AutoLogin, Running)> {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = chatroom_server::spawn(Config::new(listen, dir))
@@ -80,7 +123,7 @@ async fn setup(dir: &std::path::Path) -> anyhow::Result<(AutoLogin, Running)> {
     for s in [&alice, &bob, &lilei, &sam] {
         s.join("lobby").await?;
     }
-    let script: [(&Session, &str); 8] = [
+    let script: [(&Session, &str); 7] = [
         (&alice, "Welcome to the Chatroom demo! 👋"),
         (&bob, "Hi Alice. Is the new server up?"),
         (
@@ -97,11 +140,36 @@ async fn setup(dir: &std::path::Path) -> anyhow::Result<(AutoLogin, Running)> {
             &bob,
             "Consecutive messages from one sender\nshare one avatar and name.",
         ),
-        (&sam, "Hello everyone, glad to be here 🎉"),
     ];
     for (who, text) in script {
         who.send("lobby", text).await?;
     }
+    // Pictures and files: a picture shows as its thumbnail, a file as a card.
+    let picture = bob
+        .upload("harbour.png", &harbour_picture()?, |_| {})
+        .await
+        .context("uploading the demo picture")?;
+    let minutes = alice
+        .upload("minutes.txt", MINUTES.as_bytes(), |_| {})
+        .await
+        .context("uploading the demo file")?;
+    let posts = [
+        (&bob, "Sunset at the harbour last night:", picture),
+        (
+            &alice,
+            "The minutes from Monday, for anyone who missed it.",
+            minutes,
+        ),
+    ];
+    for (who, text, file) in posts {
+        let files = vec![FileRef {
+            hash: file.hash,
+            name: file.name,
+        }];
+        who.send_with_files("lobby", text, new_key(), files).await?;
+    }
+    sam.send("lobby", "Hello everyone, glad to be here 🎉")
+        .await?;
     alice.create_room("books").await?;
     alice.send("books", "Reading anything good?").await?;
     bob.join("books").await?;
