@@ -469,3 +469,73 @@ async fn a_cancelled_upload_stores_nothing_and_frees_its_share_at_once() {
     assert_eq!(err.code(), Some(ErrorCode::NoSuchFile));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn two_thousand_parallel_uploads_get_typed_answers_and_the_connection_stays_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    // Room for a handful of these uploads at a time: the rest must be told
+    // to come back later, not queued without bound.
+    let limits = Limits {
+        transfer_memory: 64 * 1024,
+        ..bulk_limits()
+    };
+    let server = TestServer::start_with(dir.path(), None, limits).await;
+    let alice = std::sync::Arc::new(server.user("alice").await);
+    alice.join("lobby").await.unwrap();
+    const UPLOADS: usize = 2000;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..UPLOADS {
+        let alice = alice.clone();
+        let bytes = file_bytes(i);
+        tasks.spawn(async move {
+            let sha = FileHash(Sha256::digest(&bytes).into());
+            (
+                i,
+                raw_upload(&alice, &format!("{i}.bin"), &bytes, sha).await,
+            )
+        });
+    }
+    // Meanwhile the same connection still carries a chat message.
+    let sent = tokio::time::timeout(Duration::from_secs(30), alice.send("lobby", "still here"))
+        .await
+        .expect("a message got through beside the uploads");
+    assert!(sent.is_ok(), "{sent:?}");
+
+    let (mut stored, mut busy) = (Vec::new(), Vec::new());
+    while let Some(done) = tasks.join_next().await {
+        let (i, answer) = done.unwrap();
+        match answer {
+            Ok(chatroom_common::protocol::Reply::Uploaded(file)) => stored.push((i, file)),
+            Err(e) if e.code == ErrorCode::RateLimited => busy.push(i),
+            other => panic!("upload {i}: neither stored nor busy: {other:?}"),
+        }
+    }
+    eprintln!(
+        "{UPLOADS} parallel uploads: {} stored, {} told to wait",
+        stored.len(),
+        busy.len()
+    );
+    assert_eq!(stored.len() + busy.len(), UPLOADS);
+    assert!(!stored.is_empty(), "some uploads fit the budget");
+    assert!(!busy.is_empty(), "the budget was never reached");
+    // What was stored is whole; what was refused left nothing behind.
+    for (i, file) in stored.iter().step_by(50) {
+        let got = alice.download(file.hash, |_, _| {}).await.unwrap();
+        assert_eq!(got.bytes, file_bytes(*i));
+    }
+    for i in busy.iter().step_by(50) {
+        let hash = FileHash(Sha256::digest(file_bytes(*i)).into());
+        let err = alice.download(hash, |_, _| {}).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::NoSuchFile), "upload {i}");
+    }
+    // And the connection goes on as before.
+    alice.upload("after.txt", b"after", |_| {}).await.unwrap();
+    server.stop().await;
+}
+
+/// The bytes of the `i`th upload in the test above.
+fn file_bytes(i: usize) -> Vec<u8> {
+    let mut bytes = vec![(i % 251) as u8; 4096];
+    bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    bytes
+}
