@@ -71,7 +71,7 @@ pub fn examine(mime: &str, bytes: &[u8], limits: PictureLimits) -> Option<Examin
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).ok()?;
     image.apply_orientation(orientation);
-    let thumbnail = encode_png(&image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgba8()).ok()?;
+    let thumbnail = encode_png(&thumbnail_pixels(&image)).ok()?;
     let stored = if orientation == Orientation::NoTransforms {
         metadata::strip(mime, bytes)
     } else {
@@ -84,6 +84,19 @@ pub fn examine(mime: &str, bytes: &[u8], limits: PictureLimits) -> Option<Examin
         height: image.height(),
         thumbnail,
     })
+}
+
+/// The pixels of `image`'s thumbnail: the picture itself when it fits within
+/// [`THUMBNAIL_SIDE`], else the picture scaled down to fit.
+fn thumbnail_pixels(image: &DynamicImage) -> image::RgbaImage {
+    // `DynamicImage::thumbnail` scales to fit either way, so it would blow a
+    // 16×16 icon up to 320×320: a thumbnail larger than its picture, and
+    // slower to make and to send.
+    if image.width() <= THUMBNAIL_SIDE && image.height() <= THUMBNAIL_SIDE {
+        image.to_rgba8()
+    } else {
+        image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgba8()
+    }
 }
 
 /// A turned photo, encoded again as a good-quality JPEG.
@@ -112,6 +125,21 @@ mod tests {
         assert_eq!((examined.width, examined.height), (1000, 400));
         let thumb = image::load_from_memory(&examined.thumbnail).unwrap();
         assert_eq!((thumb.width(), thumb.height()), (320, 128));
+    }
+
+    #[test]
+    fn a_small_picture_is_not_enlarged_for_its_thumbnail() {
+        let original = png(40, 20);
+        let small = examine("image/png", &original, PictureLimits::default()).unwrap();
+        let thumb = image::load_from_memory(&small.thumbnail).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (40, 20));
+        // The pixels are kept as they are, not resampled.
+        let pixels = image::load_from_memory(&original).unwrap().to_rgba8();
+        assert_eq!(thumb.to_rgba8(), pixels);
+
+        let large = examine("image/png", &png(1000, 500), PictureLimits::default()).unwrap();
+        let thumb = image::load_from_memory(&large.thumbnail).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (320, 160));
     }
 
     #[test]
