@@ -56,6 +56,11 @@ struct Args {
     /// Bytes of message text.
     #[arg(long, default_value_t = 64)]
     payload: usize,
+    /// Become an IRC operator (`NAME:PASSWORD`) and set user mode `F`, which
+    /// exempts a client from ngIRCd's flood throttling (256 bytes/s per
+    /// client otherwise), as ours is opened up for the benchmark.
+    #[arg(long)]
+    oper: Option<String>,
     /// The server's process id, for its CPU time and memory.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -149,6 +154,7 @@ async fn connect(
     server: String,
     server_name: String,
     tls: TlsConnector,
+    oper: Option<String>,
     index: usize,
 ) -> anyhow::Result<(Reader, Writer)> {
     let tcp = TcpStream::connect(&server)
@@ -164,6 +170,17 @@ async fn connect(
         .write_all(format!("NICK {nick}\r\nUSER {nick} 0 * :bench\r\n").as_bytes())
         .await?;
     read_until(&mut reader, &mut writer, " 001 ").await?;
+    if let Some(oper) = oper {
+        let (name, password) = oper.split_once(':').unwrap_or((oper.as_str(), ""));
+        writer
+            .write_all(format!("OPER {name} {password}\r\n").as_bytes())
+            .await?;
+        read_until(&mut reader, &mut writer, " 381 ").await?;
+        writer
+            .write_all(format!("MODE {nick} +F\r\n").as_bytes())
+            .await?;
+        read_until(&mut reader, &mut writer, "+F").await?;
+    }
     writer
         .write_all(format!("JOIN {CHANNEL}\r\n").as_bytes())
         .await?;
@@ -258,7 +275,7 @@ async fn main() -> anyhow::Result<()> {
             .iter()
             .map(|&i| {
                 let (server, name) = (args.server.clone(), args.server_name.clone());
-                tokio::spawn(connect(server, name, tls.clone(), i))
+                tokio::spawn(connect(server, name, tls.clone(), args.oper.clone(), i))
             })
             .collect();
         for task in tasks {
