@@ -12,12 +12,14 @@
 //! - [`tracker`]: per-receiver accounting of sequence numbers (lost, duplicated, out of order).
 //! - [`stats`]: the [`Report`], its percentiles and its table.
 //! - [`distribution`]: latency histograms as JSON buckets, pooled over runs; shares and CDF points.
+//! - [`plot`]: labelled latency distributions drawn as a CDF PNG (`chatroom-bench plot`).
 //! - [`procstat`]: CPU time and peak memory from `/proc`.
 //! - [`relay`]: a UDP relay that drops and delays datagrams with a seeded generator.
 
 pub mod distribution;
 pub mod nodes;
 pub mod payload;
+pub mod plot;
 pub mod procstat;
 mod receive;
 pub mod relay;
