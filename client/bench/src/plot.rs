@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use hdrhistogram::Histogram;
+use plotters::coord::combinators::WithKeyPoints;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -77,7 +78,7 @@ pub fn cdf_png(path: &Path, chart: &Chart, lines: &[Line<'_>]) -> Result<(), Ben
             .caption("CDF", (FONT, 18))
             .x_label_area_size(48)
             .y_label_area_size(64)
-            .build_cartesian_2d(x_range.clone().log_scale(), 0.0..1.0)
+            .build_cartesian_2d(latency_axis(&x_range), 0.0..1.0)
             .map_err(drawing)?;
         cdf.configure_mesh()
             .x_desc("latency, ms (log scale)")
@@ -121,7 +122,7 @@ pub fn cdf_png(path: &Path, chart: &Chart, lines: &[Line<'_>]) -> Result<(), Ben
             .caption("tail: share of deliveries slower than x", (FONT, 18))
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d(x_range.log_scale(), (tail_floor..1.0).log_scale())
+            .build_cartesian_2d(latency_axis(&x_range), (tail_floor..1.0).log_scale())
             .map_err(drawing)?;
         tail.configure_mesh()
             .x_desc("latency, ms (log scale)")
@@ -204,6 +205,39 @@ fn ranges(
     (lo..hi, floor)
 }
 
+/// A log-scale latency axis labelled at 1, 2, 3 and 5 of every decade (a
+/// plain log axis labels only powers of ten, which leaves a 15–90 ms chart
+/// with one label), with light grid lines at every whole multiple.
+fn latency_axis(range: &std::ops::Range<f64>) -> WithKeyPoints<LogCoord<f64>> {
+    range
+        .clone()
+        .log_scale()
+        .with_key_points(log_ticks(range, &[1.0, 2.0, 3.0, 5.0]))
+        .with_light_points(log_ticks(
+            range,
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        ))
+}
+
+/// The values `m × 10^k` within `range` for every mantissa `m`, ascending.
+fn log_ticks(range: &std::ops::Range<f64>, mantissas: &[f64]) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    if !(range.start > 0.0 && range.end > range.start && range.end.is_finite()) {
+        return ticks;
+    }
+    let mut decade = 10f64.powf(range.start.log10().floor());
+    while decade <= range.end {
+        for m in mantissas {
+            let v = m * decade;
+            if range.contains(&v) {
+                ticks.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    ticks
+}
+
 /// A tick label: as few decimals as the value needs (0.01, 0.5, 2, 150).
 fn number(v: f64) -> String {
     if v <= 0.0 || !v.is_finite() {
@@ -237,6 +271,17 @@ mod tests {
         assert_eq!(number(0.5), "0.5");
         assert_eq!(number(0.01), "0.01");
         assert_eq!(number(0.0), "0");
+    }
+
+    #[test]
+    fn log_ticks_repeat_their_mantissas_in_every_decade() {
+        let ticks = log_ticks(&(15.0..120.0), &[1.0, 2.0, 5.0]);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert_eq!(ticks.len(), 3, "{ticks:?}");
+        for (got, want) in ticks.iter().zip([20.0, 50.0, 100.0]) {
+            assert!(close(*got, want), "{ticks:?}");
+        }
+        assert!(log_ticks(&(0.0..10.0), &[1.0]).is_empty());
     }
 
     #[test]
