@@ -94,7 +94,7 @@ fi
 out=${plot:-$work/s4-cdf.png}
 echo
 "$bin/chatroom-bench" plot --field one_way_buckets_us --floor-ms "$delay" --late-ms "$late" \
-  --title "S4: one-way latency, ${loss_down} % downlink loss, ${delay} ms each way, $((clients * rate)) events/s per receiver, $seeds seeds × $run_seconds s" \
+  --title "S4: one-way latency, ${loss_down} % downlink loss, ${delay} ms each way, $((clients * rate)) events/s per receiver, $seeds × $run_seconds s per mode" \
   --series "per-message=$per_message" --series "single=$single" --out "$out"
 echo "(goal: single p99 / per-message p99 at least 2.5)"
 [[ -n "$plot" ]] && echo "chart: $plot" >&2
