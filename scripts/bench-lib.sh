@@ -10,6 +10,19 @@ build_release() {
   bin=${CARGO_TARGET_DIR:-$root/target}/release
 }
 
+# SERVER_CPUS and CLIENT_CPUS (taskset lists, e.g. 0 and 1) pin the server,
+# and the relay and the benchmark, to separate CPUs; unset or empty, nothing is
+# pinned. Arrays, so that $! stays the pid of the process itself (taskset
+# execs it).
+server_prefix=()
+client_prefix=()
+if [[ -n "${SERVER_CPUS:-}" ]] && command -v taskset >/dev/null; then
+  server_prefix=(taskset -c "$SERVER_CPUS")
+fi
+if [[ -n "${CLIENT_CPUS:-}" ]] && command -v taskset >/dev/null; then
+  client_prefix=(taskset -c "$CLIENT_CPUS")
+fi
+
 work=$(mktemp -d)
 server_pid=""
 relay_pid=""
@@ -27,7 +40,7 @@ trap cleanup EXIT
 start_server() {
   local name=$1
   shift
-  RUST_LOG=${BENCH_SERVER_LOG:-warn} "$bin/chatroom-server" --listen 127.0.0.1:0 \
+  RUST_LOG=${BENCH_SERVER_LOG:-warn} "${server_prefix[@]}" "$bin/chatroom-server" --listen 127.0.0.1:0 \
     --data-dir "$work/$name" \
     --send-rate 1000000 --send-burst 1000000 \
     --registrations-per-hour 1000000000 --registration-burst 1000000 \
@@ -60,7 +73,7 @@ stop_server() {
 start_relay() {
   local name=$1 to=$2
   shift 2
-  "$bin/chatroom-bench" relay --listen 127.0.0.1:0 --to "$to" "$@" 2>"$work/$name.relay" &
+  "${client_prefix[@]}" "$bin/chatroom-bench" relay --listen 127.0.0.1:0 --to "$to" "$@" 2>"$work/$name.relay" &
   relay_pid=$!
   for _ in $(seq 100); do
     grep -q "^relaying" "$work/$name.relay" 2>/dev/null && break

@@ -11,11 +11,15 @@
 //! - [`payload`]: the message text that carries its send time.
 //! - [`tracker`]: per-receiver accounting of sequence numbers (lost, duplicated, out of order).
 //! - [`stats`]: the [`Report`], its percentiles and its table.
+//! - [`distribution`]: latency histograms as JSON buckets, pooled over runs; shares and CDF points.
+//! - [`plot`]: labelled latency distributions drawn as a CDF PNG (`chatroom-bench plot`).
 //! - [`procstat`]: CPU time and peak memory from `/proc`.
 //! - [`relay`]: a UDP relay that drops and delays datagrams with a seeded generator.
 
+pub mod distribution;
 pub mod nodes;
 pub mod payload;
+pub mod plot;
 pub mod procstat;
 mod receive;
 pub mod relay;
@@ -62,4 +66,7 @@ pub enum BenchError {
     /// The options do not make sense together.
     #[error("{0}")]
     Invalid(String),
+    /// Drawing a chart or writing its PNG failed.
+    #[error("drawing the chart: {0}")]
+    Plot(String),
 }

@@ -1,12 +1,15 @@
 //! `chatroom-bench`: the fan-out benchmark (N clients in one room, each
-//! posting M timestamped messages) and `chatroom-bench relay`, a lossy UDP
-//! relay for the head-of-line-blocking comparison. See docs/performance.md.
+//! posting M timestamped messages), `chatroom-bench relay`, a lossy UDP
+//! relay for the head-of-line-blocking comparison, and `chatroom-bench plot`,
+//! which pools saved reports and draws their latency CDFs. See docs/performance.md.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use chatroom_bench::distribution::{self, Buckets, Summary};
+use chatroom_bench::plot::{self, Chart, Line};
 use chatroom_bench::relay::{Blackout, Direction, Link, Relay, RelayConfig};
 use chatroom_bench::{self as bench, BenchConfig};
 use chatroom_client::Trust;
@@ -87,6 +90,35 @@ enum Command {
     Files(FilesArgs),
     /// Relay UDP between clients and a server, dropping, delaying and blacking out datagrams per direction (loopback tests only).
     Relay(RelayArgs),
+    /// Pool the latency histograms of saved --json reports per label, print
+    /// their percentiles as a Markdown table and draw their CDFs into a PNG.
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+struct PlotArgs {
+    /// One distribution: LABEL=FILE[,FILE…], the --json reports of its runs
+    /// (repeatable; the table and the legend keep this order, and ratios are
+    /// to the first).
+    #[arg(long = "series", value_name = "LABEL=FILES", required = true)]
+    series: Vec<String>,
+    /// The field of each report that holds the histogram: latency_buckets_us
+    /// (from the sender's send time) or one_way_buckets_us (from the server's stamp).
+    #[arg(long, default_value = "latency_buckets_us")]
+    field: String,
+    /// The PNG to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// The chart's title.
+    #[arg(long, default_value = "Latency")]
+    title: String,
+    /// The latency floor in ms (e.g. the relay's downlink delay): drawn, and
+    /// the table reports the share of deliveries later than floor + --late-ms.
+    #[arg(long)]
+    floor_ms: Option<f64>,
+    /// How far past the floor a delivery counts as late, ms.
+    #[arg(long, default_value_t = 10.0)]
+    late_ms: f64,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +195,7 @@ fn main() {
         match cli.command {
             Some(Command::Relay(args)) => relay(args).await,
             Some(Command::Files(args)) => files(args).await,
+            Some(Command::Plot(args)) => draw(args),
             None => run(cli.run).await,
         }
     });
@@ -205,6 +238,81 @@ async fn files(args: FilesArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())
+}
+
+/// `chatroom-bench plot`: reads the reports, prints the table, writes the PNG.
+fn draw(args: PlotArgs) -> anyhow::Result<()> {
+    if let Some(floor) = args.floor_ms
+        && !(floor >= 0.0 && args.late_ms >= 0.0 && (floor + args.late_ms).is_finite())
+    {
+        bail!("--floor-ms and --late-ms must be non-negative numbers");
+    }
+    let late_us = args
+        .floor_ms
+        .map(|floor| ((floor + args.late_ms) * 1000.0).round() as u64);
+    let mut summaries = Vec::new();
+    let mut hists = Vec::new();
+    for series in &args.series {
+        let Some((label, files)) = series.split_once('=') else {
+            bail!("--series {series:?}: expected LABEL=FILE[,FILE…]");
+        };
+        let mut runs = Vec::new();
+        let mut lost = 0;
+        for file in files.split(',').filter(|f| !f.is_empty()) {
+            let (buckets, run_lost) = read_report(file, &args.field)?;
+            runs.push(buckets);
+            lost += run_lost;
+        }
+        if runs.is_empty() {
+            bail!("--series {label}: no report files");
+        }
+        let (mut summary, hist) = Summary::of(label, &runs, late_us);
+        summary.lost = lost;
+        summaries.push(summary);
+        hists.push(hist);
+    }
+    let late = args
+        .floor_ms
+        .map(|floor| format!("{floor} + {} ms", args.late_ms));
+    print!("{}", distribution::table(&summaries, late.as_deref()));
+    let mut markers = Vec::new();
+    if let Some(floor) = args.floor_ms {
+        markers.push((format!("floor {floor} ms"), floor));
+        markers.push((format!("floor + {} ms", args.late_ms), floor + args.late_ms));
+    }
+    let chart = Chart {
+        title: args.title,
+        markers,
+    };
+    let lines: Vec<Line<'_>> = summaries
+        .iter()
+        .zip(&hists)
+        .map(|(s, hist)| Line {
+            label: &s.label,
+            hist,
+        })
+        .collect();
+    plot::cdf_png(&args.out, &chart, &lines)
+        .with_context(|| format!("drawing {}", args.out.display()))?;
+    Ok(())
+}
+
+/// The histogram in `field` of a saved report, and its `lost` count (0 when
+/// the report has none).
+fn read_report(file: &str, field: &str) -> anyhow::Result<(Buckets, u64)> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+    let report: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {file}"))?;
+    let Some(buckets) = report.get(field) else {
+        bail!("{file} has no {field:?} (a report of an older chatroom-bench?)");
+    };
+    let buckets = serde_json::from_value(buckets.clone())
+        .with_context(|| format!("reading {field} in {file}"))?;
+    let lost = report
+        .get("lost")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    Ok((buckets, lost))
 }
 
 /// The run's configuration from its flags.

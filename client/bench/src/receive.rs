@@ -1,7 +1,8 @@
 //! One client's receiving side: it drains the set-up's events until the run's
 //! plan arrives, then accounts for every message of the room by sequence
-//! number and records its latency — with several nodes, also by path (sender
-//! on the receiver's node, or on another one).
+//! number and records its latency — from the sender's send time, and one way
+//! from the server's stamp — with several nodes, also by path (sender on the
+//! receiver's node, or on another one).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,8 +59,10 @@ pub(crate) struct Sample {
 pub(crate) struct Received {
     /// The node this client used.
     pub node: usize,
-    /// Latency of every delivery.
+    /// Latency of every delivery, from the sender's send time.
     pub hist: Histogram<u64>,
+    /// Latency of every delivery from the server's stamp (see [`one_way_us`]).
+    pub one_way: Histogram<u64>,
     /// Latency of deliveries from a sender on the same node (several nodes only).
     pub same_node: Histogram<u64>,
     /// Latency of deliveries from a sender on another node (several nodes only).
@@ -96,6 +99,7 @@ pub(crate) async fn receive(
     let mut received = Received {
         node,
         hist: stats::new_histogram(),
+        one_way: stats::new_histogram(),
         same_node: stats::new_histogram(),
         cross_node: stats::new_histogram(),
         unique: 0,
@@ -138,6 +142,9 @@ pub(crate) async fn receive(
             Some(Event::Message(message)) if *message.room == *room => {
                 if tracker.record(message.seq) == Recorded::New {
                     let now = payload::now_nanos();
+                    if let Some(us) = one_way_us(message.sent_at, now) {
+                        received.one_way.saturating_record(us);
+                    }
                     if let Some(sent) = payload::sent_nanos(&message.text) {
                         let us = now.saturating_sub(sent) / 1000;
                         received.hist.saturating_record(us);
@@ -173,6 +180,17 @@ pub(crate) async fn receive(
     received
 }
 
+/// Microseconds from the server's stamp on a message (`sent_at`: Unix
+/// milliseconds, taken when it accepted the `Send`, before storing and
+/// pushing it) to its arrival at `now_nanos`; `None` for a stamp from before
+/// the epoch. The stamp is whole milliseconds, truncated, so the result is
+/// the true one plus 0 to 1 ms (0.5 ms on average). The server and the
+/// benchmark run on one machine and read the same clock.
+fn one_way_us(sent_at_ms: i64, now_nanos: u64) -> Option<u64> {
+    let stamp_us = u64::try_from(sent_at_ms).ok()?.saturating_mul(1000);
+    Some((now_nanos / 1000).saturating_sub(stamp_us))
+}
+
 /// The client index a benchmark username (`bench-<run>-<index>`) ends with.
 fn sender_index(username: &str) -> Option<usize> {
     username.rsplit_once('-')?.1.parse().ok()
@@ -185,5 +203,22 @@ fn path_of(sender: usize, receiver: usize) -> Path {
         Path::SameNode
     } else {
         Path::CrossNode
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_way_latency_counts_from_the_start_of_the_stamped_millisecond() {
+        let now = 1_700_000_000_020_700_000; // 20.7 ms after the stamp's millisecond began
+        assert_eq!(one_way_us(1_700_000_000_000, now), Some(20_700));
+        assert_eq!(
+            one_way_us(1_700_000_000_021, now),
+            Some(0),
+            "a stamp ahead of the clock"
+        );
+        assert_eq!(one_way_us(-1, now), None);
     }
 }

@@ -15,6 +15,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::distribution::Buckets;
 use crate::nodes::{ClusterReport, NodeReport, Nodes, PathReport, SenderNodes};
 use crate::procstat::{self, Process, Usage};
 use crate::receive::{self, Plan, Received, Shared};
@@ -285,7 +286,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
     let _ = stop_tx.send(true);
     bar.finish_and_clear();
 
-    let mut hist = stats::new_histogram();
+    let (mut hist, mut one_way) = (stats::new_histogram(), stats::new_histogram());
     let (mut same_node, mut cross_node) = (stats::new_histogram(), stats::new_histogram());
     let (mut unique, mut duplicates, mut out_of_order, mut resyncs) = (0, 0, 0, 0);
     let mut node_received: Vec<NodeReport> = vec![NodeReport::default(); nodes.len()];
@@ -294,6 +295,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         let received =
             received.map_err(|e| BenchError::Invalid(format!("a receiver task failed: {e}")))?;
         let _ = hist.add(&received.hist);
+        let _ = one_way.add(&received.one_way);
         let _ = same_node.add(&received.same_node);
         let _ = cross_node.add(&received.cross_node);
         unique += received.unique;
@@ -378,6 +380,9 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             0.0
         },
         latency_us: Latency::of(&hist),
+        one_way_us: Latency::of(&one_way),
+        latency_buckets_us: Buckets::of(&hist),
+        one_way_buckets_us: Buckets::of(&one_way),
         server: procstat::sum(&server_before)
             .zip(procstat::sum(&server_after))
             .map(|(before, after)| proc_report(before, after, unique)),

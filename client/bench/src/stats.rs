@@ -6,6 +6,7 @@ use std::fmt;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::distribution::Buckets;
 use crate::nodes::ClusterReport;
 
 /// Latencies are recorded in microseconds, up to a minute, to 3 significant digits.
@@ -115,6 +116,15 @@ pub struct Report {
     pub deliveries_per_second: f64,
     /// Send-to-delivery latency.
     pub latency_us: Latency,
+    /// One-way latency: from the server's stamp on the message (when it
+    /// accepted the `Send`; whole milliseconds, so 0 to 1 ms too high) to
+    /// delivery. Leaves the sender's uplink out.
+    pub one_way_us: Latency,
+    /// The send-to-delivery histogram's buckets, to pool runs and draw them
+    /// (`chatroom-bench plot --field latency_buckets_us`).
+    pub latency_buckets_us: Buckets,
+    /// The one-way histogram's buckets (`chatroom-bench plot --field one_way_buckets_us`).
+    pub one_way_buckets_us: Buckets,
     /// The server process, with `--server-pid` (with several pids, their sums:
     /// CPU, and each one's peak memory added up).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,6 +197,16 @@ impl fmt::Display for Report {
             ms(l.p99),
             ms(l.p999),
             ms(l.max)
+        )?;
+        let o = &self.one_way_us;
+        writeln!(
+            f,
+            "  one way         p50 {} p90 {} p99 {} p99.9 {} max {} (ms, from the server's stamp)",
+            ms(o.p50),
+            ms(o.p90),
+            ms(o.p99),
+            ms(o.p999),
+            ms(o.max)
         )?;
         if let Some(server) = &self.server {
             writeln!(

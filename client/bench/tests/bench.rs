@@ -54,6 +54,15 @@ async fn a_small_run_counts_every_delivery_once() {
     // One server: no per-node part, in the table or the JSON.
     assert!(report.cluster.is_none());
     assert!(!serde_json::to_string(&report).unwrap().contains("cluster"));
+    // Both histograms hold every delivery, and the one-way latency (from the
+    // server's stamp, which comes after the send) is never longer than the
+    // whole trip but for the stamp's truncation to a millisecond (and the
+    // histograms' 0.1 % resolution).
+    assert_eq!(report.latency_buckets_us.len(), report.deliveries);
+    assert_eq!(report.one_way_buckets_us.len(), report.deliveries);
+    let (trip, one_way) = (&report.latency_us, &report.one_way_us);
+    assert!(one_way.p50 <= trip.p50 + trip.p50 / 500 + 1_000, "{report}");
+    assert!(one_way.max <= trip.max + trip.max / 500 + 1_000, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
