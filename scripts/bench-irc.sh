@@ -123,6 +123,16 @@ for round in $(seq "$rounds"); do
     ' "$work/$who-$round.json" 2>/dev/null || echo "| $name | $round | failed | | | | | | | |"
   done
 done
+# The distributions, pooled over the rounds: PLOT=FILE (default
+# docs/s2-irc-cdf.png; PLOT= skips the chart).
+plot=${PLOT-docs/s2-irc-cdf.png}
+if [[ -n "$plot" ]]; then
+  ours=$(ls "$work"/ours-*.json | paste -sd, -)
+  theirs=$(ls "$work"/irc-*.json | paste -sd, -)
+  "$bin/chatroom-bench" plot --series "chatroom=$ours" --series "ngIRCd=$theirs" \
+    --title "S2: ${load[*]}, send to delivery, $rounds rounds" --out "$plot" \
+    && echo "chart: $plot" >&2
+fi
 if [[ -n "${BENCH_KEEP:-}" ]]; then
   mkdir -p "$BENCH_KEEP"
   cp "$work"/ours-*.json "$work"/irc-*.json "$BENCH_KEEP"/ 2>/dev/null || true

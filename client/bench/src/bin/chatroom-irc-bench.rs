@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
+use chatroom_bench::distribution::Buckets;
 use chatroom_bench::procstat::{self, Process};
 use chatroom_bench::stats::{Latency, ProcReport, new_histogram};
 use clap::Parser;
@@ -85,6 +86,8 @@ struct IrcReport {
     seconds: f64,
     deliveries_per_second: f64,
     latency_us: Latency,
+    /// The histogram's buckets, for `chatroom-bench plot` (same field name).
+    latency_buckets_us: Buckets,
     server: Option<ProcReport>,
 }
 
@@ -361,6 +364,7 @@ async fn main() -> anyhow::Result<()> {
         seconds,
         deliveries_per_second: deliveries as f64 / seconds.max(1e-9),
         latency_us: Latency::of(&latency),
+        latency_buckets_us: Buckets::of(&latency),
         server,
     };
     if args.json {
