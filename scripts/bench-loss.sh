@@ -14,7 +14,8 @@
 # messages/s), LOSS_DOWN (0.5), LOSS_UP (0), DELAY_MS (20), LATE_MS (10),
 # PLOT (docs/s4-cdf.png; empty: no chart), SERVER_CPUS (0) and CLIENT_CPUS
 # (1): the server's, and the relay's and benchmark's, CPUs (empty: not
-# pinned), BENCH_KEEP=DIR keeps the reports, BENCH_NO_BUILD=1 skips the build.
+# pinned), BENCH_KEEP=DIR keeps the reports and server logs, BENCH_NO_BUILD=1
+# skips the build.
 # A quick run: SEEDS=2 RUN_SECONDS=10 PLOT=/tmp/s4.png scripts/bench-loss.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -100,5 +101,8 @@ echo "(goal: single p99 / per-message p99 at least 2.5)"
 [[ -n "$plot" ]] && echo "chart: $plot" >&2
 if [[ -n "${BENCH_KEEP:-}" ]]; then
   mkdir -p "$BENCH_KEEP"
-  cp "$work"/*.json "$BENCH_KEEP"/ 2>/dev/null || true
+  # The reports, the relay's counts and the servers' logs (with
+  # BENCH_SERVER_LOG=chatroom_server::connection=debug, each connection's
+  # lost packets and congestion events at its close).
+  cp "$work"/*.json "$work"/*.err "$BENCH_KEEP"/ 2>/dev/null || true
 fi

@@ -90,7 +90,19 @@ pub async fn handle(
     requests.abort_all();
     writer.abort();
     cmd::auth::disconnected(&ctx, conn_id);
-    debug!(conn_id, "connection closed");
+    // The path's loss and congestion figures over the connection's life: what
+    // the loss benchmark (S4 in docs/performance.md) needs to tell loss
+    // recovery from congestion control.
+    let path = conn.stats().path;
+    debug!(
+        conn_id,
+        sent_packets = path.sent_packets,
+        lost_packets = path.lost_packets,
+        congestion_events = path.congestion_events,
+        cwnd = path.cwnd,
+        rtt_ms = path.rtt.as_secs_f64() * 1000.0,
+        "connection closed"
+    );
 }
 
 /// Reads one request, answers it and finishes the stream.
