@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::ClientError;
+use crate::event_read;
 use crate::framed::Framed;
 use crate::tls::{self, Trust};
 
@@ -477,32 +478,21 @@ impl Connection {
     }
 }
 
-/// Accepts pushed streams and decodes each in its own task, so one slow or
-/// lost stream never delays the others.
+/// Accepts pushed streams and decodes each: inline when it arrived whole,
+/// else in its own task, so one slow or lost stream never delays the others.
 async fn read_events(conn: quinn::Connection, tx: mpsc::Sender<Event>, mode: EventStreams) {
     if mode == EventStreams::Single {
         return read_framed_events(conn, tx).await;
     }
     loop {
-        let mut stream = match conn.accept_uni().await {
+        let stream = match conn.accept_uni().await {
             Ok(stream) => stream,
             Err(e) => {
                 debug!("event reader stopping: {e}");
                 return;
             }
         };
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            match stream.read_to_end(MAX_EVENT_BYTES).await {
-                Ok(bytes) => match codec::decode::<Event>(&bytes, MAX_EVENT_BYTES) {
-                    Ok(event) => {
-                        let _ = tx.send(event).await;
-                    }
-                    Err(e) => debug!("undecodable event: {e}"),
-                },
-                Err(e) => debug!("event stream failed: {e}"),
-            }
-        });
+        event_read::read_pushed(stream, &tx).await;
     }
 }
 

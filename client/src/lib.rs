@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`connection`]: QUIC connection, `Hello`, one stream per request, concurrent event reader.
 //! - [`session`]: registration and e-mail verification, S/KEY login and re-initialisation, every chat request.
+//! - `event_read` (private): one pushed event stream, read inline when it arrived whole.
 //! - `framed` (private): the benchmark's `--stream-mode single` requests, framed on one stream.
 //! - [`transfer`]: uploading and downloading attachments, each on a low-priority stream of its own.
 //! - [`tls`]: certificate verification by CA file or pinned fingerprint; fingerprint probe.
@@ -16,6 +17,7 @@ pub mod avatar_cache;
 pub mod chat;
 pub mod connection;
 pub mod error;
+mod event_read;
 mod framed;
 pub mod session;
 pub mod tls;

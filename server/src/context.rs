@@ -17,6 +17,7 @@ use crate::mail::Mailer;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::store::UserId;
+use crate::transport_totals::TransportTotals;
 
 /// Shared by all connections of one server.
 pub struct Context {
@@ -52,6 +53,8 @@ pub struct Context {
     /// Presence across the nodes, when this one is part of a cluster (set
     /// once, when it joins): a user is online while connected to any node.
     pub presence: OnceLock<Arc<Presence>>,
+    /// Datagrams, send calls and frames of the connections that closed.
+    pub transport: TransportTotals,
     /// Next connection id.
     next_conn: AtomicU64,
 }
@@ -95,6 +98,7 @@ impl Context {
             server_name,
             challenge_secret: rand::random(),
             presence: OnceLock::new(),
+            transport: TransportTotals::default(),
             next_conn: AtomicU64::new(1),
         }
     }

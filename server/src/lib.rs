@@ -19,6 +19,7 @@
 //! - [`cli`]: the binary's command line (flags, environment, subcommands) layered into a [`Config`].
 //! - [`config_file`]: the TOML configuration file (`--config`), one key per flag.
 //! - [`context`]: state shared by all handlers.
+//! - [`transport_totals`]: datagrams, send calls and frames of closed connections, logged at shutdown.
 
 pub mod avatars;
 pub mod cli;
@@ -39,6 +40,7 @@ pub mod server;
 pub mod session;
 pub mod store;
 pub mod tls;
+pub mod transport_totals;
 
 pub use cluster::{ClusterConfig, ClusterError, RepairTiming};
 pub use config::{Config, Limits, MailConfig, StreamMode, TlsSource};

@@ -146,6 +146,10 @@ impl Server {
             .max_concurrent_uni_streams(VarInt::from_u32(0))
             .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_concurrent_requests))
             .send_window(limits.push_window)
+            // Each pushed event is one small stream written whole: with
+            // fairness on, quinn round-robins streams and a frame split across
+            // packets waits behind every other stream's turn.
+            .send_fairness(false)
             .ack_frequency_config(Some(ack_frequency()));
         server_config.transport_config(Arc::new(transport));
 
@@ -301,6 +305,7 @@ impl Server {
         if let Some(cluster) = self.cluster {
             cluster.leave().await;
         }
+        self.ctx.transport.log();
         info!("shutdown complete");
         Ok(())
     }

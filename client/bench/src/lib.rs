@@ -13,6 +13,7 @@
 //! - [`stats`]: the [`Report`], its percentiles and its table.
 //! - [`distribution`]: latency histograms as JSON buckets, pooled over runs; shares and CDF points.
 //! - [`plot`]: labelled latency distributions drawn as a CDF PNG (`chatroom-bench plot`).
+//! - [`transport`]: the clients' datagrams and ACK frames per delivery, from quinn's stats.
 //! - [`procstat`]: CPU time and peak memory from `/proc`.
 //! - [`relay`]: a UDP relay that drops and delays datagrams with a seeded generator.
 
@@ -27,6 +28,7 @@ pub mod run;
 pub mod stats;
 pub mod tracker;
 pub mod transfers;
+pub mod transport;
 
 pub use nodes::ClusterReport;
 pub use run::{BenchConfig, run};

@@ -20,6 +20,7 @@ use crate::nodes::{ClusterReport, NodeReport, Nodes, PathReport, SenderNodes};
 use crate::procstat::{self, Process, Usage};
 use crate::receive::{self, Plan, Received, Shared};
 use crate::stats::{self, Latency, ProcReport, Report};
+use crate::transport::{Counters, TransportReport};
 use crate::{BenchError, payload};
 use chatroom_client::connection::{self, ConnectOptions, EventStreams};
 use chatroom_client::{ClientError, Session, Trust};
@@ -226,6 +227,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         .map(|pid| procstat::read(Process::Pid(pid)))
         .transpose()?;
     let bench_before = procstat::read(Process::Current)?;
+    let transport_before = Counters::read(ready.iter().map(|r| r.session.connection().quic()));
     let t0 = Instant::now();
     let _ = plan_tx.send(Some(Plan {
         base,
@@ -315,6 +317,12 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         .map_or(Duration::ZERO, |t| t.duration_since(t0))
         .as_secs_f64();
 
+    let transport = TransportReport::between(
+        transport_before,
+        Counters::read(sessions.iter().map(|(_, s)| s.connection().quic())),
+        unique,
+    );
+
     let mut closing = JoinSet::new();
     for (_, session) in sessions {
         closing.spawn(async move { session.close().await });
@@ -390,6 +398,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
             .zip(nats_after)
             .map(|(before, after)| proc_report(before, after, unique)),
         bench: proc_report(bench_before, bench_after, unique),
+        transport,
         cluster,
     })
 }

@@ -6,6 +6,8 @@ use std::fmt;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::transport::TransportReport;
+
 use crate::distribution::Buckets;
 use crate::nodes::ClusterReport;
 
@@ -134,6 +136,9 @@ pub struct Report {
     pub nats: Option<ProcReport>,
     /// This benchmark process.
     pub bench: ProcReport,
+    /// The clients' datagrams and ACK frames from the first send to the last
+    /// delivery (per-message mode; the server's are in its shutdown log).
+    pub transport: TransportReport,
     /// With several servers (`--server a,b,c`): each node's share, and
     /// same-node against cross-node latency. Absent for one server.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,6 +192,14 @@ impl fmt::Display for Report {
             f,
             "  lost {}, duplicated {}, resyncs {}, out of order {} (informational)",
             self.lost, self.duplicates, self.resyncs, self.out_of_order
+        )?;
+        let t = &self.transport;
+        writeln!(
+            f,
+            "  quic            per delivery: {:.3} datagrams in, {:.3} out, {:.3} ACK frames",
+            t.datagrams_received_per_delivery,
+            t.datagrams_sent_per_delivery,
+            t.ack_frames_per_delivery
         )?;
         let l = &self.latency_us;
         writeln!(
