@@ -8,6 +8,8 @@ build_release() {
       --bin chatroom-server --bin chatroom-bench
   fi
   bin=${CARGO_TARGET_DIR:-$root/target}/release
+  # BENCH_SERVER_BIN runs another server build against this bench (A/B).
+  server_bin=${BENCH_SERVER_BIN:-$bin/chatroom-server}
 }
 
 # SERVER_CPUS and CLIENT_CPUS (taskset lists, e.g. 0 and 1) pin the server,
@@ -40,14 +42,16 @@ trap cleanup EXIT
 start_server() {
   local name=$1
   shift
-  RUST_LOG=${BENCH_SERVER_LOG:-warn} "${server_prefix[@]}" "$bin/chatroom-server" --listen 127.0.0.1:0 \
+  RUST_LOG=${BENCH_SERVER_LOG:-warn,chatroom_server::transport_totals=info} \
+    "${server_prefix[@]}" "$server_bin" --listen 127.0.0.1:0 \
     --data-dir "$work/$name" \
     --send-rate 1000000 --send-burst 1000000 \
     --registrations-per-hour 1000000000 --registration-burst 1000000 \
     --max-connections-per-ip 100000 "$@" \
     >"$work/$name.out" 2>"$work/$name.err" &
   server_pid=$!
-  for _ in $(seq 300); do
+  # Up to a minute: under valgrind (bench-instructions.sh) start-up is slow.
+  for _ in $(seq 600); do
     grep -q "fingerprint" "$work/$name.out" 2>/dev/null && break
     sleep 0.1
   done
@@ -66,6 +70,18 @@ stop_server() {
     wait "$server_pid" 2>/dev/null || true
     server_pid=""
   fi
+}
+
+# add_server_totals NAME: merges the stopped server's `transport totals` log
+# line (datagrams, sendmsg calls, ACK frames over its life, set-up included)
+# into $work/NAME.json as .server_transport.
+add_server_totals() {
+  local name=$1 line fields
+  line=$(sed 's/\x1b\[[0-9;]*m//g' "$work/$name.err" | grep 'transport totals' | tail -1) || return 0
+  fields=$(grep -o '[a-z_]*=[0-9]*' <<<"$line" | sed 's/^\([a-z_]*\)=\([0-9]*\)$/"\1":\2/' | paste -sd,)
+  [[ -n "$fields" && -s "$work/$name.json" ]] || return 0
+  jq --argjson t "{$fields}" '.server_transport = $t' "$work/$name.json" >"$work/$name.json.tmp" &&
+    mv "$work/$name.json.tmp" "$work/$name.json"
 }
 
 # start_relay NAME TO [flags...]: the lossy relay on a free loopback port; sets

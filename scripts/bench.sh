@@ -3,7 +3,8 @@
 # on loopback (fresh temporary data directory and SQLite for each), printed as
 # a table. BENCH_SCALE=small runs reduced versions in well under a minute.
 # Arguments pick scenarios (default: S1 S2 S3); BENCH_ARGS adds chatroom-bench
-# flags (e.g. "--connections-per-endpoint 50"); BENCH_SERVER_ARGS adds server flags.
+# flags (e.g. "--connections-per-endpoint 50"); BENCH_SERVER_ARGS adds server flags;
+# BENCH_SERVER_BIN runs another server build (A/B against the same bench).
 #   S1 burst: 50 clients × 1,000 messages, unpaced, 64 B
 #   S2 paced: 50 clients × 40 msg/s for 5 s, 64 B
 #   S3 crowd: 1,000 clients × 1 msg/s for 20 s, 64 B
@@ -45,6 +46,7 @@ for name in "${scenarios[@]}"; do
     tail -5 "$work/$name.err" >&2
   fi
   stop_server
+  add_server_totals "$name"
   [[ -s "$work/$name.json" ]] && results+=("$name")
 done
 
@@ -55,6 +57,17 @@ for name in "${results[@]}"; do
     def ms: . / 1000 | (. * 100 | round) / 100;
     def r2: (. * 100 | round) / 100;
     "| \($name) | \(.clients) × \(.messages_per_client)\(if .rate_per_client then " @\(.rate_per_client)/s" else "" end) | \(.deliveries)/\(.expected_deliveries) | \(.deliveries_per_second | round) | \(.latency_us.p50 | ms) | \(.latency_us.p99 | ms) | \(.latency_us.p999 | ms) | \(.latency_us.max | ms) | \(.lost) | \(.duplicates) | \(.resyncs) | \(.server.cpu_us_per_delivery | r2) | \(.server.peak_rss_mib | round) | \(.bench.cpu_us_per_delivery | r2) |"
+  ' "$work/$name.json"
+done
+# The transport per delivery: the server's figures are over its whole life
+# (set-up included), the clients' over the measured phase only.
+printf '\n| scenario | server datagrams/deliv | server sendmsg/deliv | server ACK frames rx/deliv | client datagrams rx/deliv | client datagrams tx/deliv | client ACK frames/deliv |\n'
+printf '|---|---|---|---|---|---|---|\n'
+for name in "${results[@]}"; do
+  jq -r --arg name "$name" '
+    def r3: (. * 1000 | round) / 1000;
+    def per(x): if .deliveries > 0 and x != null then (x / .deliveries | r3) else "-" end;
+    "| \($name) | \(per(.server_transport.datagrams_sent)) | \(per(.server_transport.send_calls)) | \(per(.server_transport.ack_frames_received)) | \(.transport.datagrams_received_per_delivery | r3) | \(.transport.datagrams_sent_per_delivery | r3) | \(.transport.ack_frames_per_delivery | r3) |"
   ' "$work/$name.json"
 done
 if [[ -n "${BENCH_KEEP:-}" ]]; then
