@@ -266,22 +266,19 @@ async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Incoming, 
     Ok(Incoming::Request(buf))
 }
 
-/// Events the writer takes from its outbox at once.
-const PUSH_BATCH: usize = 64;
-
 /// Pushes queued events, one unidirectional stream each. Writing into a stream
 /// only buffers, so a lost packet on one stream never holds up the next one.
 ///
-/// Events are taken in batches and written without yielding in between, so
-/// quinn's connection driver, woken once, packs the frames of many streams
-/// into the same datagrams instead of sending one packet per event.
+/// One event at a time: a writer blocked on stream credit then holds one
+/// event beyond its bounded queue, never a batch (taking 64 at once was
+/// measured neutral in instructions and broke that bound for a stalled
+/// reader; docs/performance.md, third round). `recv` on a non-empty queue
+/// does not yield, so a backlog is still written without a wake-up between
+/// events and quinn's driver packs their frames together.
 async fn write_events(conn: Connection, mut outbox: OutboxReceiver) {
-    let mut batch = Vec::with_capacity(PUSH_BATCH);
-    while outbox.rx.recv_many(&mut batch, PUSH_BATCH).await > 0 {
-        for event in batch.drain(..) {
-            if push(&conn, event).await.is_err() {
-                return;
-            }
+    while let Some(event) = outbox.rx.recv().await {
+        if push(&conn, event).await.is_err() {
+            return;
         }
         if outbox.rx.is_empty() {
             for resync in outbox.take_resyncs() {
