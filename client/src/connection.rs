@@ -2,7 +2,10 @@
 //! request, and a reader that decodes every pushed event stream concurrently.
 
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use chatroom_common::codec;
@@ -17,6 +20,7 @@ use tracing::debug;
 use crate::ClientError;
 use crate::event_read;
 use crate::framed::Framed;
+use crate::stream_credit::{self, StreamCredit};
 use crate::tls::{self, Trust};
 
 /// How long a connection attempt may take.
@@ -24,9 +28,14 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Events buffered before the reader stops accepting streams (the server then
 /// queues, and past its limit tells us to resync).
 const EVENT_BUFFER: usize = 8192;
-/// How many pushed streams the server may have open towards us at once: enough
-/// for a busy room's burst, since the server's pushes stall at this limit.
-const MAX_PUSH_STREAMS: u32 = 4096;
+/// Bytes one stream may have in flight towards us unread: a download's
+/// throughput is at most this per round trip (10 MiB/s at 100 ms); events
+/// are far smaller.
+const STREAM_RECEIVE_WINDOW: u32 = 1024 * 1024;
+/// Bytes all streams together may have in flight unread: what a server
+/// can make this client buffer, whatever the number of streams (quinn's
+/// default is unlimited).
+const RECEIVE_WINDOW: u32 = 4 * 1024 * 1024;
 /// How often a quiet connection sends a PING. It keeps NAT bindings open
 /// (they commonly expire after 30 s) and, more to the point, gives the idle
 /// timer below something to be answered: a dead server is noticed only when
@@ -73,6 +82,9 @@ pub struct Connection {
     framed: Option<Framed>,
     /// The server's name from `Hello`.
     server_name: String,
+    /// The pushed-stream credit granted so far (`stream_credit`), as the
+    /// event reader last set it.
+    push_credit: Arc<AtomicU32>,
 }
 
 /// How the server pushes events; the reader must match the server's mode.
@@ -145,7 +157,9 @@ fn quinn_config(mut tls: rustls::ClientConfig) -> Result<quinn::ClientConfig, Cl
         .keep_alive_interval(Some(KEEP_ALIVE))
         .max_idle_timeout(IDLE_TIMEOUT.try_into().ok())
         .max_concurrent_bidi_streams(VarInt::from_u32(0))
-        .max_concurrent_uni_streams(VarInt::from_u32(MAX_PUSH_STREAMS));
+        .max_concurrent_uni_streams(VarInt::from_u32(stream_credit::INITIAL))
+        .stream_receive_window(VarInt::from_u32(STREAM_RECEIVE_WINDOW))
+        .receive_window(VarInt::from_u32(RECEIVE_WINDOW));
     config.transport_config(Arc::new(transport));
     Ok(config)
 }
@@ -333,6 +347,7 @@ async fn connect_to(
         events: None,
         framed,
         server_name: String::new(),
+        push_credit: Arc::new(AtomicU32::new(stream_credit::INITIAL)),
     };
     let hello = Request::Hello {
         version: PROTOCOL_VERSION,
@@ -420,7 +435,8 @@ impl Connection {
     /// Starts the reader of pushed events (once the connection is chosen).
     fn start_events(&mut self, mode: EventStreams) {
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-        tokio::spawn(read_events(self.conn.clone(), tx, mode));
+        let credit = self.push_credit.clone();
+        tokio::spawn(read_events(self.conn.clone(), tx, mode, credit));
         self.events = Some(rx);
     }
 
@@ -447,6 +463,12 @@ impl Connection {
     /// The framed request stream of the benchmark's single-stream mode, if any.
     pub(crate) fn framed(&self) -> Option<&Framed> {
         self.framed.as_ref()
+    }
+
+    /// How many pushed streams the server may have open towards this
+    /// connection at once: small at first, grown by bursts.
+    pub fn push_credit(&self) -> u32 {
+        self.push_credit.load(Ordering::Relaxed)
     }
 
     /// The raw QUIC connection, for tools and tests that speak the wire format directly.
@@ -480,20 +502,48 @@ impl Connection {
 
 /// Accepts pushed streams and decodes each: inline when it arrived whole,
 /// else in its own task, so one slow or lost stream never delays the others.
-async fn read_events(conn: quinn::Connection, tx: mpsc::Sender<Event>, mode: EventStreams) {
+/// The stream credit grows while bursts use most of it (`stream_credit`).
+async fn read_events(
+    conn: quinn::Connection,
+    tx: mpsc::Sender<Event>,
+    mode: EventStreams,
+    granted: Arc<AtomicU32>,
+) {
     if mode == EventStreams::Single {
         return read_framed_events(conn, tx).await;
     }
+    let mut credit = StreamCredit::new();
     loop {
-        let stream = match conn.accept_uni().await {
+        let mut accept = pin!(conn.accept_uni());
+        // Polled once with a no-op waker (the context is not held across
+        // the await below): was the next stream already here?
+        let ready = poll_now(accept.as_mut());
+        let (accepted, waited) = match ready {
+            Poll::Ready(accepted) => (accepted, false),
+            Poll::Pending => (accept.await, true),
+        };
+        let stream = match accepted {
             Ok(stream) => stream,
             Err(e) => {
                 debug!("event reader stopping: {e}");
                 return;
             }
         };
+        if let Some(grown) = credit.accepted(waited) {
+            debug!(
+                credit = grown,
+                "a burst used most of the stream credit: growing it"
+            );
+            conn.set_max_concurrent_uni_streams(VarInt::from_u32(grown));
+            granted.store(grown, Ordering::Relaxed);
+        }
         event_read::read_pushed(stream, &tx).await;
     }
+}
+
+/// Polls a future once without waiting.
+fn poll_now<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
 }
 
 /// The benchmark's comparison mode: events arrive as frames on (normally) one

@@ -20,6 +20,7 @@ pub mod error;
 mod event_read;
 mod framed;
 pub mod session;
+mod stream_credit;
 pub mod tls;
 pub mod transfer;
 

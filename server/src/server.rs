@@ -33,6 +33,19 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// dropped there costs a retransmission; the kernel caps the request at
 /// `net.core.rmem_max`/`wmem_max`.
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// Bytes one client stream may have in flight unread. Requests are at most
+/// 16 KiB; an upload's throughput is at most this per round trip (10 MiB/s
+/// at 100 ms), and the upload path reads it promptly into memory it
+/// budgets itself (`Limits::transfer_memory`).
+const STREAM_RECEIVE_WINDOW: u32 = 1024 * 1024;
+/// Bytes all of one client's streams together may have in flight unread:
+/// the most QUIC buffers for one connection on the receiving side. quinn's
+/// default has no connection limit, so 64 concurrent request streams at its
+/// 1.25 MB stream default let one client pin some 80 MB. With this and the
+/// push window (`Limits::push_window`, 256 KiB unacknowledged) a connection's
+/// transport buffers are bounded by about 2.25 MiB, whatever the client does;
+/// an idle one holds neither.
+const RECEIVE_WINDOW: u32 = 2 * 1024 * 1024;
 /// Packets a client may receive before it must acknowledge (see [`ack_frequency`]).
 const ACK_ELICITING_THRESHOLD: u32 = 8;
 /// How often the listener looks at its load figures; a `load` line is logged
@@ -146,6 +159,8 @@ impl Server {
             .max_concurrent_uni_streams(VarInt::from_u32(0))
             .max_concurrent_bidi_streams(VarInt::from_u32(limits.max_concurrent_requests))
             .send_window(limits.push_window)
+            .stream_receive_window(VarInt::from_u32(STREAM_RECEIVE_WINDOW))
+            .receive_window(VarInt::from_u32(RECEIVE_WINDOW))
             // Each pushed event is one small stream written whole: with
             // fairness on, quinn round-robins streams and a frame split across
             // packets waits behind every other stream's turn.

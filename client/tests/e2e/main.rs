@@ -14,3 +14,4 @@ mod mail;
 mod mysql;
 mod robustness;
 mod rooms;
+mod stream_credit;
