@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`run`]: the benchmark itself: connect, register and join; send; receive; report.
 //! - [`receive`] (private): one client's receiving side, latency by path.
+//! - [`crowd`]: S3′, 2,000 clients in a lobby, mid-sized rooms and small groups at their own rates.
 //! - [`transfers`]: S5, text latency while clients upload files, with the uploads' throughput.
 //! - [`nodes`]: several servers (a cluster's nodes): which client uses which, the per-node report.
 //! - [`payload`]: the message text that carries its send time.
@@ -17,6 +18,7 @@
 //! - [`procstat`]: CPU time and peak memory from `/proc`.
 //! - [`relay`]: a UDP relay that drops and delays datagrams with a seeded generator.
 
+pub mod crowd;
 pub mod distribution;
 pub mod nodes;
 pub mod payload;

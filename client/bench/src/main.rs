@@ -1,6 +1,7 @@
 //! `chatroom-bench`: the fan-out benchmark (N clients in one room, each
 //! posting M timestamped messages), `chatroom-bench relay`, a lossy UDP
-//! relay for the head-of-line-blocking comparison, and `chatroom-bench plot`,
+//! relay for the head-of-line-blocking comparison, `chatroom-bench crowd`
+//! (S3′: a lobby, rooms and groups at their own rates), and `chatroom-bench plot`,
 //! which pools saved reports and draws their latency CDFs. See docs/performance.md.
 
 use std::net::SocketAddr;
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use chatroom_bench::crowd::CrowdConfig;
 use chatroom_bench::distribution::{self, Buckets, Summary};
 use chatroom_bench::plot::{self, Chart, Line};
 use chatroom_bench::relay::{Blackout, Direction, Link, Relay, RelayConfig};
@@ -85,6 +87,9 @@ struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// S3′: a crowd in a lobby, mid-sized rooms and small groups, each room
+    /// at its own rate; latency and losses per kind of room, server memory.
+    Crowd(CrowdArgs),
     /// S5: the chat load (give --rate) while the first --files clients each
     /// upload a file and post it; text latency during the uploads and their throughput.
     Files(FilesArgs),
@@ -93,6 +98,61 @@ enum Command {
     /// Pool the latency histograms of saved --json reports per label, print
     /// their percentiles as a Markdown table and draw their CDFs into a PNG.
     Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+struct CrowdArgs {
+    /// The server as HOST:PORT.
+    #[arg(long)]
+    server: String,
+    /// SHA-256 fingerprint of the server's CA certificate.
+    #[arg(long, conflicts_with = "ca")]
+    pin: Option<String>,
+    /// The server's CA certificate file.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Clients; each is in the lobby, one room and one group.
+    #[arg(long, default_value_t = 2000)]
+    clients: usize,
+    /// Members per room.
+    #[arg(long, default_value_t = 100)]
+    room_size: usize,
+    /// Members per group.
+    #[arg(long, default_value_t = 4)]
+    group_size: usize,
+    /// Messages per second in the lobby, in total, at ×1.
+    #[arg(long, default_value_t = 2.0)]
+    lobby_rate: f64,
+    /// Messages per second in each room at ×1.
+    #[arg(long, default_value_t = 1.0)]
+    room_rate: f64,
+    /// Messages per second in each group at ×1.
+    #[arg(long, default_value_t = 0.05)]
+    group_rate: f64,
+    /// Multiplies every rate.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Seconds of posting.
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f64,
+    /// Bytes of text per message.
+    #[arg(long, default_value_t = 64)]
+    payload: usize,
+    /// The server's process id: its memory and CPU time.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Clients sharing one QUIC endpoint (UDP socket).
+    #[arg(long, default_value_t = 50)]
+    connections_per_endpoint: usize,
+    /// Clients set up at once.
+    #[arg(long, default_value_t = 32)]
+    setup_concurrency: usize,
+    /// Seconds to wait for missing deliveries after progress stops.
+    #[arg(long, default_value_t = 10)]
+    drain_timeout: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -195,6 +255,7 @@ fn main() {
         match cli.command {
             Some(Command::Relay(args)) => relay(args).await,
             Some(Command::Files(args)) => files(args).await,
+            Some(Command::Crowd(args)) => crowd(args).await,
             Some(Command::Plot(args)) => draw(args),
             None => run(cli.run).await,
         }
@@ -236,6 +297,31 @@ async fn files(args: FilesArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+async fn crowd(args: CrowdArgs) -> anyhow::Result<()> {
+    let mut config = CrowdConfig::new(args.server, trust(args.pin, args.ca)?);
+    config.clients = args.clients;
+    config.room_size = args.room_size;
+    config.group_size = args.group_size;
+    config.lobby_rate = args.lobby_rate;
+    config.room_rate = args.room_rate;
+    config.group_rate = args.group_rate;
+    config.scale = args.scale;
+    config.seconds = args.seconds;
+    config.payload = args.payload;
+    config.server_pid = args.server_pid;
+    config.connections_per_endpoint = args.connections_per_endpoint;
+    config.setup_concurrency = args.setup_concurrency;
+    config.drain_timeout = Duration::from_secs(args.drain_timeout);
+    config.progress = !args.json;
+    let report = bench::crowd::crowd(config).await.context("S3′")?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{report}");
     }
     Ok(())
 }
@@ -320,12 +406,7 @@ fn bench_config(args: RunArgs) -> anyhow::Result<BenchConfig> {
     let Some(server) = args.server else {
         bail!("--server HOST:PORT is required (or use the relay subcommand)");
     };
-    let trust = match (args.pin, args.ca) {
-        (Some(pin), None) => Trust::parse_pin(&pin).context("reading --pin")?,
-        (None, Some(ca)) => Trust::ca_file(&ca).context("reading --ca")?,
-        _ => bail!("give --pin HEX or --ca FILE"),
-    };
-    let mut config = BenchConfig::new(server, trust);
+    let mut config = BenchConfig::new(server, trust(args.pin, args.ca)?);
     config.clients = args.clients;
     config.messages = args.messages;
     config.rate = args.rate;
@@ -339,6 +420,15 @@ fn bench_config(args: RunArgs) -> anyhow::Result<BenchConfig> {
     config.drain_timeout = Duration::from_secs(args.drain_timeout);
     config.setup_concurrency = args.setup_concurrency;
     Ok(config)
+}
+
+/// How to verify the server, from `--pin` or `--ca`.
+fn trust(pin: Option<String>, ca: Option<PathBuf>) -> anyhow::Result<Trust> {
+    Ok(match (pin, ca) {
+        (Some(pin), None) => Trust::parse_pin(&pin).context("reading --pin")?,
+        (None, Some(ca)) => Trust::ca_file(&ca).context("reading --ca")?,
+        _ => bail!("give --pin HEX or --ca FILE"),
+    })
 }
 
 async fn relay(args: RelayArgs) -> anyhow::Result<()> {

@@ -436,7 +436,12 @@ pub(crate) fn run_id() -> String {
 }
 
 pub(crate) fn progress_bar(config: &BenchConfig, len: u64, what: &'static str) -> ProgressBar {
-    if !config.progress {
+    progress_bar_with(config.progress, len, what)
+}
+
+/// A progress bar of `len` steps, or a hidden one when `show` is false.
+pub(crate) fn progress_bar_with(show: bool, len: u64, what: &'static str) -> ProgressBar {
+    if !show {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chatroom_bench::crowd::{self, CrowdConfig};
 use chatroom_bench::relay::RelayConfig;
 use chatroom_bench::{self as bench, BenchConfig, FilesConfig, Report};
 use chatroom_client::connection::{ConnectOptions, EventStreams};
@@ -63,6 +64,43 @@ async fn a_small_run_counts_every_delivery_once() {
     let (trip, one_way) = (&report.latency_us, &report.one_way_us);
     assert!(one_way.p50 <= trip.p50 + trip.p50 / 500 + 1_000, "{report}");
     assert!(one_way.max <= trip.max + trip.max / 500 + 1_000, "{report}");
+}
+
+/// S3′ in miniature: 24 clients, each in the lobby, one of 3 rooms of 8 and
+/// one of 6 groups of 4; every message reaches every member of its room once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_crowd_delivers_every_room_s_messages_to_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), StreamMode::PerMessage).await;
+    let mut config = CrowdConfig::new(server.addr.clone(), server.pin.clone());
+    config.clients = 24;
+    config.room_size = 8;
+    config.connections_per_endpoint = 5;
+    config.seconds = 2.0;
+    config.scale = 5.0;
+    config.group_rate = 0.5;
+    config.server_pid = Some(std::process::id());
+    let report = crowd::crowd(config).await.unwrap();
+    assert_eq!(report.connected, 24, "{report}");
+    assert_eq!(report.first_setup_error, None);
+    // Rates × 5 over 2 s: the lobby 20 messages, each room 10, each group 5.
+    let shape: Vec<(usize, usize, u64)> = report
+        .kinds
+        .iter()
+        .map(|k| (k.rooms, k.members, k.sent))
+        .collect();
+    assert_eq!(shape, [(1, 24, 20), (3, 8, 30), (6, 4, 30)], "{report}");
+    for kind in &report.kinds {
+        assert_eq!(kind.send_errors, 0);
+        assert_eq!(kind.expected_deliveries, kind.sent * kind.members as u64);
+        assert_eq!(kind.deliveries, kind.expected_deliveries, "{report}");
+        assert_eq!((kind.lost, kind.duplicates), (0, 0));
+        assert!(kind.latency_us.p50 > 0);
+    }
+    assert_eq!(report.deliveries, 20 * 24 + 30 * 8 + 30 * 4);
+    assert_eq!(report.resyncs, 0);
+    // The server runs in this process here: its memory is this process's.
+    assert!(report.server_rss_idle_mib.is_some_and(|m| m > 0.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
