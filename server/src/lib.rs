@@ -19,6 +19,7 @@
 //! - [`cli`]: the binary's command line (flags, environment, subcommands) layered into a [`Config`].
 //! - [`config_file`]: the TOML configuration file (`--config`), one key per flag.
 //! - [`context`]: state shared by all handlers.
+//! - `udp` (private): the UDP socket quinn gets, with the datagrams one send may batch capped.
 //! - [`transport_totals`]: datagrams, send calls and frames of closed connections, logged at shutdown.
 
 pub mod avatars;
@@ -41,6 +42,7 @@ pub mod session;
 pub mod store;
 pub mod tls;
 pub mod transport_totals;
+mod udp;
 
 pub use cluster::{ClusterConfig, ClusterError, RepairTiming};
 pub use config::{Config, Limits, MailConfig, StreamMode, TlsSource};

@@ -23,6 +23,7 @@ use crate::mail::transport::Transport;
 use crate::mail::{MailError, Mailer, outbox};
 use crate::store::{self, Store, StoreError};
 use crate::tls::{self, TlsError};
+use crate::udp::CappedSegments;
 
 /// How long a handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +47,10 @@ const STREAM_RECEIVE_WINDOW: u32 = 1024 * 1024;
 /// transport buffers are bounded by about 2.25 MiB, whatever the client does;
 /// an idle one holds neither.
 const RECEIVE_WINDOW: u32 = 2 * 1024 * 1024;
+/// Datagrams one send to one connection may batch (quinn's own limit is 10):
+/// each connection keeps a transmit buffer this many datagrams long for
+/// life (see `udp.rs`).
+const MAX_SEGMENTS_PER_SEND: usize = 2;
 /// Packets a client may receive before it must acknowledge (see [`ack_frequency`]).
 const ACK_ELICITING_THRESHOLD: u32 = 8;
 /// How often the listener looks at its load figures; a `load` line is logged
@@ -348,7 +353,11 @@ fn bind_endpoint(
     let _ = sock.set_send_buffer_size(SOCKET_BUFFER_BYTES);
     let runtime = quinn::default_runtime()
         .ok_or_else(|| std::io::Error::other("no async runtime for the QUIC endpoint"))?;
-    Endpoint::new(
+    let socket = Arc::new(CappedSegments::new(
+        runtime.wrap_udp_socket(socket)?,
+        MAX_SEGMENTS_PER_SEND,
+    ));
+    Endpoint::new_with_abstract_socket(
         quinn::EndpointConfig::default(),
         Some(server_config),
         socket,
