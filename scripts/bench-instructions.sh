@@ -7,6 +7,9 @@
 #   scripts/bench-instructions.sh LABEL=SERVER_BINARY [LABEL=SERVER_BINARY...]
 # CLIENTS (10), M1 (20), M2 (80) and RATE (unpaced when unset) shape the load;
 # the bench is this tree's release build (BENCH_NO_BUILD=1 uses it as it is).
+# BENCH_KEEP=DIR keeps the callgrind outputs (LABEL-MESSAGES.cg), whose
+# per-function difference is a profile of one more delivery
+# (callgrind_annotate on each; docs/performance.md, third round).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -32,6 +35,10 @@ count() {
     >"$work/$name.json" 2>"$work/$name.bench" ||
     { echo "bench-instructions: the bench failed ($name)" >&2; tail -5 "$work/$name.bench" >&2; exit 1; }
   stop_server
+  if [[ -n "${BENCH_KEEP:-}" ]]; then
+    mkdir -p "$BENCH_KEEP"
+    cp "$work/$name.cg" "$BENCH_KEEP/"
+  fi
   out=$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)/\1/p' "$work/$name.err")
   [[ -n "$out" ]] || { echo "bench-instructions: no callgrind total ($name)" >&2; tail "$work/$name.err" >&2; exit 1; }
   echo "$out $(jq -r '"\(.deliveries) \(.sent)"' "$work/$name.json")"
