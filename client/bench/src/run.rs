@@ -478,15 +478,7 @@ pub(crate) async fn setup_client(
         .take_events()
         .ok_or_else(|| failed(ClientError::Protocol("no event stream".into())))?;
     let username = format!("bench-{run_id}-{index}");
-    session
-        .register(
-            &username,
-            &format!("{username}@example.org"),
-            PASSPHRASE,
-            OtpAlgorithm::Md5,
-        )
-        .await
-        .map_err(|e| failed(explain(e)))?;
+    register(&session, &username).await.map_err(failed)?;
     session
         .login(&username, PASSPHRASE, None)
         .await
@@ -509,6 +501,20 @@ pub(crate) async fn setup_client(
         name,
         events,
     ))
+}
+
+/// Registers a benchmark account (`<username>@example.org`, [`PASSPHRASE`]).
+pub(crate) async fn register(session: &Session, username: &str) -> Result<(), ClientError> {
+    session
+        .register(
+            username,
+            &format!("{username}@example.org"),
+            PASSPHRASE,
+            OtpAlgorithm::Md5,
+        )
+        .await
+        .map(|_| ())
+        .map_err(explain)
 }
 
 /// Adds a hint to the rate-limit refusal a default server gives a benchmark.

@@ -7,27 +7,31 @@
 //! The shape (docs/performance.md, "S3′"): 2,000 clients; the lobby gets
 //! 2 msg/s in total, 20 rooms × 100 members 1 msg/s each, 500 groups × 4
 //! 0.05 msg/s each; run at ×1 and ×10.
+//!
+//! `receive` is one client's receiving side, `report` what a run reports.
 
-use std::collections::HashMap;
-use std::fmt;
+mod receive;
+mod report;
+
+pub use report::{CrowdReport, KindReport};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chatroom_client::connection::{self, ConnectOptions};
 use chatroom_client::{ClientError, Session, Trust};
-use chatroom_common::protocol::{ErrorCode, Event, OtpAlgorithm, Seq};
+use chatroom_common::protocol::{ErrorCode, Event, Seq};
 use hdrhistogram::Histogram;
-use serde::Serialize;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::procstat::{self, Process, Usage};
-use crate::run::{PASSPHRASE, progress_bar_with, run_id};
+use crate::run::{PASSPHRASE, progress_bar_with, register, run_id};
 use crate::stats::{self, Latency};
-use crate::tracker::{Recorded, SeqTracker};
 use crate::{BenchError, payload};
+use receive::{Plan, receive};
 
 /// The kinds of room, in the order reports list them.
 const KINDS: [&str; 3] = ["lobby", "rooms", "groups"];
@@ -108,87 +112,6 @@ struct Room {
     messages: u64,
     /// Its last sequence number before the first post.
     base: Seq,
-}
-
-/// What every receiver is told once set-up is over.
-#[derive(Debug, Clone)]
-struct Plan {
-    /// Room name → (kind, base, messages).
-    rooms: Arc<HashMap<String, (usize, Seq, u64)>>,
-}
-
-/// Latency and counts of one kind of room.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct KindReport {
-    /// `lobby`, `rooms` or `groups`.
-    pub kind: String,
-    /// Rooms of this kind.
-    pub rooms: usize,
-    /// Members per room.
-    pub members: usize,
-    /// Messages per second per room, scaled.
-    pub rate_per_room: f64,
-    /// Messages posted (acknowledged).
-    pub sent: u64,
-    /// Failed sends.
-    pub send_errors: u64,
-    /// Deliveries due: each acknowledged message to each member.
-    pub expected_deliveries: u64,
-    /// Distinct deliveries that arrived.
-    pub deliveries: u64,
-    /// Due but never arrived.
-    pub lost: u64,
-    /// Arrived twice.
-    pub duplicates: u64,
-    /// Latency from the sender's send time, µs.
-    pub latency_us: Latency,
-}
-
-/// What a crowd run measured.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CrowdReport {
-    /// The run's id.
-    pub run_id: String,
-    /// Clients asked for.
-    pub clients: usize,
-    /// Clients that connected, logged in and joined their rooms.
-    pub connected: usize,
-    /// Clients that could not.
-    pub setup_errors: usize,
-    /// The first set-up error, if any.
-    pub first_setup_error: Option<String>,
-    /// The rate multiplier.
-    pub scale: f64,
-    /// Seconds of posting.
-    pub seconds: f64,
-    /// Set-up time, seconds.
-    pub setup_seconds: f64,
-    /// Per kind of room.
-    pub kinds: Vec<KindReport>,
-    /// All deliveries due.
-    pub expected_deliveries: u64,
-    /// All that arrived.
-    pub deliveries: u64,
-    /// All that did not.
-    pub lost: u64,
-    /// All repeats.
-    pub duplicates: u64,
-    /// `Resync` events (the server dropped events for a slow reader).
-    pub resyncs: u64,
-    /// Deliveries per second over the posting.
-    pub deliveries_per_second: f64,
-    /// Latency over every delivery, µs.
-    pub latency_us: Latency,
-    /// The server's RSS before the first client connected, MiB.
-    pub server_rss_start_mib: Option<f64>,
-    /// The server's RSS with everyone logged in and idle in their rooms, MiB.
-    pub server_rss_idle_mib: Option<f64>,
-    /// The server's peak RSS over its life (set-up and run), MiB.
-    pub server_peak_rss_mib: Option<f64>,
-    /// The server's CPU time per delivery over the posting, µs.
-    pub server_cpu_us_per_delivery: Option<f64>,
-    /// This process's CPU time per delivery, µs.
-    pub bench_cpu_us_per_delivery: f64,
 }
 
 /// The rooms of a crowd of `config.clients`.
@@ -547,14 +470,7 @@ async fn log_in(
         .take_events()
         .ok_or_else(|| ClientError::Protocol("no event stream".into()))?;
     let username = format!("crowd-{run_id}-{index}");
-    session
-        .register(
-            &username,
-            &format!("{username}@example.org"),
-            PASSPHRASE,
-            OtpAlgorithm::Md5,
-        )
-        .await?;
+    register(&session, &username).await?;
     session.login(&username, PASSPHRASE, None).await?;
     Ok((session, events))
 }
@@ -596,144 +512,6 @@ async fn post(
         }
     }
     (ok, errors, first)
-}
-
-/// One client's findings: per kind (latency, distinct, repeats).
-struct Received {
-    kinds: Vec<(Histogram<u64>, u64, u64)>,
-    resyncs: u64,
-    last_arrival: Option<Instant>,
-}
-
-/// Drains a client's events; once the plan is known, accounts for every
-/// message of the crowd's rooms by sequence number and records its latency.
-async fn receive(
-    mut events: mpsc::Receiver<Event>,
-    mut plan_rx: watch::Receiver<Option<Plan>>,
-    mut stop_rx: watch::Receiver<bool>,
-    delivered: Arc<AtomicU64>,
-) -> Received {
-    let mut received = Received {
-        kinds: (0..KINDS.len())
-            .map(|_| (stats::new_histogram(), 0, 0))
-            .collect(),
-        resyncs: 0,
-        last_arrival: None,
-    };
-    // Set-up: drain until the plan arrives.
-    let plan = loop {
-        tokio::select! {
-            event = events.recv() => if event.is_none() { return received },
-            changed = plan_rx.changed() => {
-                if changed.is_err() {
-                    return received;
-                }
-                let plan = plan_rx.borrow().clone();
-                if let Some(plan) = plan {
-                    break plan;
-                }
-            }
-        }
-    };
-    let mut trackers: HashMap<String, (usize, SeqTracker)> = HashMap::new();
-    loop {
-        let event = tokio::select! {
-            event = events.recv() => match event {
-                Some(event) => event,
-                None => break,
-            },
-            _ = stop_rx.changed() => break,
-        };
-        match event {
-            Event::Message(m) => {
-                let Some(&(kind, base, messages)) = plan.rooms.get(&m.room) else {
-                    continue;
-                };
-                let (kind, tracker) = trackers
-                    .entry(m.room)
-                    .or_insert_with(|| (kind, SeqTracker::new(base, messages)));
-                match tracker.record(m.seq) {
-                    Recorded::New => {
-                        let got = &mut received.kinds[*kind];
-                        got.1 += 1;
-                        if let Some(sent) = payload::sent_nanos(&m.text) {
-                            let us = payload::now_nanos().saturating_sub(sent) / 1000;
-                            let _ = got.0.record(us.max(1));
-                        }
-                        received.last_arrival = Some(Instant::now());
-                        delivered.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Recorded::Duplicate => received.kinds[*kind].2 += 1,
-                    Recorded::Outside => {}
-                }
-            }
-            Event::Resync { room, .. } if plan.rooms.contains_key(&room) => received.resyncs += 1,
-            _ => {}
-        }
-    }
-    received
-}
-
-impl fmt::Display for CrowdReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = |us: u64| stats::ms(us);
-        writeln!(
-            f,
-            "crowd ×{}: {} of {} clients in, set up in {:.1} s; {:.0} s of posting",
-            self.scale, self.connected, self.clients, self.setup_seconds, self.seconds
-        )?;
-        if let Some(e) = &self.first_setup_error {
-            writeln!(f, "first error: {e}")?;
-        }
-        writeln!(
-            f,
-            "| kind | rooms × members | msg/s per room | sent | deliveries | lost | dup | p50 ms | p99 ms | p99.9 ms | max ms |"
-        )?;
-        writeln!(f, "|---|---|---|---|---|---|---|---|---|---|---|")?;
-        for k in &self.kinds {
-            writeln!(
-                f,
-                "| {} | {} × {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |",
-                k.kind,
-                k.rooms,
-                k.members,
-                k.rate_per_room,
-                k.sent,
-                k.deliveries,
-                k.expected_deliveries,
-                k.lost,
-                k.duplicates,
-                ms(k.latency_us.p50),
-                ms(k.latency_us.p99),
-                ms(k.latency_us.p999),
-                ms(k.latency_us.max)
-            )?;
-        }
-        writeln!(
-            f,
-            "all: {}/{} deliveries ({:.0}/s), {} lost, {} dup, {} resyncs; p50 {} ms, p99 {} ms, p99.9 {} ms, max {} ms",
-            self.deliveries,
-            self.expected_deliveries,
-            self.deliveries_per_second,
-            self.lost,
-            self.duplicates,
-            self.resyncs,
-            ms(self.latency_us.p50),
-            ms(self.latency_us.p99),
-            ms(self.latency_us.p999),
-            ms(self.latency_us.max)
-        )?;
-        let opt = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{x:.1}"));
-        writeln!(
-            f,
-            "server: RSS {} MiB at start, {} MiB with everyone idle in their rooms, peak {} MiB; {} µs CPU per delivery; bench {:.2} µs per delivery",
-            opt(self.server_rss_start_mib),
-            opt(self.server_rss_idle_mib),
-            opt(self.server_peak_rss_mib),
-            opt(self.server_cpu_us_per_delivery),
-            self.bench_cpu_us_per_delivery
-        )
-    }
 }
 
 #[cfg(test)]
