@@ -27,7 +27,8 @@ enum Report {
 async fn the_push_credit_starts_small_and_grows_with_a_burst() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
-    let sender = server.user("sender").await;
+    let mut sender = server.user("sender").await;
+    let mut sender_events = sender.take_events().unwrap();
     sender.join("lobby").await.unwrap();
 
     // The receiver runs on a runtime of its own with one thread, so the test
@@ -84,6 +85,12 @@ async fn the_push_credit_starts_small_and_grows_with_a_burst() {
     for i in 1..=BURST {
         sender.send("lobby", &format!("burst {i}")).await.unwrap();
     }
+    // Resumed only once the server has pushed the whole burst to the sender:
+    // the receiver's writer, fed the same events at the same moments, has had
+    // as long to fill the receiver's credit, so the burst is there waiting
+    // (a `Sent` reply alone says nothing of the pushes, which a loaded
+    // machine can hold back).
+    while next_event(&mut sender_events, message).await.seq < PACED + BURST {}
     resume_tx.send(()).unwrap();
     match wait(&report) {
         Report::Credit(credit) => assert!(
