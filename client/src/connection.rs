@@ -352,6 +352,8 @@ async fn connect_to(
     let hello = Request::Hello {
         version: PROTOCOL_VERSION,
         client: format!("chatroom-client {}", env!("CARGO_PKG_VERSION")),
+        // `event_read` hands a batch's events on one by one.
+        batches: true,
     };
     match connection.request(&hello).await {
         Ok(Reply::Hello { server, .. }) => connection.server_name = server,
@@ -590,7 +592,7 @@ async fn read_frames(mut stream: RecvStream, tx: mpsc::Sender<Event>) {
         }
         match codec::decode::<Event>(&buf, MAX_EVENT_BYTES) {
             Ok(event) => {
-                if tx.send(event).await.is_err() {
+                if event_read::queue(event, &tx).await.is_err() {
                     return;
                 }
             }

@@ -99,8 +99,28 @@ async fn deliver(parts: &[Bytes], tx: &mpsc::Sender<Event>) {
     };
     match codec::decode::<Event>(bytes, MAX_EVENT_BYTES) {
         Ok(event) => {
-            let _ = tx.send(event).await;
+            let _ = queue(event, tx).await;
         }
         Err(e) => debug!("undecodable event: {e}"),
+    }
+}
+
+/// Queues a decoded event; a `Batch` as its events one by one, so the
+/// library's users see each event alone however the server grouped them (a
+/// batch inside a batch, which the server never sends, is dropped). `Err`
+/// once the receiver is gone.
+pub(crate) async fn queue(event: Event, tx: &mpsc::Sender<Event>) -> Result<(), ()> {
+    match event {
+        Event::Batch { events } => {
+            for event in events {
+                if matches!(event, Event::Batch { .. }) {
+                    debug!("a batch inside a batch: dropped");
+                    continue;
+                }
+                tx.send(event).await.map_err(drop)?;
+            }
+            Ok(())
+        }
+        event => tx.send(event).await.map_err(drop),
     }
 }

@@ -17,8 +17,9 @@ pub use otp::{Challenge, OtpAlgorithm, OtpInit};
 
 /// The ALPN token; a peer speaking anything else fails the TLS handshake.
 pub const ALPN: &[u8] = b"chatroom/1";
-/// Bumped whenever a change is not backwards compatible. `Hello` never changes
-/// shape, so a client of any version can learn that it must upgrade.
+/// Bumped whenever a change is not backwards compatible. `Hello`'s `version`
+/// and `client` never change (fields added later are optional), so a client
+/// of any version can learn that it must upgrade.
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Longest chat text, in bytes of UTF-8.
 pub const MAX_TEXT_BYTES: usize = 4096;
@@ -234,6 +235,11 @@ pub enum Request {
         version: u32,
         /// Free-form client name and version, for logs.
         client: String,
+        /// The client reads [`Event::Batch`]: the server may then put several
+        /// presence changes and room news on one stream. Absent means false,
+        /// so a client that predates it gets one event per stream as before.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        batches: bool,
     },
     /// Create an account.
     Register {
@@ -590,5 +596,14 @@ pub enum Event {
     RoomLeft {
         /// The room.
         room: String,
+    },
+    /// Several events on one stream, each meaning what it would alone:
+    /// presence changes and news of public rooms that waited while the
+    /// connection's earlier events were going out (a crowd logging in or
+    /// making rooms at once). Never nested, never a `Message`. Sent only to a
+    /// client whose `Hello` set `batches`.
+    Batch {
+        /// The events, in no particular order.
+        events: Vec<Event>,
     },
 }

@@ -77,6 +77,7 @@ fn protocol_seeds() -> Result<Vec<(&'static str, Vec<u8>)>, codec::CodecError> {
             Request::Hello {
                 version: 1,
                 client: "chatroom-cli 0.1".into(),
+                batches: true,
             },
         ),
         (

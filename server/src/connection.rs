@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chatroom_common::codec;
 use chatroom_common::protocol::{
     ErrorCode, ErrorReply, MAX_REQUEST_BYTES, MAX_TRANSFER_HEADER_BYTES, MAX_UPLOAD_BYTES, Request,
@@ -19,7 +18,8 @@ use crate::cmd;
 use crate::config::StreamMode;
 use crate::context::Context;
 use crate::framed;
-use crate::hub::{self, OutboxReceiver};
+use crate::outbox;
+use crate::push::{write_events, write_framed_events};
 use crate::session::Session;
 
 /// How long in-flight requests may run once shutdown starts.
@@ -38,7 +38,7 @@ pub async fn handle(
 ) {
     let conn_id = ctx.next_conn_id();
     let session = Arc::new(Session::new(conn_id, conn.remote_address()));
-    let (outbox, outbox_rx) = hub::outbox(ctx.limits.outbound_queue);
+    let (outbox, outbox_rx) = outbox::outbox(ctx.limits.outbound_queue);
     ctx.hub.connect(conn_id, outbox);
     let writer = match stream_mode {
         StreamMode::PerMessage => tokio::spawn(write_events(conn.clone(), outbox_rx)),
@@ -264,84 +264,6 @@ async fn read_request(ctx: &Context, recv: &mut RecvStream) -> Result<Incoming, 
         }
     }
     Ok(Incoming::Request(buf))
-}
-
-/// Pushes queued events, one unidirectional stream each. Writing into a stream
-/// only buffers, so a lost packet on one stream never holds up the next one.
-///
-/// One event at a time: a writer blocked on stream credit then holds one
-/// event beyond its bounded queue, never a batch (taking 64 at once was
-/// measured neutral in instructions and broke that bound for a stalled
-/// reader; docs/performance.md, third round). `recv` on a non-empty queue
-/// does not yield, so a backlog is still written without a wake-up between
-/// events and quinn's driver packs their frames together.
-async fn write_events(conn: Connection, mut outbox: OutboxReceiver) {
-    while let Some(event) = outbox.rx.recv().await {
-        if push(&conn, event).await.is_err() {
-            return;
-        }
-        if outbox.rx.is_empty() {
-            for resync in outbox.take_resyncs() {
-                if push(&conn, resync).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Pushes one event on a stream of its own. The bytes are handed to quinn as
-/// they are: every recipient's stream shares the one encoded buffer. Dropping
-/// the stream finishes it (quinn's `Drop`), which saves the lock round trip
-/// and driver wake-up an explicit `finish` would add per event.
-async fn push(conn: &Connection, bytes: Bytes) -> Result<(), PushError> {
-    let mut stream = conn.open_uni().await?;
-    stream.write_chunk(bytes).await?;
-    Ok(())
-}
-
-/// Why an event could not be pushed: the connection is gone or going, so the
-/// writer stops (the client catches up from history when it comes back).
-#[derive(Debug, thiserror::Error)]
-enum PushError {
-    /// No stream could be opened.
-    #[error("opening a stream: {0}")]
-    Open(#[from] quinn::ConnectionError),
-    /// The stream broke while writing.
-    #[error("writing: {0}")]
-    Write(#[from] quinn::WriteError),
-    /// A frame longer than its u32 length prefix can say.
-    #[error("an event of {0} bytes does not fit a frame")]
-    TooLong(usize),
-}
-
-/// The benchmark's comparison mode ([`StreamMode::Single`]): every event goes
-/// on one unidirectional stream as a frame (u32 big-endian length, then the
-/// encoded event), so a lost packet holds up every event behind it.
-async fn write_framed_events(conn: Connection, mut outbox: OutboxReceiver) {
-    let Ok(mut stream) = conn.open_uni().await else {
-        return;
-    };
-    while let Some(event) = outbox.rx.recv().await {
-        if write_frame(&mut stream, event).await.is_err() {
-            return;
-        }
-        if outbox.rx.is_empty() {
-            for resync in outbox.take_resyncs() {
-                if write_frame(&mut stream, resync).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-    let _ = stream.finish();
-}
-
-async fn write_frame(stream: &mut SendStream, bytes: Bytes) -> Result<(), PushError> {
-    let len = u32::try_from(bytes.len()).map_err(|_| PushError::TooLong(bytes.len()))?;
-    stream.write_all(&len.to_be_bytes()).await?;
-    stream.write_chunk(bytes).await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,74 +1,29 @@
-//! Fan-out: which connection listens to which room, who is online, and the
-//! bounded per-connection outbox that events are queued on.
+//! Fan-out: which connection listens to which room and who is online; events
+//! are queued on each connection's outbox (`outbox/`).
 //!
 //! An event is encoded once and the same `Bytes` is queued for every recipient.
 //! A connection whose queue is full is not waited for: the event is dropped for
 //! it and the room is marked for a `Resync`, which its writer sends once the
-//! queue drains. History has every message, so nothing is lost.
+//! queue drains. History has every message, so nothing is lost. Presence
+//! changes and news of new rooms wait beside the queue and are never dropped.
 //!
 //! In a cluster (`cluster/`), room events and news for everyone also go to the
 //! other nodes, and events they publish are delivered here through
 //! [`Hub::deliver_room`] and [`Hub::deliver_all_but`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use chatroom_common::codec;
 use chatroom_common::protocol::{Event, Seq, UserInfo};
-use tokio::sync::mpsc;
 
 use crate::cluster::Link;
+use crate::outbox::{Outbox, Waiting};
 use crate::store::{RoomId, UserId};
 
 /// Identifies one connection for the life of the process.
 pub type ConnId = u64;
-
-/// The sending half of a connection's event queue.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    /// Encoded events for the connection's writer task.
-    tx: mpsc::Sender<Bytes>,
-    /// Rooms whose events were dropped, with the last sequence number before the drop.
-    lagging: Arc<Mutex<BTreeMap<String, Seq>>>,
-}
-
-/// The receiving half, owned by the connection's writer task.
-#[derive(Debug)]
-pub struct OutboxReceiver {
-    /// Encoded events to push, one stream each.
-    pub rx: mpsc::Receiver<Bytes>,
-    /// Shared with the [`Outbox`]: rooms to resync.
-    lagging: Arc<Mutex<BTreeMap<String, Seq>>>,
-}
-
-/// A bounded outbox of `capacity` events.
-pub fn outbox(capacity: usize) -> (Outbox, OutboxReceiver) {
-    let (tx, rx) = mpsc::channel(capacity.max(1));
-    let lagging = Arc::new(Mutex::new(BTreeMap::new()));
-    (
-        Outbox {
-            tx,
-            lagging: lagging.clone(),
-        },
-        OutboxReceiver { rx, lagging },
-    )
-}
-
-impl OutboxReceiver {
-    /// Takes the rooms marked for resync, as encoded `Resync` events.
-    pub fn take_resyncs(&self) -> Vec<Bytes> {
-        let taken = std::mem::take(&mut *self.lagging.lock().unwrap_or_else(|e| e.into_inner()));
-        taken
-            .into_iter()
-            .filter_map(|(room, after_seq)| {
-                codec::encode(&Event::Resync { room, after_seq })
-                    .ok()
-                    .map(Bytes::from)
-            })
-            .collect()
-    }
-}
 
 /// A logged-in connection that closed.
 #[derive(Debug, PartialEq, Eq)]
@@ -376,7 +331,7 @@ impl Hub {
             let inner = self.lock();
             for conn in inner.rooms.get(&room).into_iter().flatten() {
                 if let Some(entry) = inner.conns.get(conn) {
-                    deliver(&entry.outbox, room_name, seq, event);
+                    entry.outbox.queue(room_name, seq, event);
                 }
             }
         }
@@ -388,11 +343,17 @@ impl Hub {
     /// Queues a room's event another node published for this node's
     /// connections in the room (never published again).
     pub fn deliver_room(&self, room: RoomId, seq: Option<Seq>, event: &Bytes) {
+        if seq.is_none()
+            && let Some(item) = Waiting::presence_from(room, event.clone())
+        {
+            self.deliver_presence(room, &item);
+            return;
+        }
         let inner = self.lock();
         let name = inner.names.get(&room).map_or("", String::as_str);
         for conn in inner.rooms.get(&room).into_iter().flatten() {
             if let Some(entry) = inner.conns.get(conn) {
-                deliver(&entry.outbox, name, seq, event);
+                entry.outbox.queue(name, seq, event);
             }
         }
     }
@@ -403,6 +364,37 @@ impl Hub {
     pub fn broadcast_event(&self, room: RoomId, room_name: &str, seq: Option<Seq>, event: &Event) {
         if let Some(bytes) = encode(event) {
             self.broadcast(room, room_name, seq, &bytes);
+        }
+    }
+
+    /// Tells the connections in a room, here and on the other nodes, that
+    /// `user` came (`online`) or went. The change is encoded once; it waits
+    /// beside each connection's queue, replacing one of theirs for the same
+    /// room that has not gone out yet.
+    pub fn broadcast_presence(&self, room: RoomId, room_name: &str, user: &UserInfo, online: bool) {
+        let Some(item) = Waiting::presence(room, room_name, user, online) else {
+            return;
+        };
+        self.deliver_presence(room, &item);
+        if let Some(link) = self.cluster.get() {
+            link.publish_room(room, None, item.event());
+        }
+    }
+
+    /// Puts a presence change beside the queues of this node's connections in its room.
+    fn deliver_presence(&self, room: RoomId, item: &Arc<Waiting>) {
+        let inner = self.lock();
+        for conn in inner.rooms.get(&room).into_iter().flatten() {
+            if let Some(entry) = inner.conns.get(conn) {
+                entry.outbox.queue_waiting(item);
+            }
+        }
+    }
+
+    /// The client on `conn` reads `Batch` events.
+    pub fn enable_batches(&self, conn: ConnId) {
+        if let Some(entry) = self.lock().conns.get(&conn) {
+            entry.outbox.enable_batches();
         }
     }
 
@@ -417,13 +409,16 @@ impl Hub {
         }
     }
 
-    /// Queues an encoded event for every logged-in connection here except
-    /// `user`'s (also for news another node published).
+    /// Puts an encoded event beside the queue of every logged-in connection
+    /// here except `user`'s (also for news another node published): news for
+    /// everyone waits rather than queues, so a crowd making rooms costs each
+    /// connection a few batches, not a stream per room.
     pub fn deliver_all_but(&self, user: UserId, event: &Bytes) {
+        let item = Waiting::news(event.clone());
         let inner = self.lock();
         for entry in inner.conns.values() {
             if entry.user.as_ref().is_some_and(|(id, _)| *id != user) {
-                deliver(&entry.outbox, "", None, event);
+                entry.outbox.queue_waiting(&item);
             }
         }
     }
@@ -451,7 +446,7 @@ impl Hub {
         let inner = self.lock();
         for (&conn, entry) in &inner.conns {
             if Some(conn) != except && entry.user.as_ref().is_some_and(|(id, _)| *id == user) {
-                deliver(&entry.outbox, "", None, event);
+                entry.outbox.queue("", None, event);
             }
         }
     }
@@ -459,22 +454,6 @@ impl Hub {
     /// Number of registered connections (for tests and metrics).
     pub fn connection_count(&self) -> usize {
         self.lock().conns.len()
-    }
-}
-
-fn deliver(outbox: &Outbox, room_name: &str, seq: Option<Seq>, event: &Bytes) {
-    match outbox.tx.try_send(event.clone()) {
-        Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            // Only message loss needs a resync; a dropped presence event is
-            // corrected by the `Who` a client sends after resyncing anyway.
-            if let Some(seq) = seq {
-                let mut lagging = outbox.lagging.lock().unwrap_or_else(|e| e.into_inner());
-                let mark = lagging.entry(room_name.to_owned()).or_insert(seq - 1);
-                *mark = (*mark).min(seq - 1);
-            }
-        }
-        Err(mpsc::error::TrySendError::Closed(_)) => {}
     }
 }
 
@@ -493,6 +472,7 @@ fn encode(event: &Event) -> Option<Bytes> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::outbox::outbox;
 
     fn info(name: &str) -> UserInfo {
         UserInfo {
@@ -502,29 +482,36 @@ mod tests {
     }
 
     #[test]
-    fn overflow_marks_resync_instead_of_waiting() {
+    fn presence_waits_for_the_room_s_connections_only() {
         let hub = Hub::default();
-        let (outbox, mut rx) = outbox(2);
-        hub.connect(1, outbox);
+        let (a, mut ra) = outbox(4);
+        let (b, rb) = outbox(4);
+        hub.connect(1, a);
+        hub.connect(2, b);
         hub.login(1, 10, info("alice"));
+        hub.login(2, 11, info("bob"));
         hub.subscribe(1, 7, "lobby");
-        for seq in 1..=5 {
-            hub.broadcast(7, "lobby", Some(seq), &Bytes::from(vec![seq as u8]));
-        }
-        assert_eq!(rx.rx.try_recv().unwrap(), Bytes::from(vec![1]));
-        assert_eq!(rx.rx.try_recv().unwrap(), Bytes::from(vec![2]));
-        assert!(rx.rx.try_recv().is_err());
-        let resyncs = rx.take_resyncs();
-        assert_eq!(resyncs.len(), 1);
-        let event: Event = codec::decode(&resyncs[0], 1024).unwrap();
-        assert_eq!(
-            event,
-            Event::Resync {
-                room: "lobby".into(),
-                after_seq: 2
-            }
-        );
-        assert!(rx.take_resyncs().is_empty());
+        hub.broadcast_presence(7, "lobby", &info("carol"), true);
+        // Another node's presence event waits the same way, not in the queue.
+        let remote = Event::Presence {
+            room: "lobby".into(),
+            user: info("dave"),
+            online: false,
+        };
+        hub.deliver_room(7, None, &Bytes::from(codec::encode(&remote).unwrap()));
+        assert!(ra.rx.try_recv().is_err());
+        let events = ra.take_waiting();
+        assert_eq!(events.len(), 2, "no batches asked for");
+        let mut names: Vec<String> = events
+            .iter()
+            .map(|e| match codec::decode::<Event>(e, 1024).unwrap() {
+                Event::Presence { user, .. } => user.username,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        names.sort();
+        assert_eq!(names, ["carol", "dave"]);
+        assert!(rb.take_waiting().is_empty());
     }
 
     #[test]

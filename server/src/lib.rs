@@ -35,6 +35,8 @@ mod framed;
 pub mod guard;
 pub mod hub;
 pub mod mail;
+pub mod outbox;
+mod push;
 pub mod ratelimit;
 pub mod running;
 pub mod server;

@@ -316,6 +316,15 @@ impl Worker {
             Event::Presence { room, user, online } => {
                 self.inbox.push(UiEvent::Presence { room, user, online });
             }
+            // The connection hands a batch's events on one by one; should one
+            // come whole, it means the same (never nested, so no recursion).
+            Event::Batch { events } => {
+                for event in events {
+                    if !matches!(event, Event::Batch { .. }) {
+                        self.event(event);
+                    }
+                }
+            }
             Event::Resync { room, after_seq } => self.resync(room, after_seq),
             // Someone opened a conversation with us: what is in it is news. A
             // public room joined on another device just appears, its history read.

@@ -239,6 +239,7 @@ async fn old_protocol_version_is_told_to_upgrade() {
         .request(&Request::Hello {
             version: PROTOCOL_VERSION + 1,
             client: "future".into(),
+            batches: false,
         })
         .await
         .unwrap_err();

@@ -9,6 +9,7 @@ mod abrupt_disconnects;
 mod chatters;
 mod garbage;
 mod packet_loss;
+mod presence_storm;
 mod raw;
 mod secrets_in_logs;
 mod slow_consumer;

@@ -182,6 +182,7 @@ fn requests() -> Vec<Request> {
         Request::Hello {
             version: 1,
             client: "mychat 0.1".into(),
+            batches: true,
         },
         Request::Register {
             username: "alice".into(),
@@ -365,6 +366,22 @@ fn events() -> Vec<Event> {
         Event::RoomLeft {
             room: "design".into(),
         },
+        Event::Batch {
+            events: vec![
+                Event::Presence {
+                    room: "lobby".into(),
+                    user: bob(),
+                    online: true,
+                },
+                Event::RoomCreated(RoomInfo {
+                    name: "design".into(),
+                    kind: RoomKind::Public,
+                    latest_seq: 0,
+                    peer: None,
+                    member: false,
+                }),
+            ],
+        },
     ]
 }
 
@@ -426,6 +443,7 @@ fn event_name(event: &Event) -> &'static str {
         Event::RoomAdded(_) => "RoomAdded",
         Event::RoomCreated(_) => "RoomCreated",
         Event::RoomLeft { .. } => "RoomLeft",
+        Event::Batch { .. } => "Batch",
     }
 }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, kv, stream};
 use bytes::Bytes;
 use chatroom_common::codec;
-use chatroom_common::protocol::{Event, UserInfo};
+use chatroom_common::protocol::UserInfo;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -528,12 +528,8 @@ impl Presence {
             }
         };
         for room in rooms {
-            let event = Event::Presence {
-                room: room.name.clone(),
-                user: info.clone(),
-                online,
-            };
-            self.hub.broadcast_event(room.id, &room.name, None, &event);
+            self.hub
+                .broadcast_presence(room.id, &room.name, info, online);
         }
     }
 

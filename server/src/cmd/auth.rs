@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chatroom_common::protocol::{
-    Challenge, ErrorCode, ErrorReply, Event, MAX_TEXT_BYTES, OtpAlgorithm, OtpInit, OtpValue,
+    Challenge, ErrorCode, ErrorReply, MAX_TEXT_BYTES, OtpAlgorithm, OtpInit, OtpValue,
     PROTOCOL_VERSION, Reply, Response, UserInfo,
 };
 use chatroom_common::{skey, validate};
@@ -22,8 +22,15 @@ use crate::store::{MailKind, NewMail, NewUser, OtpState, StoreError};
 /// work too): the S/KEY module's largest count.
 pub use chatroom_common::skey::MAX_COUNT as MAX_CHAIN;
 
-/// `Hello`: checks the protocol version.
-pub fn hello(ctx: &Context, session: &Session, version: u32, client: &str) -> Response {
+/// `Hello`: checks the protocol version, and notes whether the client reads
+/// `Batch` events.
+pub fn hello(
+    ctx: &Context,
+    session: &Session,
+    version: u32,
+    client: &str,
+    batches: bool,
+) -> Response {
     if version != PROTOCOL_VERSION {
         return Err(ErrorReply::new(
             ErrorCode::UpgradeRequired,
@@ -35,6 +42,9 @@ pub fn hello(ctx: &Context, session: &Session, version: u32, client: &str) -> Re
     let client: String = client.chars().take(64).collect();
     tracing::debug!(conn_id = session.conn_id, %client, "hello");
     session.set_hello();
+    if batches {
+        ctx.hub.enable_batches(session.conn_id);
+    }
     Ok(Reply::Hello {
         server: ctx.server_name.clone(),
         version: PROTOCOL_VERSION,
@@ -362,11 +372,7 @@ pub fn disconnected(ctx: &Arc<Context>, conn: ConnId) {
 
 fn offline(ctx: &Context, departed: &Departed) {
     for (room_id, room_name) in &departed.rooms {
-        let event = Event::Presence {
-            room: room_name.clone(),
-            user: departed.info.clone(),
-            online: false,
-        };
-        ctx.hub.broadcast_event(*room_id, room_name, None, &event);
+        ctx.hub
+            .broadcast_presence(*room_id, room_name, &departed.info, false);
     }
 }

@@ -1,6 +1,6 @@
 //! Avatar requests: fetch by hash, list the pool, choose from it, upload.
 
-use chatroom_common::protocol::{AvatarHash, ErrorCode, ErrorReply, Event, Reply, Response};
+use chatroom_common::protocol::{AvatarHash, ErrorCode, ErrorReply, Reply, Response};
 use tracing::{info, warn};
 
 use super::store_error;
@@ -110,13 +110,9 @@ async fn set(ctx: &Context, session: &Session, hash: AvatarHash) -> Response {
         presence.refresh(me.id, me.info()).await;
     }
     let rooms = ctx.store.rooms_of_user(me.id).await.map_err(store_error)?;
+    let info = me.info();
     for room in rooms {
-        let event = Event::Presence {
-            room: room.name.clone(),
-            user: me.info(),
-            online: true,
-        };
-        ctx.hub.broadcast_event(room.id, &room.name, None, &event);
+        ctx.hub.broadcast_presence(room.id, &room.name, &info, true);
     }
     info!(user = %me.username, avatar = %hash, "avatar changed");
     Ok(Reply::AvatarChanged { avatar: hash })

@@ -24,7 +24,11 @@ pub async fn dispatch(ctx: &Context, session: &Session, request: Request) -> Res
         ));
     }
     match request {
-        Request::Hello { version, client } => auth::hello(ctx, session, version, &client),
+        Request::Hello {
+            version,
+            client,
+            batches,
+        } => auth::hello(ctx, session, version, &client, batches),
         Request::Register {
             username,
             email,

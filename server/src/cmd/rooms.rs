@@ -223,12 +223,8 @@ async fn online_in(ctx: &Context, room: RoomId) -> Result<Vec<UserInfo>, ErrorRe
 /// Tells a room that the session's user came or went.
 pub fn broadcast_presence(ctx: &Context, room: &RoomRecord, session: &Session, online: bool) {
     let Ok(me) = session.user() else { return };
-    let event = Event::Presence {
-        room: room.name.clone(),
-        user: me.info(),
-        online,
-    };
-    ctx.hub.broadcast_event(room.id, &room.name, None, &event);
+    ctx.hub
+        .broadcast_presence(room.id, &room.name, &me.info(), online);
 }
 
 /// Checks that the user may read a room: any public room, or their own direct room.

@@ -57,7 +57,9 @@ async fn a_one_shot_send_goes_offline_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let (server, _bob, mut events) = setup(dir.path()).await;
     run_ok(cli(&server).args(["--user", "alice", "send", "lobby", "hi"])).await;
-    presence(&mut events, "lobby", "alice", true).await;
+    // Her coming online may never reach bob: a presence change that has not
+    // gone out yet is replaced by the user's next one in the same room, and
+    // a one-shot run comes and goes within milliseconds. Going is what counts.
     assert_offline_soon(&mut events, "alice", "her send exited").await;
     server.stop().await;
 }
@@ -72,7 +74,6 @@ async fn a_failed_command_closes_too() {
         .await
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    presence(&mut events, "lobby", "alice", true).await;
     assert_offline_soon(&mut events, "alice", "her failed send exited").await;
     server.stop().await;
 }

@@ -28,6 +28,11 @@ impl RawClient {
     /// Connects to `addr` allowing the server `push_streams` open pushed streams
     /// at once (it can push no more until this client reads one), and says hello.
     pub async fn connect(addr: &str, trust: &Trust, push_streams: u32) -> Self {
+        Self::connect_with(addr, trust, push_streams, false).await
+    }
+
+    /// [`RawClient::connect`], saying in `Hello` whether it reads `Batch` events.
+    pub async fn connect_with(addr: &str, trust: &Trust, push_streams: u32, batches: bool) -> Self {
         let (sock, host) = connection::resolve(addr).await.unwrap();
         let endpoint = connection::endpoint_for(sock).unwrap();
         let mut tls = tls::client_config(trust).unwrap();
@@ -50,6 +55,7 @@ impl RawClient {
         let hello = Request::Hello {
             version: PROTOCOL_VERSION,
             client: "fault-test raw client".into(),
+            batches,
         };
         assert!(matches!(
             client.request(&hello).await,

@@ -13,7 +13,8 @@ use chatroom_common::protocol::{
 use tokio::task::JoinHandle;
 
 use super::{MAX_RECONNECT_DELAY, Repair, RepairTiming, reconnect_delay, run};
-use crate::hub::{self, Hub, OutboxReceiver};
+use crate::hub::Hub;
+use crate::outbox::{self, OutboxReceiver};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{MailKind, NewMail, NewMessage, NewUser, OtpState, RoomId, Store, UserId};
 
@@ -76,7 +77,7 @@ impl Bench {
             .id;
         store.add_member(room, alice).await.unwrap();
         let hub = Arc::new(Hub::default());
-        let (tx, outbox) = hub::outbox(64);
+        let (tx, outbox) = outbox::outbox(64);
         hub.connect(1, tx);
         hub.login(
             1,
