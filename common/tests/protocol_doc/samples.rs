@@ -118,6 +118,17 @@ fn alice() -> UserInfo {
 }
 
 /// A user without an avatar, to show `nil`.
+/// A public room bob made, as news for others.
+fn design() -> RoomInfo {
+    RoomInfo {
+        name: "design".into(),
+        kind: RoomKind::Public,
+        latest_seq: 0,
+        peer: None,
+        member: false,
+    }
+}
+
 fn bob() -> UserInfo {
     UserInfo {
         username: "bob".into(),
@@ -356,13 +367,7 @@ fn events() -> Vec<Event> {
             after_seq: 123,
         },
         Event::RoomAdded(direct()),
-        Event::RoomCreated(RoomInfo {
-            name: "design".into(),
-            kind: RoomKind::Public,
-            latest_seq: 0,
-            peer: None,
-            member: false,
-        }),
+        Event::RoomCreated(design()),
         Event::RoomLeft {
             room: "design".into(),
         },
@@ -373,13 +378,7 @@ fn events() -> Vec<Event> {
                     user: bob(),
                     online: true,
                 },
-                Event::RoomCreated(RoomInfo {
-                    name: "design".into(),
-                    kind: RoomKind::Public,
-                    latest_seq: 0,
-                    peer: None,
-                    member: false,
-                }),
+                Event::RoomCreated(design()),
             ],
         },
     ]
