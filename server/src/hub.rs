@@ -398,9 +398,9 @@ impl Hub {
         }
     }
 
-    /// Encodes `event` once and queues it for every logged-in connection
-    /// except `user`'s own (news about the server as a whole, such as a new
-    /// public room). One pass over the connections under the lock.
+    /// Encodes `event` once and puts it beside the queue of every logged-in
+    /// connection except `user`'s own (news about the server as a whole, such
+    /// as a new public room). One pass over the connections under the lock.
     pub fn send_event_to_others(&self, user: UserId, event: &Event) {
         let Some(bytes) = encode(event) else { return };
         self.deliver_all_but(user, &bytes);

@@ -61,7 +61,10 @@ impl Waiting {
             online,
         };
         match codec::encode(&event) {
-            Ok(bytes) => Self::presence_from(room, Bytes::from(bytes)),
+            Ok(bytes) => Some(Arc::new(Self {
+                key: Key::Presence(room, user.username.as_str().into()),
+                event: Bytes::from(bytes),
+            })),
             Err(e) => {
                 tracing::warn!("encoding a presence change failed: {e}");
                 None
