@@ -14,7 +14,7 @@ use chatroom_common::protocol::{
     Response, close_code, stream_code,
 };
 use quinn::{ConnectionError, Endpoint, RecvStream, VarInt};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tracing::debug;
 
 use crate::ClientError;
@@ -85,7 +85,16 @@ pub struct Connection {
     /// The pushed-stream credit granted so far (`stream_credit`), as the
     /// event reader last set it.
     push_credit: Arc<AtomicU32>,
+    /// Permits for uploads and downloads in progress ([`TRANSFERS_AT_ONCE`]).
+    pub(crate) transfers: Semaphore,
 }
+
+/// Uploads and downloads one connection runs at once; more wait their turn.
+/// A transfer holds its request stream until its last byte, and the server
+/// lets a client open 16 at once (docs/protocol.md), so without this bound a
+/// user saving or sending many large files would leave no stream for a chat
+/// message until one finished: text must never wait behind files.
+pub const TRANSFERS_AT_ONCE: usize = 8;
 
 /// How the server pushes events; the reader must match the server's mode.
 pub use chatroom_common::protocol::StreamMode as EventStreams;
@@ -348,6 +357,7 @@ async fn connect_to(
         framed,
         server_name: String::new(),
         push_credit: Arc::new(AtomicU32::new(stream_credit::INITIAL)),
+        transfers: Semaphore::new(TRANSFERS_AT_ONCE),
     };
     let hello = Request::Hello {
         version: PROTOCOL_VERSION,

@@ -1,5 +1,7 @@
 //! Uploading and downloading attachments, each on a QUIC stream of its own at
-//! the transfer priority, so chat requests and pushed messages overtake them.
+//! the transfer priority, so chat requests and pushed messages overtake them,
+//! and at most `TRANSFERS_AT_ONCE` at a time, so they never hold every
+//! request stream the server allows.
 //! Progress is reported as bytes move; dropping the future cancels the
 //! transfer (quinn resets the stream and the server frees what it held).
 
@@ -10,6 +12,7 @@ use chatroom_common::protocol::{
 };
 use quinn::{RecvStream, SendStream, VarInt, WriteError};
 use sha2::{Digest, Sha256};
+use tokio::sync::SemaphorePermit;
 
 use crate::ClientError;
 use crate::connection::{Connection, connection_error, decode_response, read_response, unexpected};
@@ -49,6 +52,7 @@ impl Connection {
                 other => Err(unexpected(&other)),
             };
         }
+        let _turn = self.transfer_turn().await?;
         let (send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
         let mut guard = CancelOnDrop(Some(send));
         let send = guard
@@ -113,6 +117,7 @@ impl Connection {
             progress(bytes.len() as u64, size - offset);
             return checked(bytes, hash, size, offset).map(|bytes| Downloaded { mime, bytes });
         }
+        let _turn = self.transfer_turn().await?;
         let (mut send, mut recv) = self.quic().open_bi().await.map_err(connection_error)?;
         send.write_all(&request)
             .await
@@ -144,6 +149,17 @@ impl Connection {
             progress(bytes.len() as u64, expected);
         }
         checked(bytes, hash, size, offset).map(|bytes| Downloaded { mime, bytes })
+    }
+
+    /// Waits until fewer than
+    /// [`TRANSFERS_AT_ONCE`](crate::connection::TRANSFERS_AT_ONCE) transfers
+    /// are running;
+    /// the permit is this transfer's turn until it is dropped.
+    async fn transfer_turn(&self) -> Result<SemaphorePermit<'_>, ClientError> {
+        self.transfers
+            .acquire()
+            .await
+            .map_err(|_| ClientError::Closed("the connection is closing".into()))
     }
 }
 

@@ -41,11 +41,11 @@ const SOCKET_BUFFER_BYTES: usize = 4 << 20;
 const STREAM_RECEIVE_WINDOW: u32 = 1024 * 1024;
 /// Bytes all of one client's streams together may have in flight unread:
 /// the most QUIC buffers for one connection on the receiving side. quinn's
-/// default has no connection limit, so 64 concurrent request streams at its
-/// 1.25 MB stream default let one client pin some 80 MB. With this and the
-/// push window (`Limits::push_window`, 256 KiB unacknowledged) a connection's
-/// transport buffers are bounded by about 2.25 MiB, whatever the client does;
-/// an idle one holds neither.
+/// default has no connection limit, so each concurrent request stream could
+/// hold a whole stream window (16 at quinn's 1.25 MB default: 20 MB). With
+/// this and the push window (`Limits::push_window`, 256 KiB unacknowledged)
+/// a connection's transport buffers are bounded by about 2.25 MiB, whatever
+/// the client does; an idle one holds neither.
 const RECEIVE_WINDOW: u32 = 2 * 1024 * 1024;
 /// Datagrams one send to one connection may batch (quinn's own limit is 10):
 /// each connection keeps a transmit buffer this many datagrams long for

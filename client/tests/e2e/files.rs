@@ -473,10 +473,11 @@ async fn a_cancelled_upload_stores_nothing_and_frees_its_share_at_once() {
 #[tokio::test]
 async fn two_thousand_parallel_uploads_get_typed_answers_and_the_connection_stays_usable() {
     let dir = tempfile::tempdir().unwrap();
-    // Room for a handful of these uploads at a time: the rest must be told
-    // to come back later, not queued without bound.
+    // Room for four of these uploads at a time, fewer than the 16 request
+    // streams a connection may have open: the rest must be told to come back
+    // later, not queued without bound.
     let limits = Limits {
-        transfer_memory: 64 * 1024,
+        transfer_memory: 16 * 1024,
         ..bulk_limits()
     };
     let server = TestServer::start_with(dir.path(), None, limits).await;
