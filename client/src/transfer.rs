@@ -153,8 +153,7 @@ impl Connection {
 
     /// Waits until fewer than
     /// [`TRANSFERS_AT_ONCE`](crate::connection::TRANSFERS_AT_ONCE) transfers
-    /// are running;
-    /// the permit is this transfer's turn until it is dropped.
+    /// are running; the permit is this transfer's turn until it is dropped.
     async fn transfer_turn(&self) -> Result<SemaphorePermit<'_>, ClientError> {
         self.transfers
             .acquire()

@@ -39,7 +39,7 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Concurrent request streams per connection. quinn allocates a slot for
     /// each at the handshake and keeps them for the connection's life, so
-    /// this is idle memory: 64 cost ~6 KB more per connection than 16. A
+    /// this is idle memory: 64 cost 4.5 KiB more per connection than 16. A
     /// client opening more waits for credit, which a request frees when it
     /// is answered.
     pub max_concurrent_requests: u32,
