@@ -28,6 +28,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod config;
 pub mod config_file;
+pub mod congestion;
 pub mod connection;
 pub mod context;
 pub mod files;

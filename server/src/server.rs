@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 use crate::avatars::{AvatarPool, import};
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::{Config, StreamMode, TlsSource};
+use crate::congestion::FlooredCubic;
 use crate::connection;
 use crate::context::Context;
 use crate::mail::transport::Transport;
@@ -170,7 +171,8 @@ impl Server {
             // fairness on, quinn round-robins streams and a frame split across
             // packets waits behind every other stream's turn.
             .send_fairness(false)
-            .ack_frequency_config(Some(ack_frequency()));
+            .ack_frequency_config(Some(ack_frequency()))
+            .congestion_controller_factory(Arc::new(FlooredCubic::new()));
         server_config.transport_config(Arc::new(transport));
 
         let endpoint =
