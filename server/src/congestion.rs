@@ -10,9 +10,9 @@
 //! one lost packet delays the events of the next round trips too, which is
 //! the head-of-line blocking per-message streams exist to avoid
 //! (docs/performance.md, "S4 made fair" and "S4: a floor under the
-//! congestion window"). With the floor at the initial
-//! window, what a connection may have in flight after any number of losses is
-//! what every new connection starts with; above it Cubic behaves as before.
+//! congestion window"). With the floor at the initial window, what a
+//! connection may have in flight after any number of losses is what every
+//! new connection starts with; above it Cubic behaves as before.
 
 use std::any::Any;
 use std::sync::Arc;
