@@ -15,8 +15,10 @@ use chatroom_client::connection::TRANSFERS_AT_ONCE;
 use chatroom_client::transfer::Downloaded;
 use chatroom_testkit::{TestServer, bulk_limits};
 
-/// Downloads asked for at once: more than the server's 16 request streams.
-const DOWNLOADS: usize = 20;
+/// Downloads asked for at once: twice the server's 16 request streams, so
+/// that however many finish while the first ones start, 16 or more are left
+/// to hold every stream were they not taken in turns.
+const DOWNLOADS: usize = 32;
 /// Larger than the client's 1 MiB stream window, so a download whose reader
 /// stops is held by the server part-way and keeps its stream.
 const FILE_BYTES: usize = 8 << 20;
@@ -68,7 +70,7 @@ async fn downloads_held_open_leave_a_stream_for_a_chat_message() {
         .await
         .expect("the downloads began");
     let held = downloads.iter().filter(|d| d.is_some()).count();
-    assert!(held > 16, "{held} downloads still waiting or held");
+    assert!(held >= 16, "only {held} downloads still waiting or held");
 
     // Without the bound, 16 held downloads would hold every request stream
     // and this would wait until one of them was read to its end.
