@@ -15,4 +15,3 @@ mod mysql;
 mod robustness;
 mod rooms;
 mod stream_credit;
-mod transfer_turns;
