@@ -15,3 +15,4 @@ mod mysql;
 mod robustness;
 mod rooms;
 mod stream_credit;
+mod transfer_turns;
