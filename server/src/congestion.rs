@@ -13,6 +13,12 @@
 //! congestion window"). With the floor at the initial window, what a
 //! connection may have in flight after any number of losses is what every
 //! new connection starts with; above it Cubic behaves as before.
+//!
+//! The floor is for random loss, not for a dead or badly congested path: after
+//! persistent congestion (every packet of a whole stretch lost) the window is
+//! Cubic's own, as low as two packets, until an acknowledgement shows the path
+//! delivering again. A connection whose peer vanished therefore keeps two
+//! packets of retransmissions in flight until its idle timeout, not ten.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -59,6 +65,7 @@ impl ControllerFactory for FlooredCubic {
         Box::new(Floored {
             inner: self.cubic.clone().build(now, current_mtu),
             floor: self.floor,
+            collapsed: false,
         })
     }
 }
@@ -67,6 +74,9 @@ impl ControllerFactory for FlooredCubic {
 struct Floored {
     inner: Box<dyn Controller>,
     floor: u64,
+    /// Set by persistent congestion, cleared by the next ACK frame that
+    /// acknowledges new packets: while set, the floor does not apply.
+    collapsed: bool,
 }
 
 impl Controller for Floored {
@@ -92,6 +102,10 @@ impl Controller for Floored {
         app_limited: bool,
         largest_packet_num_acked: Option<u64>,
     ) {
+        // quinn calls this once per ACK frame that acknowledges something
+        // new, before it looks for losses, so the ACK that reveals persistent
+        // congestion sets `collapsed` after this and the next one clears it.
+        self.collapsed = false;
         self.inner
             .on_end_acks(now, in_flight, app_limited, largest_packet_num_acked);
     }
@@ -103,6 +117,7 @@ impl Controller for Floored {
         is_persistent_congestion: bool,
         lost_bytes: u64,
     ) {
+        self.collapsed |= is_persistent_congestion;
         self.inner
             .on_congestion_event(now, sent, is_persistent_congestion, lost_bytes);
     }
@@ -112,7 +127,11 @@ impl Controller for Floored {
     }
 
     fn window(&self) -> u64 {
-        self.inner.window().max(self.floor)
+        if self.collapsed {
+            self.inner.window()
+        } else {
+            self.inner.window().max(self.floor)
+        }
     }
 
     fn metrics(&self) -> ControllerMetrics {
@@ -125,6 +144,7 @@ impl Controller for Floored {
         Box::new(Floored {
             inner: self.inner.clone_box(),
             floor: self.floor,
+            collapsed: self.collapsed,
         })
     }
 
@@ -168,5 +188,30 @@ mod tests {
         assert_eq!(floored.window(), factory.floor());
         assert_eq!(floored.metrics().congestion_window, factory.floor());
         assert_eq!(floored.clone_box().window(), factory.floor());
+    }
+
+    #[test]
+    fn persistent_congestion_lifts_the_floor_until_the_next_acknowledgement() {
+        let factory = Arc::new(FlooredCubic::new());
+        let start = Instant::now();
+        let mut floored = factory.clone().build(start, 1200);
+        let now = start + Duration::from_secs(1);
+        floored.on_congestion_event(now, start, true, 12_000);
+        // Cubic's own minimum, two packets: a path that lost everything for a
+        // while gets no more than that in flight.
+        assert!(
+            floored.window() < factory.floor() / 2,
+            "{}",
+            floored.window()
+        );
+        assert_eq!(floored.metrics().congestion_window, floored.window());
+        assert_eq!(floored.clone_box().window(), floored.window());
+        // Delivery again (an ACK frame acknowledging new packets): random
+        // losses from here on meet the floor.
+        let later = now + Duration::from_millis(50);
+        floored.on_end_acks(later, 0, true, Some(12));
+        assert_eq!(floored.window(), factory.floor());
+        floored.on_congestion_event(later, now, false, 1200);
+        assert_eq!(floored.window(), factory.floor());
     }
 }
