@@ -1,6 +1,7 @@
 //! The store conformance suite on SQLite, each test in its own temporary
 //! directory, plus what is particular to the SQLite backend.
 
+use chatroom_common::protocol::RoomKind;
 use chatroom_server::store::{self, StoreError};
 use tempfile::TempDir;
 
@@ -51,6 +52,44 @@ async fn a_bare_path_opens_sqlite_in_wal_mode() {
             .expect("migrate"),
         Vec::<u32>::new()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_copied_into_the_database_in_the_background() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("chat.db");
+    let store = store::open(path.to_str().expect("UTF-8 path"))
+        .await
+        .expect("open");
+    let alice = store
+        .create_user(store_conformance::new_user("alice"))
+        .await
+        .expect("create");
+    let room = store
+        .create_room("general", RoomKind::Public)
+        .await
+        .expect("create room")
+        .id;
+    store.add_member(room, alice.id).await.expect("join");
+    // About 2 MB: half of what SQLite's own automatic checkpoint waits for
+    // (1,000 pages), so only the store's checkpoint thread copies it.
+    let text = "x".repeat(1000);
+    for key in 1..=2000 {
+        store
+            .append_message(store_conformance::new_message(room, alice.id, &text, key))
+            .await
+            .expect("append");
+    }
+    let size = || std::fs::metadata(&path).expect("database file").len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while size() < 2_000_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file is still {} bytes: the log was not checkpointed",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

@@ -3,12 +3,15 @@
 //! The file is opened in WAL mode with `synchronous = NORMAL`: a committed message
 //! survives the server process being killed (`kill -9`), though not necessarily a
 //! power cut, which is the durability the server promises for this backend.
+//! The log is copied into the database by a thread of its own (`checkpoint.rs`),
+//! never inside a commit.
 //! rusqlite is synchronous, so every call runs on tokio's blocking pool with the
 //! one connection behind a `std::sync::Mutex`; the async runtime never waits on disk.
 //! Writers take SQLite's write lock up front (`BEGIN IMMEDIATE`), so even two
 //! processes sharing one file hand out each sequence number exactly once.
 
 mod blobs;
+mod checkpoint;
 mod files;
 mod group_commit;
 mod mail;
@@ -53,6 +56,9 @@ pub struct SqliteStore {
     appends: Arc<group_commit::AppendQueue>,
     /// The database file, for error messages.
     path: PathBuf,
+    /// Copies the write-ahead log into the database off the append path;
+    /// stops when the store is dropped.
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl SqliteStore {
@@ -65,10 +71,15 @@ impl SqliteStore {
     /// Opens the file and returns the store with the migration versions it applied.
     async fn open_migrated(path: PathBuf) -> Result<(Self, Vec<u32>), StoreError> {
         let for_task = path.clone();
-        let (conn, applied) = blocking(move || {
+        let (conn, checkpointer, applied) = blocking(move || {
             let mut conn = connect(&for_task)?;
             let applied = apply_migrations(&mut conn)?;
-            Ok((conn, applied))
+            // Checkpoints run on their own thread (checkpoint.rs), never
+            // inside a commit of this connection.
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+                .map_err(map_err)?;
+            let checkpointer = checkpoint::start(connect(&for_task)?, &for_task)?;
+            Ok((conn, checkpointer, applied))
         })
         .await?;
         Ok((
@@ -76,6 +87,7 @@ impl SqliteStore {
                 conn: Arc::new(Mutex::new(conn)),
                 appends: Arc::default(),
                 path,
+                _checkpointer: checkpointer,
             },
             applied,
         ))
