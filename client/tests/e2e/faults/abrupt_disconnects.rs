@@ -69,6 +69,18 @@ async fn open_and_vanish(server: &ServerProcess) -> u64 {
     while let Some(session) = opening.join_next().await {
         ghosts.push(session.unwrap());
     }
+    // The server prints its load once a second, and only when it changed: a
+    // line that counts every ghost must be in the log before they vanish, or
+    // the wait for their release could read the line from before the round
+    // (all released, it would seem) while they are still open.
+    let all_open = |l: Load| l.handlers >= CHATTERS + GHOSTS;
+    if server
+        .wait_for_load(Duration::from_secs(30), all_open)
+        .await
+        .is_none()
+    {
+        panic!("the ghosts were not all counted: {:?}", server.load());
+    }
     let rss_open = server.rss_kib();
     relay.stop().await;
     drop(ghosts);
