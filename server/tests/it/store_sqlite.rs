@@ -71,8 +71,9 @@ async fn the_log_is_copied_into_the_database_in_the_background() {
         .expect("create room")
         .id;
     store.add_member(room, alice.id).await.expect("join");
-    // About 2 MB: half of what SQLite's own automatic checkpoint waits for
-    // (1,000 pages), so only the store's checkpoint thread copies it.
+    // About 2 MB, in 2,000 commits. The appending connection's automatic
+    // checkpoints are off, so only the store's checkpoint thread can copy it
+    // into the database file (without it the file stays one page long).
     let text = "x".repeat(1000);
     for key in 1..=2000 {
         store
