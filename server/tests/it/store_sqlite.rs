@@ -1,6 +1,8 @@
 //! The store conformance suite on SQLite, each test in its own temporary
 //! directory, plus what is particular to the SQLite backend.
 
+use std::time::{Duration, Instant};
+
 use chatroom_common::protocol::RoomKind;
 use chatroom_server::store::{self, StoreError};
 use tempfile::TempDir;
@@ -82,14 +84,14 @@ async fn the_log_is_copied_into_the_database_in_the_background() {
             .expect("append");
     }
     let size = || std::fs::metadata(&path).expect("database file").len();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while size() < 2_000_000 {
         assert!(
-            std::time::Instant::now() < deadline,
+            Instant::now() < deadline,
             "the database file is still {} bytes: the log was not checkpointed",
             size()
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

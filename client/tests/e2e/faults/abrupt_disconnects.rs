@@ -74,13 +74,13 @@ async fn open_and_vanish(server: &ServerProcess) -> u64 {
     // the wait for their release could read the line from before the round
     // (all released, it would seem) while they are still open.
     let all_open = |l: Load| l.handlers >= CHATTERS + GHOSTS;
-    if server
-        .wait_for_load(Duration::from_secs(30), all_open)
-        .await
-        .is_none()
-    {
-        panic!("the ghosts were not all counted: {:?}", server.load());
-    }
+    wait_for(
+        server,
+        Duration::from_secs(30),
+        "every ghost counted",
+        all_open,
+    )
+    .await;
     let rss_open = server.rss_kib();
     relay.stop().await;
     drop(ghosts);
@@ -92,15 +92,26 @@ async fn open_and_vanish(server: &ServerProcess) -> u64 {
 /// plus a generous allowance for a loaded machine).
 async fn wait_for_chatters_only(server: &ServerProcess) -> Load {
     let only = |l: Load| l.handlers == CHATTERS && l.connections == CHATTERS;
-    match server
-        .wait_for_load(Duration::from_secs(IDLE_SECS + 90), only)
-        .await
-    {
+    wait_for(
+        server,
+        Duration::from_secs(IDLE_SECS + 90),
+        "connections released",
+        only,
+    )
+    .await
+}
+
+/// Waits until the server's load line satisfies `done`; fails the test with
+/// the last line after `limit`.
+async fn wait_for(
+    server: &ServerProcess,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(Load) -> bool,
+) -> Load {
+    match server.wait_for_load(limit, done).await {
         Some(load) => load,
-        None => panic!(
-            "connections were not released; last load line: {:?}",
-            server.load()
-        ),
+        None => panic!("not reached: {what}; last load line: {:?}", server.load()),
     }
 }
 

@@ -23,7 +23,7 @@ use tracing::{debug, warn};
 use crate::store::StoreError;
 
 /// How often the log is copied into the database.
-pub(super) const INTERVAL: Duration = Duration::from_secs(1);
+const INTERVAL: Duration = Duration::from_secs(1);
 
 /// The checkpoint thread's handle: dropping it (with the store) ends the thread
 /// at once, without waiting for it.
