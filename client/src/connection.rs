@@ -524,6 +524,10 @@ async fn read_events(
     if mode == EventStreams::Single {
         return read_framed_events(conn, tx).await;
     }
+    let pushed = event_read::Pushed {
+        tx,
+        order: Arc::default(),
+    };
     let mut credit = StreamCredit::new();
     loop {
         let mut accept = pin!(conn.accept_uni());
@@ -549,7 +553,7 @@ async fn read_events(
             conn.set_max_concurrent_uni_streams(VarInt::from_u32(grown));
             granted.store(grown, Ordering::Relaxed);
         }
-        event_read::read_pushed(stream, &tx).await;
+        event_read::read_pushed(stream, &pushed).await;
     }
 }
 

@@ -17,6 +17,7 @@ pub mod avatar_cache;
 pub mod chat;
 pub mod connection;
 pub mod error;
+mod event_order;
 mod event_read;
 mod framed;
 pub mod session;

@@ -15,4 +15,5 @@ mod mysql;
 mod robustness;
 mod rooms;
 mod stream_credit;
+mod stream_order;
 mod transfer_turns;
