@@ -598,10 +598,11 @@ pub enum Event {
         room: String,
     },
     /// Several events on one stream, each meaning what it would alone:
-    /// presence changes and news of public rooms that waited while the
-    /// connection's earlier events were going out (a crowd logging in or
-    /// making rooms at once). Never nested, never a `Message`. Sent only to a
-    /// client whose `Hello` set `batches`.
+    /// presence changes, news of public rooms and rooms joined or left on
+    /// another device that waited while the connection's earlier events were
+    /// going out (a crowd logging in or making rooms at once). Never
+    /// nested, never a `Message`. Sent only to a client whose `Hello` set
+    /// `batches`.
     Batch {
         /// The events, in no particular order.
         events: Vec<Event>,

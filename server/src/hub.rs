@@ -442,11 +442,18 @@ impl Hub {
     }
 
     /// Queues an encoded event for `user`'s connections here but `except`.
+    /// A room joined or left waits beside the queue, where a full queue
+    /// cannot drop it (nothing would tell the device later) and a later
+    /// change of the same room replaces it.
     pub fn deliver_user(&self, user: UserId, except: Option<ConnId>, event: &Bytes) {
+        let membership = Waiting::membership(event.clone());
         let inner = self.lock();
         for (&conn, entry) in &inner.conns {
             if Some(conn) != except && entry.user.as_ref().is_some_and(|(id, _)| *id == user) {
-                entry.outbox.queue("", None, event);
+                match &membership {
+                    Some(item) => entry.outbox.queue_waiting(item),
+                    None => entry.outbox.queue("", None, event),
+                }
             }
         }
     }
@@ -512,6 +519,56 @@ mod tests {
         names.sort();
         assert_eq!(names, ["carol", "dave"]);
         assert!(rb.take_waiting().is_empty());
+    }
+
+    #[test]
+    fn rooms_joined_or_left_elsewhere_wait_beside_a_full_queue() {
+        let hub = Hub::default();
+        let (a, mut ra) = outbox(1);
+        let (b, _rb) = outbox(1);
+        hub.connect(1, a.clone());
+        hub.connect(2, b);
+        hub.login(1, 10, info("alice"));
+        hub.login(2, 10, info("alice"));
+        // The queue of connection 1 is full: a message would be dropped.
+        let message = Bytes::from_static(b"a message");
+        a.queue("lobby", Some(1), &message);
+        let encoded = |event: &Event| Bytes::from(codec::encode(event).unwrap());
+        let added = |name: &str| {
+            Event::RoomAdded(chatroom_common::protocol::RoomInfo {
+                name: name.into(),
+                kind: chatroom_common::protocol::RoomKind::Public,
+                latest_seq: 0,
+                peer: None,
+                member: true,
+            })
+        };
+        // Joined "rust" and "go" on connection 2, then left "rust" again.
+        hub.send_event_to_user(10, Some(2), None, &added("rust"));
+        hub.send_event_to_user(10, Some(2), None, &added("go"));
+        hub.send_event_to_user(
+            10,
+            Some(2),
+            Some(3),
+            &Event::RoomLeft {
+                room: "rust".into(),
+            },
+        );
+        assert_eq!(ra.rx.try_recv().unwrap(), message);
+        assert!(ra.rx.try_recv().is_err(), "nothing more was queued");
+        let mut waited: Vec<Bytes> = ra.take_waiting();
+        waited.sort();
+        let mut expected = vec![
+            encoded(&added("go")),
+            encoded(&Event::RoomLeft {
+                room: "rust".into(),
+            }),
+        ];
+        expected.sort();
+        assert_eq!(
+            waited, expected,
+            "the latest change of each room, none lost"
+        );
     }
 
     #[test]

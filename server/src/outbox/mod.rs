@@ -2,11 +2,12 @@
 //! events, the rooms to resync when it overflowed, and the events waiting
 //! beside it (`waiting.rs`).
 //!
-//! Messages and room events go through the channel, and one that does not
-//! fit is dropped and its room marked for a `Resync` (history has every
-//! message, so nothing is lost). Presence changes and news of new public
-//! rooms do not: they wait in a map, a later presence change of a user in a
-//! room replacing the earlier one, so a crowd logging in or making rooms
+//! Messages go through the channel, and one that does not fit is dropped
+//! and its room marked for a `Resync` (history has every message, so
+//! nothing is lost). Presence changes, news of new public rooms and the
+//! user's rooms joined or left elsewhere do not: they wait in a map, a later
+//! change of a user's presence in a room (or of the user's membership of a
+//! room) replacing the earlier one, so a crowd logging in or making rooms
 //! costs one entry per change instead of a stream each, nothing is dropped,
 //! and the writer puts all that waited on a few `Batch` streams.
 

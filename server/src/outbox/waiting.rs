@@ -1,7 +1,8 @@
 //! Events that wait beside a connection's queue rather than in it: presence
-//! changes and news of public rooms. They are never dropped, a later one
-//! replaces an earlier one with the same key, and the writer sends all that
-//! waited together, as `Batch` events when the client reads them.
+//! changes, news of public rooms, and the user's rooms joined or left on
+//! another device. They are never dropped, a later one replaces an earlier
+//! one with the same key, and the writer sends all that waited together, as
+//! `Batch` events when the client reads them.
 //!
 //! An event is encoded once when it happens and every recipient shares those
 //! bytes; a `Batch` is a fixed prefix, an array header and the waiting
@@ -36,6 +37,9 @@ const _: () = assert!(BATCH_BYTES + BATCH_PREFIX.len() + ARRAY_HEADER <= MAX_EVE
 enum Key {
     /// A user's presence in a room: only the latest matters.
     Presence(RoomId, Arc<str>),
+    /// The user's membership of a room (joined: `RoomAdded`, left:
+    /// `RoomLeft`), by the room's name: only the latest matters.
+    Membership(Arc<str>),
     /// Anything else, by its bytes: the same news twice is told once.
     Event(Bytes),
 }
@@ -85,6 +89,20 @@ impl Waiting {
             })),
             _ => None,
         }
+    }
+
+    /// The membership change an encoded event carries, if it is a
+    /// `RoomAdded` or `RoomLeft` (this node's or one another node published).
+    pub fn membership(event: Bytes) -> Option<Arc<Self>> {
+        let room = match codec::decode::<Event>(&event, MAX_EVENT_BYTES) {
+            Ok(Event::RoomAdded(info)) => info.name,
+            Ok(Event::RoomLeft { room }) => room,
+            _ => return None,
+        };
+        Some(Arc::new(Self {
+            key: Key::Membership(room.into()),
+            event,
+        }))
     }
 
     /// An encoded event that is news for many (a new public room).
