@@ -172,18 +172,16 @@ pub(crate) async fn queue(event: Event, tx: &mpsc::Sender<Event>) -> Result<(), 
 /// A `Batch` as its events, so the library's users see each event alone
 /// however the server grouped them (a batch inside a batch, which the server
 /// never sends, is dropped); any other event as itself.
-fn unbatched(event: Event) -> Vec<Event> {
-    match event {
-        Event::Batch { events } => events
-            .into_iter()
-            .filter(|event| {
-                let nested = matches!(event, Event::Batch { .. });
-                if nested {
-                    debug!("a batch inside a batch: dropped");
-                }
-                !nested
-            })
-            .collect(),
-        event => vec![event],
-    }
+fn unbatched(event: Event) -> impl Iterator<Item = Event> {
+    let (one, batched) = match event {
+        Event::Batch { events } => (None, events),
+        event => (Some(event), Vec::new()),
+    };
+    one.into_iter().chain(batched.into_iter().filter(|event| {
+        let nested = matches!(event, Event::Batch { .. });
+        if nested {
+            debug!("a batch inside a batch: dropped");
+        }
+        !nested
+    }))
 }
