@@ -16,6 +16,7 @@ use chatroom_bench::relay::{Blackout, Direction, Link, Relay, RelayConfig};
 use chatroom_bench::{self as bench, BenchConfig};
 use chatroom_client::Trust;
 use chatroom_client::connection::EventStreams;
+use chatroom_common::report;
 use clap::{Args, Parser, Subcommand};
 
 /// mimalloc: a third less CPU per delivery than glibc's malloc, which leaves
@@ -261,7 +262,7 @@ fn main() {
         }
     });
     if let Err(e) = result {
-        eprintln!("chatroom-bench: {e:#}");
+        eprintln!("chatroom-bench: {}", report::one_line(e.chain()));
         std::process::exit(1);
     }
 }

@@ -18,6 +18,7 @@ use std::io::{BufRead, IsTerminal, Write as _};
 use anyhow::{Context as _, bail};
 use chatroom_client::{ClientError, Session, Trust};
 use chatroom_common::protocol::{AvatarHash, ChatMessage, Event, HistoryQuery, OtpAlgorithm};
+use chatroom_common::report;
 use chatroom_common::timeline::Timeline;
 use clap::Parser;
 
@@ -46,7 +47,7 @@ async fn main() {
         Ok(Finished::Done) => 0,
         Ok(Finished::Stopped(code)) => code,
         Err(e) => {
-            eprintln!("chatroom-cli: {e:#}");
+            eprintln!("chatroom-cli: {}", report::one_line(e.chain()));
             match e.downcast_ref::<ClientError>() {
                 Some(ClientError::Invalid(_) | ClientError::Skey(_) | ClientError::Address(_)) => 2,
                 _ => 1,

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use chatroom_common::protocol::{Challenge, OtpAlgorithm};
+use chatroom_common::report;
 use chatroom_common::skey::{self, SkeyError};
 use clap::Parser;
 
@@ -58,7 +59,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("chatroom-otp: {err:#}");
+            eprintln!("chatroom-otp: {}", report::one_line(err.chain()));
             let is_bad_input = err
                 .chain()
                 .any(|cause| cause.is::<SkeyError>() || cause.is::<BadInput>());

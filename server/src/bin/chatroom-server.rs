@@ -1,6 +1,7 @@
 //! The `chatroom-server` binary: reads its settings through `chatroom_server::cli` and runs the server library.
 
 use anyhow::Context as _;
+use chatroom_common::report;
 use chatroom_server::cli::{AvatarsCommand, Cli, Command, Invocation};
 use chatroom_server::{Server, tls};
 use tracing_subscriber::EnvFilter;
@@ -15,7 +16,7 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     if let Err(e) = run(Cli::parse()).await {
-        eprintln!("chatroom-server: {e:#}");
+        eprintln!("chatroom-server: {}", report::one_line(e.chain()));
         std::process::exit(1);
     }
 }
