@@ -57,9 +57,10 @@ pub fn rooms_ui(ui: &mut egui::Ui, app: &mut ChatApp) {
                 any = true;
                 let title = app.glyphs.clean(ui.ctx(), &view.title()).into_owned();
                 let selected = app.model.selected.as_deref() == Some(name.as_str());
-                let button = room_button(ui, &title, kind, view.unread, selected);
-                // The "@" badge for mentions, and "muted" (alerts.rs).
+                // A muted room is drawn dimmed, its unread badge grey.
                 let muted = app.is_muted(name);
+                let button = room_button(ui, &title, kind, (view.unread, muted), selected);
+                // The "@" badge for mentions, and "muted" (alerts.rs).
                 let counts = (view.unread, view.mentions);
                 let button = alerts::room_marks(ui, &app.i18n, button, &title, kind, counts, muted);
                 if button.clicked() {
@@ -111,12 +112,18 @@ fn room_button(
     ui: &mut egui::Ui,
     title: &str,
     kind: RoomKind,
-    unread: usize,
+    (unread, muted): (usize, bool),
     selected: bool,
 ) -> egui::Response {
     let prefix = if kind == RoomKind::Public { "# " } else { "@ " };
     let text = RichText::new(format!("{prefix}{title}"));
-    let text = if unread > 0 { text.strong() } else { text };
+    let text = if muted {
+        text.weak()
+    } else if unread > 0 {
+        text.strong()
+    } else {
+        text
+    };
     let count = unread.to_string();
     let mut button = egui::Button::selectable(selected, text)
         .truncate()
@@ -128,7 +135,11 @@ fn room_button(
     // The accessible name, with the counts, is set by `alerts::room_marks`.
     let response = ui.add(button);
     if unread > 0 {
-        let (fill, fg) = theme::badge(ui.visuals());
+        let (fill, fg) = if muted {
+            theme::badge_muted(ui.visuals())
+        } else {
+            theme::badge(ui.visuals())
+        };
         let font = egui::TextStyle::Small.resolve(ui.style());
         let galley = ui.painter().layout_no_wrap(count, font, fg);
         let size = Vec2::new((galley.size().x + 10.0).max(18.0), 16.0);

@@ -80,6 +80,16 @@ pub fn badge(visuals: &Visuals) -> (Color32, Color32) {
     }
 }
 
+/// A muted room's unread badge: grey, so a room the user silenced does not
+/// call for attention like the others, with its count still readable.
+pub fn badge_muted(visuals: &Visuals) -> (Color32, Color32) {
+    if visuals.dark_mode {
+        (Color32::from_gray(0x5a), Color32::WHITE)
+    } else {
+        (Color32::from_gray(0x6b), Color32::WHITE)
+    }
+}
+
 /// Installs the readable colours and a larger small-text size in both themes.
 pub fn install(ctx: &egui::Context) {
     for theme in [Theme::Dark, Theme::Light] {
@@ -129,8 +139,11 @@ mod tests {
                     );
                 }
             }
-            let (fill, text) = badge(&visuals);
-            assert!(contrast(text, fill) >= MIN_CONTRAST);
+            for (fill, text) in [badge(&visuals), badge_muted(&visuals)] {
+                assert!(contrast(text, fill) >= MIN_CONTRAST, "{text:?} on {fill:?}");
+            }
+            // A muted badge must not look like an unmuted one.
+            assert_ne!(badge(&visuals).0, badge_muted(&visuals).0);
         }
         // The formula: black on white is 21:1.
         assert!((contrast(Color32::BLACK, Color32::WHITE) - 21.0).abs() < 0.01);
