@@ -124,8 +124,9 @@ for round in $(seq "$rounds"); do
   done
 done
 # The distributions, pooled over the rounds: PLOT=FILE (default
-# docs/s2-irc-cdf.png; PLOT= skips the chart).
-plot=${PLOT-docs/s2-irc-cdf.png}
+# ${TMPDIR:-/tmp}/s2-irc-cdf.png, so a measuring run leaves the committed
+# chart alone; PLOT=docs/s2-irc-cdf.png replaces it; PLOT= skips the chart).
+plot=${PLOT-${TMPDIR:-/tmp}/s2-irc-cdf.png}
 if [[ -n "$plot" ]]; then
   ours=$(ls "$work"/ours-*.json | paste -sd, -)
   theirs=$(ls "$work"/irc-*.json | paste -sd, -)

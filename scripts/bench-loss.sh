@@ -12,7 +12,8 @@
 # per-message p99 (the goal is at least 2.5), and draws both CDFs into PLOT.
 # Environment: SEEDS (5), RUN_SECONDS (60), CLIENTS (20), RATE (25, whole
 # messages/s), LOSS_DOWN (0.5), LOSS_UP (0), DELAY_MS (20), LATE_MS (10),
-# PLOT (docs/s4-cdf.png; empty: no chart), SERVER_CPUS (0) and CLIENT_CPUS
+# PLOT (${TMPDIR:-/tmp}/s4-cdf.png, so a measuring run leaves the committed
+# charts alone; docs/s4-cdf.png replaces the chart; empty: no chart), SERVER_CPUS (0) and CLIENT_CPUS
 # (1): the server's, and the relay's and benchmark's, CPUs (empty: not
 # pinned), BENCH_KEEP=DIR keeps the reports and server logs, BENCH_NO_BUILD=1
 # skips the build.
@@ -37,7 +38,7 @@ loss_down=${LOSS_DOWN:-0.5}
 loss_up=${LOSS_UP:-0}
 delay=${DELAY_MS:-20}
 late=${LATE_MS:-10}
-plot=${PLOT-docs/s4-cdf.png}
+plot=${PLOT-${TMPDIR:-/tmp}/s4-cdf.png}
 messages=$((rate * run_seconds))
 
 machine_line
