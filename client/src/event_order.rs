@@ -2,8 +2,10 @@
 //! user is in a room) applied in the order the server sent them, although
 //! their streams may be read in any order.
 //!
-//! The server opens a connection's pushed streams in the order its events
-//! happened, so a stream's index orders them. Messages need none of this
+//! The server opens a connection's pushed streams one at a time, and newer
+//! news about a user's presence in a room or about a room's membership
+//! always rides a later stream than older news about the same, so a
+//! stream's index orders them. Messages need none of this
 //! (their sequence numbers order them); a presence change or a room joined
 //! or left does: read after a newer one about the same user or room, it
 //! would undo it (a user who went away and came back shown away until they
