@@ -7,9 +7,9 @@
 
 use std::error::Error;
 
-/// The errors of a chain, outermost first (anyhow's `Error::chain()`, or
-/// [`causes`] of a plain error), as "outer: inner: innermost", leaving out
-/// each one whose text is already in the line.
+/// The errors of a chain, outermost first (anyhow's `Error::chain()`), as
+/// "outer: inner: innermost", leaving out each one whose text is already in
+/// the line.
 pub fn one_line<'a>(chain: impl IntoIterator<Item = &'a (dyn Error + 'static)>) -> String {
     let mut line = String::new();
     for error in chain {
@@ -25,16 +25,16 @@ pub fn one_line<'a>(chain: impl IntoIterator<Item = &'a (dyn Error + 'static)>) 
     line
 }
 
-/// An error followed by its sources.
-pub fn causes<'a>(
-    error: &'a (dyn Error + 'static),
-) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
-    std::iter::successors(Some(error), |&e| e.source())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error followed by its sources, as anyhow's `chain()` gives them.
+    fn causes<'a>(
+        error: &'a (dyn Error + 'static),
+    ) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+        std::iter::successors(Some(error), |&e| e.source())
+    }
 
     #[derive(Debug, thiserror::Error)]
     enum Inner {

@@ -478,6 +478,8 @@ fn encode(event: &Event) -> Option<Bytes> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use chatroom_common::protocol::{RoomInfo, RoomKind};
+
     use super::*;
     use crate::outbox::outbox;
 
@@ -535,9 +537,9 @@ mod tests {
         a.queue("lobby", Some(1), &message);
         let encoded = |event: &Event| Bytes::from(codec::encode(event).unwrap());
         let added = |name: &str| {
-            Event::RoomAdded(chatroom_common::protocol::RoomInfo {
+            Event::RoomAdded(RoomInfo {
                 name: name.into(),
-                kind: chatroom_common::protocol::RoomKind::Public,
+                kind: RoomKind::Public,
                 latest_seq: 0,
                 peer: None,
                 member: true,
