@@ -78,7 +78,7 @@ impl SqliteStore {
             // inside a commit of this connection.
             conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
                 .map_err(map_err)?;
-            let checkpointer = checkpoint::start(connect(&for_task)?, &for_task)?;
+            let checkpointer = checkpoint::start(&conn, connect(&for_task)?, &for_task)?;
             Ok((conn, checkpointer, applied))
         })
         .await?;
