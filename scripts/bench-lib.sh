@@ -38,16 +38,18 @@ trap cleanup EXIT
 
 # start_server NAME [extra flags...]: a release server on a free loopback port
 # with a fresh data directory and flood control opened up; sets server_pid,
-# server_addr and server_pin.
+# server_addr and server_pin. BENCH_SERVER_FLAGS (split on spaces) adds flags
+# to every server a script starts, e.g. "--push-delay-ms 1" to measure one.
 start_server() {
-  local name=$1
+  local name=$1 extra=()
   shift
+  read -r -a extra <<<"${BENCH_SERVER_FLAGS:-}"
   RUST_LOG=${BENCH_SERVER_LOG:-warn,chatroom_server::transport_totals=info} \
     "${server_prefix[@]}" "$server_bin" --listen 127.0.0.1:0 \
     --data-dir "$work/$name" \
     --send-rate 1000000 --send-burst 1000000 \
     --registrations-per-hour 1000000000 --registration-burst 1000000 \
-    --max-connections-per-ip 100000 "$@" \
+    --max-connections-per-ip 100000 "$@" ${extra[@]+"${extra[@]}"} \
     >"$work/$name.out" 2>"$work/$name.err" &
   server_pid=$!
   # Up to a minute: under valgrind (bench-instructions.sh) start-up is slow.

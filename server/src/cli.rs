@@ -18,7 +18,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cluster::ClusterConfig;
-use crate::config::{Config, StreamMode, TlsSource};
+use crate::config::{Config, MAX_PUSH_DELAY_MS, StreamMode, TlsSource};
 use crate::config_file::{ConfigFileError, FileSettings};
 
 /// Chatroom server: group chat over QUIC.
@@ -71,6 +71,11 @@ pub struct Flags {
     /// connection before its writer waits (default 256).
     #[arg(long)]
     pub push_window_kib: Option<u64>,
+    /// Milliseconds a connection's writer holds an event after a quiet spell
+    /// so that more share its packet (0–20; default 0, at once). Saves CPU
+    /// on crowded rooms at the cost of that much latency on every message.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=MAX_PUSH_DELAY_MS))]
+    pub push_delay_ms: Option<u64>,
     /// Seconds without traffic before a connection is closed (default 30). An
     /// upper bound: QUIC uses the smaller of this and the client's idle timeout
     /// (8 s for ours, which send keep-alives every 2 s, so keep it above that).
@@ -264,6 +269,13 @@ impl Cli {
             file.push_window_kib,
         ) {
             limits.push_window = kib.saturating_mul(1024).max(1024);
+        }
+        if let Some(ms) = pick_opt(
+            given("push_delay_ms"),
+            flags.push_delay_ms,
+            file.push_delay_ms,
+        ) {
+            limits.push_delay = Duration::from_millis(ms);
         }
         if let Some(secs) = pick_opt(
             given("idle_timeout_secs"),

@@ -19,7 +19,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::config::StreamMode;
+use crate::config::{MAX_PUSH_DELAY_MS, StreamMode};
 
 /// Errors reading a configuration file.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +88,9 @@ pub struct FileSettings {
     pub outbound_queue: Option<usize>,
     /// `--push-window-kib`: KiB of pushed events in flight per connection.
     pub push_window_kib: Option<u64>,
+    /// `--push-delay-ms`: how long a writer holds an event after a quiet spell (0–20).
+    #[serde(default, deserialize_with = "push_delay_ms")]
+    pub push_delay_ms: Option<u64>,
     /// `--idle-timeout-secs`.
     pub idle_timeout_secs: Option<u64>,
     /// `--send-rate`: messages per user per second, sustained.
@@ -126,6 +129,20 @@ where
 {
     let text = String::deserialize(deserializer)?;
     text.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
+/// `push-delay-ms`, held to the flag's range (the parser adds the value's position).
+fn push_delay_ms<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let ms = u64::deserialize(deserializer)?;
+    if ms > MAX_PUSH_DELAY_MS {
+        return Err(serde::de::Error::custom(format!(
+            "{ms} ms is too long: a push waits at most {MAX_PUSH_DELAY_MS} ms"
+        )));
+    }
+    Ok(Some(ms))
 }
 
 impl FileSettings {

@@ -41,7 +41,9 @@ pub async fn handle(
     let (outbox, outbox_rx) = outbox::outbox(ctx.limits.outbound_queue);
     ctx.hub.connect(conn_id, outbox);
     let writer = match stream_mode {
-        StreamMode::PerMessage => tokio::spawn(write_events(conn.clone(), outbox_rx)),
+        StreamMode::PerMessage => {
+            tokio::spawn(write_events(conn.clone(), outbox_rx, ctx.limits.push_delay))
+        }
         StreamMode::Single => tokio::spawn(write_framed_events(conn.clone(), outbox_rx)),
     };
     debug!(conn_id, remote = %session.remote, "connection open");

@@ -22,8 +22,10 @@ const WAITING_GAP: Duration = Duration::from_millis(20);
 
 /// Pushes queued events, one unidirectional stream each. Writing into a stream
 /// only buffers, so a lost packet on one stream never holds up the next one.
-pub async fn write_events(conn: Connection, mut outbox: OutboxReceiver) {
-    let _ = drain(&mut outbox, Out::Streams(&conn)).await;
+/// `delay` is [`crate::config::Limits::push_delay`]: how long the first event
+/// after a quiet spell waits for company.
+pub async fn write_events(conn: Connection, mut outbox: OutboxReceiver, delay: Duration) {
+    let _ = drain(&mut outbox, Out::Streams(&conn), delay).await;
 }
 
 /// Pushes one event on a stream of its own. The bytes are handed to quinn as
@@ -44,7 +46,10 @@ pub async fn write_framed_events(conn: Connection, mut outbox: OutboxReceiver) {
     let Ok(mut stream) = conn.open_uni().await else {
         return;
     };
-    if drain(&mut outbox, Out::Frames(&mut stream)).await.is_ok() {
+    if drain(&mut outbox, Out::Frames(&mut stream), Duration::ZERO)
+        .await
+        .is_ok()
+    {
         let _ = stream.finish();
     }
 }
@@ -85,7 +90,16 @@ impl Out<'_> {
 /// reader; docs/performance.md, third round). Taking from a non-empty queue
 /// does not yield, so a backlog is still written without a wake-up between
 /// events and quinn's driver packs their frames together.
-async fn drain(outbox: &mut OutboxReceiver, mut out: Out<'_>) -> Result<(), PushError> {
+///
+/// With a `delay`, an event that woke the writer from a quiet spell waits
+/// that long first, so the events arriving meanwhile are written in the same
+/// run and share its packets and wake-ups. A backlog never waits: only the
+/// wake-up does, so no event waits longer than `delay` for it.
+async fn drain(
+    outbox: &mut OutboxReceiver,
+    mut out: Out<'_>,
+    delay: Duration,
+) -> Result<(), PushError> {
     let mut in_a_row = 0;
     // When what waits beside the queue may next be sent.
     let mut waiting_due = Instant::now();
@@ -120,6 +134,9 @@ async fn drain(outbox: &mut OutboxReceiver, mut out: Out<'_>) -> Result<(), Push
         // above left a wake-up behind, so waiting never strands it.
         match outbox.wait(waiting.then_some(waiting_due)).await {
             Waited::Event(event) => {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 out.send(event).await?;
                 in_a_row = 1;
             }

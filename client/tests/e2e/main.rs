@@ -12,6 +12,7 @@ mod faults;
 mod files;
 mod mail;
 mod mysql;
+mod push_delay;
 mod robustness;
 mod rooms;
 mod stream_credit;

@@ -127,6 +127,7 @@ stream-mode = "single"
 max-connections-per-ip = 11
 outbound-queue = 12
 push-window-kib = 13
+push-delay-ms = 3
 idle-timeout-secs = 14
 send-rate = 15.5
 send-burst = 16
@@ -162,6 +163,7 @@ fn the_file_sets_every_key_and_relative_paths_follow_the_file() {
     assert_eq!(c.limits.max_connections_per_ip, 11);
     assert_eq!(c.limits.outbound_queue, 12);
     assert_eq!(c.limits.push_window, 13 * 1024);
+    assert_eq!(c.limits.push_delay, Duration::from_millis(3));
     assert_eq!(c.limits.idle_timeout, Duration::from_secs(14));
     assert_eq!(c.limits.send_rate, 15.5);
     assert_eq!(c.limits.send_burst, 16);
@@ -201,6 +203,8 @@ fn flags_override_every_key_of_the_file() {
         "22",
         "--push-window-kib",
         "23",
+        "--push-delay-ms",
+        "0",
         "--idle-timeout-secs",
         "24",
         "--send-rate",
@@ -235,6 +239,7 @@ fn flags_override_every_key_of_the_file() {
     assert_eq!(c.limits.max_connections_per_ip, 21);
     assert_eq!(c.limits.outbound_queue, 22);
     assert_eq!(c.limits.push_window, 23 * 1024);
+    assert_eq!(c.limits.push_delay, Duration::ZERO);
     assert_eq!(c.limits.idle_timeout, Duration::from_secs(24));
     assert_eq!(c.limits.send_rate, 25.5);
     assert_eq!(c.limits.send_burst, 26);
@@ -271,6 +276,8 @@ fn without_a_file_or_flags_the_defaults_apply() {
         defaults.mail.require_verification
     );
     assert_eq!(with_empty_file.limits.send_rate, defaults.limits.send_rate);
+    assert_eq!(with_empty_file.limits.push_delay, Duration::ZERO);
+    assert_eq!(defaults.limits.push_delay, Duration::ZERO);
     assert_eq!(with_empty_file.database, None);
 }
 
@@ -401,6 +408,27 @@ fn a_value_that_does_not_parse_names_the_file_line_and_key() {
     let text = "listen = \"localhost\"\n";
     let (error, file, _dir) = file_error(text);
     assert_names(&error, &file, "listen", 1, "address");
+}
+
+#[test]
+fn a_push_delay_past_its_bound_is_refused_from_the_file_and_the_flag() {
+    let text = "name = \"x\"\npush-delay-ms = 21\n";
+    let (error, file, _dir) = file_error(text);
+    assert_names(&error, &file, "push-delay-ms", 2, "at most 20 ms");
+
+    // The bound itself is allowed.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(dir.path(), "server.toml", "push-delay-ms = 20\n");
+    let c = config(&["--config", path_str(&file)]);
+    assert_eq!(c.limits.push_delay, Duration::from_millis(20));
+
+    let error = Cli::try_parse_from(["chatroom-server", "--push-delay-ms", "21"])
+        .expect_err("--push-delay-ms 21 was accepted");
+    let shown = error.to_string();
+    assert!(
+        shown.contains("--push-delay-ms") && shown.contains("21"),
+        "{shown}"
+    );
 }
 
 #[test]
