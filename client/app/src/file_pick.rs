@@ -1,6 +1,7 @@
-//! The native file chooser behind each "Choose…" button: rfd's dialog is
-//! awaited on a thread of its own and its answer handed back through a
-//! mutex and a repaint, so the UI never waits while a person browses.
+//! The native file chooser behind each "Choose…" button: a button asks for
+//! it, the app opens it in front of its window at the end of the frame,
+//! rfd's dialog is awaited on a thread of its own and its answer handed back
+//! through a mutex and a repaint, so the UI never waits while a person browses.
 //!
 //! On Linux and the BSDs rfd asks the XDG desktop portal (through the
 //! system's libdbus) and falls back to zenity. When neither answers, rfd
@@ -73,6 +74,37 @@ pub enum Picked {
     Unavailable,
 }
 
+/// Where this frame's asked-for choosers wait in the context's memory.
+const ASKED: &str = "file choosers asked";
+
+/// A chooser asked for, not yet shown.
+#[derive(Debug, Clone)]
+enum Dialog {
+    /// Choose a file (or several) to open.
+    Open {
+        kind: FileKind,
+        title: String,
+        filter: Option<(String, &'static [&'static str])>,
+    },
+    /// Choose where to save a file.
+    Save { title: String, file_name: String },
+}
+
+/// The choosers asked for during a frame, each with the button it answers.
+#[derive(Debug, Clone, Default)]
+struct Asked(Vec<(FilePicker, Dialog)>);
+
+/// Opens the choosers asked for this frame in front of the app's window
+/// (`window`, eframe's frame, holds its handle): the desktop then keeps the
+/// dialog above the window and centred on it instead of somewhere behind.
+/// Called once per frame, after the screens are drawn.
+pub fn open_asked(ctx: &egui::Context, window: &eframe::Frame) {
+    let asked = ctx.data_mut(|data| data.remove_temp::<Asked>(egui::Id::new(ASKED)));
+    for (picker, dialog) in asked.map(|a| a.0).unwrap_or_default() {
+        picker.show(ctx, dialog, window);
+    }
+}
+
 /// The state one "Choose…" button shares with its chooser's thread.
 #[derive(Debug, Default)]
 struct Slot {
@@ -113,55 +145,95 @@ impl FilePicker {
         self.lock().unavailable = false;
     }
 
-    /// Opens the chooser for `kind` without waiting for it; its answer is
+    /// Asks for the chooser for `kind` without waiting for it; it opens at
+    /// the end of this frame ([`open_asked`]) and its answer is
     /// [`FilePicker::take`]n on a later frame. Does nothing while one is open.
     pub fn open(&self, ctx: &egui::Context, i18n: &I18n, kind: FileKind) {
-        if !self.begin() {
-            return;
-        }
-        // Made here, on the UI thread (macOS makes its panels on the main
-        // thread); nothing shows until the future is first polled.
-        let mut dialog = rfd::AsyncFileDialog::new().set_title(kind.title(i18n));
-        if let Some((name, extensions)) = kind.filter(i18n) {
-            dialog = dialog.add_filter(name, extensions);
-        }
-        if kind == FileKind::Attachment {
-            let chosen = dialog.pick_files();
-            self.wait_on(ctx, async move {
-                match chosen.await {
-                    Some(files) => {
-                        Picked::Several(files.iter().map(|f| f.path().to_path_buf()).collect())
-                    }
-                    None => Picked::Cancelled,
-                }
-            });
-        } else {
-            let chosen = dialog.pick_file();
-            self.wait_on(ctx, async move {
-                match chosen.await {
-                    Some(file) => Picked::Chosen(file.path().to_path_buf()),
-                    None => Picked::Cancelled,
-                }
-            });
-        }
+        self.ask(
+            ctx,
+            Dialog::Open {
+                kind,
+                title: kind.title(i18n),
+                filter: kind.filter(i18n),
+            },
+        );
     }
 
-    /// Opens the "save as" chooser titled `title`, offering `file_name`;
+    /// Asks for the "save as" chooser titled `title`, offering `file_name`;
     /// the place chosen is [`FilePicker::take`]n on a later frame.
     pub fn open_save(&self, ctx: &egui::Context, title: &str, file_name: &str) {
+        self.ask(
+            ctx,
+            Dialog::Save {
+                title: title.to_owned(),
+                file_name: file_name.to_owned(),
+            },
+        );
+    }
+
+    /// Queues `dialog` for [`open_asked`], which has the window to put it on.
+    fn ask(&self, ctx: &egui::Context, dialog: Dialog) {
         if !self.begin() {
             return;
         }
-        let chosen = rfd::AsyncFileDialog::new()
-            .set_title(title)
-            .set_file_name(file_name)
-            .save_file();
-        self.wait_on(ctx, async move {
-            match chosen.await {
-                Some(file) => Picked::Chosen(file.path().to_path_buf()),
-                None => Picked::Cancelled,
-            }
+        let picker = self.clone();
+        ctx.data_mut(|data| {
+            data.get_temp_mut_or_default::<Asked>(egui::Id::new(ASKED))
+                .0
+                .push((picker, dialog));
         });
+    }
+
+    /// Opens `dialog` on `window`'s behalf and awaits it on a thread.
+    fn show(&self, ctx: &egui::Context, dialog: Dialog, window: &eframe::Frame) {
+        match dialog {
+            Dialog::Open {
+                kind,
+                title,
+                filter,
+            } => {
+                // Made here, on the UI thread (macOS makes its panels on the
+                // main thread); nothing shows until the future is first polled.
+                let mut dialog = rfd::AsyncFileDialog::new()
+                    .set_title(title)
+                    .set_parent(window);
+                if let Some((name, extensions)) = filter {
+                    dialog = dialog.add_filter(name, extensions);
+                }
+                if kind == FileKind::Attachment {
+                    let chosen = dialog.pick_files();
+                    self.wait_on(ctx, async move {
+                        match chosen.await {
+                            Some(files) => Picked::Several(
+                                files.iter().map(|f| f.path().to_path_buf()).collect(),
+                            ),
+                            None => Picked::Cancelled,
+                        }
+                    });
+                } else {
+                    let chosen = dialog.pick_file();
+                    self.wait_on(ctx, async move {
+                        match chosen.await {
+                            Some(file) => Picked::Chosen(file.path().to_path_buf()),
+                            None => Picked::Cancelled,
+                        }
+                    });
+                }
+            }
+            Dialog::Save { title, file_name } => {
+                let chosen = rfd::AsyncFileDialog::new()
+                    .set_title(title)
+                    .set_file_name(file_name)
+                    .set_parent(window)
+                    .save_file();
+                self.wait_on(ctx, async move {
+                    match chosen.await {
+                        Some(file) => Picked::Chosen(file.path().to_path_buf()),
+                        None => Picked::Cancelled,
+                    }
+                });
+            }
+        }
     }
 
     /// Marks a chooser open; false when one already is.
@@ -382,6 +454,39 @@ mod tests {
         picker.deliver(Picked::Chosen(PathBuf::from("ca.pem")));
         assert_eq!(picker.take(), Some(PathBuf::from("ca.pem")));
         assert!(!picker.unavailable());
+    }
+
+    #[test]
+    fn a_chooser_asked_for_waits_for_the_window_and_is_asked_once() {
+        let ctx = egui::Context::default();
+        let i18n = I18n::new(crate::i18n::Language::English);
+        let picker = FilePicker::default();
+        picker.open(&ctx, &i18n, FileKind::Image);
+        // A second click while it is open asks for nothing more.
+        picker.open(&ctx, &i18n, FileKind::Image);
+        assert!(picker.is_open());
+        let asked = ctx
+            .data_mut(|d| d.remove_temp::<Asked>(egui::Id::new(ASKED)))
+            .expect("the chooser waits for the window");
+        assert_eq!(asked.0.len(), 1);
+        match &asked.0[0].1 {
+            Dialog::Open {
+                kind: FileKind::Image,
+                filter: Some((_, extensions)),
+                ..
+            } => assert!(extensions.contains(&"png")),
+            other => panic!("expected the picture chooser, got {other:?}"),
+        }
+
+        let save = FilePicker::default();
+        save.open_save(&ctx, "Save", "notes.txt");
+        let asked = ctx
+            .data_mut(|d| d.remove_temp::<Asked>(egui::Id::new(ASKED)))
+            .expect("the save chooser waits too");
+        assert!(matches!(
+            &asked.0[..],
+            [(_, Dialog::Save { file_name, .. })] if file_name == "notes.txt"
+        ));
     }
 
     #[test]

@@ -329,7 +329,7 @@ impl eframe::App for ChatApp {
         self.attention(ctx);
     }
 
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         match self.screen() {
             Screen::Login => login::login_ui(ui, self),
             Screen::Chat => {
@@ -338,6 +338,8 @@ impl eframe::App for ChatApp {
                 files::outgoing::drop_hint_ui(ui.ctx(), self);
             }
         }
+        // Choosers asked for by this frame's buttons, on top of this window.
+        file_pick::open_asked(ui.ctx(), frame);
         self.files.poll_save_picker();
         for command in self.files.take_commands() {
             self.chat.send(command);
