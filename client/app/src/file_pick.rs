@@ -99,7 +99,7 @@ struct Asked(Vec<(FilePicker, Dialog)>);
 /// dialog above the window and centred on it instead of somewhere behind.
 /// Called once per frame, after the screens are drawn.
 pub fn open_asked(ctx: &egui::Context, window: &eframe::Frame) {
-    let asked = ctx.data_mut(|data| data.remove_temp::<Asked>(egui::Id::new(ASKED)));
+    let asked = ctx.data_mut(|data| data.remove_temp::<Asked>(egui::Id::unique(ASKED)));
     for (picker, dialog) in asked.map(|a| a.0).unwrap_or_default() {
         picker.show(ctx, dialog, window);
     }
@@ -178,7 +178,7 @@ impl FilePicker {
         }
         let picker = self.clone();
         ctx.data_mut(|data| {
-            data.get_temp_mut_or_default::<Asked>(egui::Id::new(ASKED))
+            data.get_temp_mut_or_default::<Asked>(egui::Id::unique(ASKED))
                 .0
                 .push((picker, dialog));
         });
@@ -466,7 +466,7 @@ mod tests {
         picker.open(&ctx, &i18n, FileKind::Image);
         assert!(picker.is_open());
         let asked = ctx
-            .data_mut(|d| d.remove_temp::<Asked>(egui::Id::new(ASKED)))
+            .data_mut(|d| d.remove_temp::<Asked>(egui::Id::unique(ASKED)))
             .expect("the chooser waits for the window");
         assert_eq!(asked.0.len(), 1);
         match &asked.0[0].1 {
@@ -481,7 +481,7 @@ mod tests {
         let save = FilePicker::default();
         save.open_save(&ctx, "Save", "notes.txt");
         let asked = ctx
-            .data_mut(|d| d.remove_temp::<Asked>(egui::Id::new(ASKED)))
+            .data_mut(|d| d.remove_temp::<Asked>(egui::Id::unique(ASKED)))
             .expect("the save chooser waits too");
         assert!(matches!(
             &asked.0[..],
