@@ -73,7 +73,8 @@ pub struct Flags {
     pub push_window_kib: Option<u64>,
     /// Milliseconds a connection's writer holds an event after a quiet spell
     /// so that more share its packet (0–20; default 0, at once). Saves CPU
-    /// on crowded rooms at the cost of that much latency on every message.
+    /// where each connection gets more than about an event per millisecond,
+    /// at the cost of that much latency on every message.
     #[arg(long, value_parser = clap::value_parser!(u64).range(..=MAX_PUSH_DELAY_MS))]
     pub push_delay_ms: Option<u64>,
     /// Seconds without traffic before a connection is closed (default 30). An

@@ -60,10 +60,11 @@ pub struct Limits {
     /// spell before pushing it with whatever else arrived meanwhile (zero,
     /// the default: at once). Waiting lets one packet and one wake-up carry
     /// several events to a busy connection: at 1 ms on a 50-client room at
-    /// 40 messages/s each, server CPU per delivery fell 15–34 % and packets
-    /// per delivery from 0.58 to 0.23, for 1.5–2.5 ms more on every message
-    /// (docs/performance.md). For servers whose rooms are crowds; at most
-    /// [`MAX_PUSH_DELAY_MS`] from the command line or file.
+    /// 40 messages/s each, server CPU per delivery fell 21–24 % and packets
+    /// per delivery from 0.59 to 0.24, for 1.6 ms more on every message
+    /// (docs/performance.md). It pays only where a connection gets more than
+    /// about an event per millisecond; a big but slow crowd gains nothing.
+    /// At most [`MAX_PUSH_DELAY_MS`] from the command line or file.
     pub push_delay: Duration,
     /// Failed logins for one user before a lock-out starts.
     pub login_failures_per_user: u32,
