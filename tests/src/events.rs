@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chatroom_client::{Session, Trust};
-use chatroom_common::protocol::{Event, RoomInfo, UserInfo};
+use chatroom_common::protocol::{ChatMessage, Event, RoomInfo, UserInfo};
 use tokio::sync::mpsc;
 
 /// How long a test waits for an event before failing.
@@ -53,6 +53,14 @@ pub async fn presence(
         _ => None,
     })
     .await
+}
+
+/// The chat message in `event`, if it is one: a picker for [`next_event`].
+pub fn message(event: Event) -> Option<ChatMessage> {
+    match event {
+        Event::Message(m) => Some(m),
+        _ => None,
+    }
 }
 
 /// Waits for `RoomAdded` (the user is now in a room) and returns the room.

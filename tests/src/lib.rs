@@ -32,7 +32,7 @@ pub mod process;
 pub mod relay;
 pub mod server;
 
-pub use events::{in_lobby, next_event, presence, room_added, room_created, room_left};
+pub use events::{in_lobby, message, next_event, presence, room_added, room_created, room_left};
 pub use nats::{NatsCluster, NatsServer};
 pub use nats_proxy::NatsProxy;
 pub use process::ServerProcess;

@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use chatroom_common::protocol::{ChatMessage, Event};
 use chatroom_server::Limits;
-use chatroom_testkit::server::bulk_limits;
-use chatroom_testkit::{TestServer, next_event};
+use chatroom_testkit::{TestServer, bulk_limits, message, next_event};
 
 /// Far longer than the burst takes to post even on a loaded machine, so the
 /// whole burst is queued before the writer wakes (this is not a timing
@@ -60,11 +58,4 @@ async fn a_burst_shares_packets_when_pushes_wait() {
         "{BURST} events held for {DELAY:?} came in {datagrams} datagrams"
     );
     server.stop().await;
-}
-
-fn message(event: Event) -> Option<ChatMessage> {
-    match event {
-        Event::Message(m) => Some(m),
-        _ => None,
-    }
 }

@@ -4,10 +4,9 @@
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use chatroom_common::protocol::{ChatMessage, Event};
 use chatroom_common::timeline::Timeline;
 
-use chatroom_testkit::{TestServer, next_event};
+use chatroom_testkit::{TestServer, message, next_event};
 
 /// Messages posted one at a time, each waited for.
 const PACED: u64 = 20;
@@ -126,11 +125,4 @@ async fn the_push_credit_starts_small_and_grows_with_a_burst() {
         .join()
         .expect("the receiver got every message in order");
     server.stop().await;
-}
-
-fn message(event: Event) -> Option<ChatMessage> {
-    match event {
-        Event::Message(m) => Some(m),
-        _ => None,
-    }
 }
