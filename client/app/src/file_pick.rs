@@ -186,22 +186,21 @@ impl FilePicker {
 
     /// Opens `dialog` on `window`'s behalf and awaits it on a thread.
     fn show(&self, ctx: &egui::Context, dialog: Dialog, window: &eframe::Frame) {
+        // Made here, on the UI thread (macOS makes its panels on the main
+        // thread); nothing shows until the future is first polled.
+        let chooser = rfd::AsyncFileDialog::new().set_parent(window);
         match dialog {
             Dialog::Open {
                 kind,
                 title,
                 filter,
             } => {
-                // Made here, on the UI thread (macOS makes its panels on the
-                // main thread); nothing shows until the future is first polled.
-                let mut dialog = rfd::AsyncFileDialog::new()
-                    .set_title(title)
-                    .set_parent(window);
+                let mut chooser = chooser.set_title(title);
                 if let Some((name, extensions)) = filter {
-                    dialog = dialog.add_filter(name, extensions);
+                    chooser = chooser.add_filter(name, extensions);
                 }
                 if kind == FileKind::Attachment {
-                    let chosen = dialog.pick_files();
+                    let chosen = chooser.pick_files();
                     self.wait_on(ctx, async move {
                         match chosen.await {
                             Some(files) => Picked::Several(
@@ -211,29 +210,28 @@ impl FilePicker {
                         }
                     });
                 } else {
-                    let chosen = dialog.pick_file();
-                    self.wait_on(ctx, async move {
-                        match chosen.await {
-                            Some(file) => Picked::Chosen(file.path().to_path_buf()),
-                            None => Picked::Cancelled,
-                        }
-                    });
+                    self.wait_on_one(ctx, chooser.pick_file());
                 }
             }
             Dialog::Save { title, file_name } => {
-                let chosen = rfd::AsyncFileDialog::new()
-                    .set_title(title)
-                    .set_file_name(file_name)
-                    .set_parent(window)
-                    .save_file();
-                self.wait_on(ctx, async move {
-                    match chosen.await {
-                        Some(file) => Picked::Chosen(file.path().to_path_buf()),
-                        None => Picked::Cancelled,
-                    }
-                });
+                let chooser = chooser.set_title(title).set_file_name(file_name);
+                self.wait_on_one(ctx, chooser.save_file());
             }
         }
+    }
+
+    /// Awaits a chooser that answers with one file (open or save).
+    fn wait_on_one(
+        &self,
+        ctx: &egui::Context,
+        chosen: impl std::future::Future<Output = Option<rfd::FileHandle>> + Send + 'static,
+    ) {
+        self.wait_on(ctx, async move {
+            match chosen.await {
+                Some(file) => Picked::Chosen(file.path().to_path_buf()),
+                None => Picked::Cancelled,
+            }
+        });
     }
 
     /// Marks a chooser open; false when one already is.
